@@ -1,1 +1,9 @@
-//! placeholder
+//! diffmem-metrics: memorisation metrics, score spectra, Gaussian diagnostics and the exact
+//! theory of linear diffusion (THEORY.md).
+
+pub mod error;
+pub mod gaussian;
+pub mod plot;
+pub mod theory;
+
+pub use error::{MetricsError, Result};
