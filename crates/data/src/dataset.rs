@@ -104,7 +104,10 @@ impl Dataset {
         Dataset {
             samples,
             shape: self.shape,
-            labels: self.labels.as_ref().map(|l| rows.iter().map(|&r| l[r]).collect()),
+            labels: self
+                .labels
+                .as_ref()
+                .map(|l| rows.iter().map(|&r| l[r]).collect()),
             provenance: Provenance {
                 source: self.provenance.source.clone(),
                 indices: rows.iter().map(|&r| self.provenance.indices[r]).collect(),

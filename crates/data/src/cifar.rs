@@ -1,0 +1,134 @@
+//! CIFAR-10 binary version: `data_batch_1..5.bin` (train) and `test_batch.bin` (test), each
+//! a sequence of 3073-byte records (1 label byte, then 1024 red, 1024 green, 1024 blue bytes
+//! of a 32 x 32 image, already channel-major). Read from a folder (optionally containing
+//! `cifar-10-batches-bin/`) or straight from the original `cifar-10-binary.tar.gz`.
+
+use crate::catalog::Catalog;
+use crate::dataset::SampleShape;
+use crate::error::DataError;
+use crate::files::{read_all, require_dir};
+use crate::spec::Split;
+use flate2::read::GzDecoder;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Bytes per record: one label byte and a 3 x 32 x 32 image.
+pub const RECORD: usize = 1 + 3 * 32 * 32;
+/// Name of the official archive.
+pub const ARCHIVE: &str = "cifar-10-binary.tar.gz";
+/// Folder the archive unpacks into.
+pub const FOLDER: &str = "cifar-10-batches-bin";
+
+/// File names of the batches of one split.
+pub fn batch_names(split: Split) -> Vec<String> {
+    match split {
+        Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
+        Split::Test => vec!["test_batch.bin".into()],
+    }
+}
+
+/// Loads one split from `path`: a folder of batches, a folder holding
+/// `cifar-10-batches-bin/` or `cifar-10-binary.tar.gz`, or the archive itself.
+pub fn load_cifar(path: &Path, split: Split, source: String) -> Result<Catalog, DataError> {
+    let names = batch_names(split);
+    let batches = if path.is_file() {
+        read_archive(path, &names)?
+    } else {
+        require_dir(path)?;
+        let nested = path.join(FOLDER);
+        let dir = if nested.is_dir() { nested } else { path.into() };
+        if names.iter().all(|n| dir.join(n).is_file()) {
+            names
+                .iter()
+                .map(|n| {
+                    let p = dir.join(n);
+                    read_all(&p).map(|b| (p, b))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else if path.join(ARCHIVE).is_file() {
+            read_archive(&path.join(ARCHIVE), &names)?
+        } else {
+            return Err(DataError::MissingFiles {
+                dir: path.into(),
+                dataset: "cifar10".into(),
+                expected: format!("{} (or {ARCHIVE})", names.join(", ")),
+            });
+        }
+    };
+    let mut pixels = Vec::new();
+    let mut labels = Vec::new();
+    for (p, bytes) in &batches {
+        parse_batch(p, bytes, &mut pixels, &mut labels)?;
+    }
+    Ok(Catalog::from_pixels(
+        source,
+        SampleShape::Image { c: 3, h: 32, w: 32 },
+        pixels,
+        Some(labels),
+    ))
+}
+
+/// Appends the records of one batch file to `pixels` and `labels`.
+fn parse_batch(
+    path: &Path,
+    bytes: &[u8],
+    pixels: &mut Vec<u8>,
+    labels: &mut Vec<u32>,
+) -> Result<(), DataError> {
+    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+        return Err(DataError::Truncated {
+            path: path.into(),
+            expected: (bytes.len() / RECORD + 1) as u64 * RECORD as u64,
+            got: bytes.len() as u64,
+        });
+    }
+    for (i, rec) in bytes.chunks_exact(RECORD).enumerate() {
+        if rec[0] > 9 {
+            return Err(DataError::BadFormat {
+                path: path.into(),
+                msg: format!("record {i} has label {} (CIFAR-10 labels are 0-9)", rec[0]),
+            });
+        }
+        labels.push(u32::from(rec[0]));
+        pixels.extend_from_slice(&rec[1..]);
+    }
+    Ok(())
+}
+
+/// Reads the batches `names` (matched by file name, in that order) out of a `.tar.gz`.
+/// Each is returned with the path `archive/entry` so errors name both.
+fn read_archive(archive: &Path, names: &[String]) -> Result<Vec<(PathBuf, Vec<u8>)>, DataError> {
+    let raw = read_all(archive)?;
+    let broken = |e: std::io::Error| DataError::BadFormat {
+        path: archive.into(),
+        msg: format!("cannot read the tar.gz archive: {e}"),
+    };
+    let mut found: Vec<Option<(PathBuf, Vec<u8>)>> = vec![None; names.len()];
+    let mut tar = tar::Archive::new(GzDecoder::new(raw.as_slice()));
+    for entry in tar.entries().map_err(broken)? {
+        let mut entry = entry.map_err(broken)?;
+        let entry_path = entry.path().map_err(broken)?.into_owned();
+        let Some(file) = entry_path.file_name().and_then(|f| f.to_str()) else {
+            continue;
+        };
+        if let Some(k) = names.iter().position(|n| n == file) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).map_err(broken)?;
+            found[k] = Some((archive.join(&entry_path), bytes));
+        }
+    }
+    if found.iter().any(Option::is_none) {
+        let missing: Vec<&str> = names
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        return Err(DataError::MissingFiles {
+            dir: archive.into(),
+            dataset: "cifar10".into(),
+            expected: missing.join(", "),
+        });
+    }
+    Ok(found.into_iter().flatten().collect())
+}
