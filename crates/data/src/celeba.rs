@@ -101,3 +101,117 @@ pub fn load_celeba(
     }
     Ok(Catalog::from_files(source, paths, origin, None, options))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SampleShape;
+    use crate::testutil::*;
+    use image::{Rgb, RgbImage};
+
+    /// A 178 x 218 JPEG (the CelebA aligned size): white in the centred 140 x 140 square,
+    /// black outside, so the default crop keeps only white.
+    fn face(path: &Path) {
+        let img = RgbImage::from_fn(178, 218, |x, y| {
+            let inside = (19..159).contains(&x) && (39..179).contains(&y);
+            if inside {
+                Rgb([255, 255, 255])
+            } else {
+                Rgb([0, 0, 0])
+            }
+        });
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        img.save(path).unwrap();
+    }
+
+    fn celeba(root: &Path, parts: &[u8]) {
+        let mut list = String::new();
+        for (i, p) in parts.iter().enumerate() {
+            let name = format!("{:06}.jpg", i + 1);
+            face(&root.join("img_align_celeba").join(&name));
+            list.push_str(&format!("{name} {p}\n"));
+        }
+        write(&root.join("list_eval_partition.txt"), list.as_bytes());
+    }
+
+    #[test]
+    fn partition_crop_and_resize() {
+        let t = TempDir::new("celeba");
+        celeba(&t.0, &[0, 0, 1, 2, 0, 2]);
+        let opts = ImageOptions {
+            size: 16,
+            crop: 140,
+            grey: false,
+        };
+        let train = load_celeba(&t.0, Split::Train, opts, "c".into()).unwrap();
+        assert_eq!(train.origin(), &[0, 1, 4]);
+        let test = load_celeba(&t.0, Split::Test, opts, "c".into()).unwrap();
+        assert_eq!(test.origin(), &[3, 5]);
+        let ds = test.load_rows(&[1]).unwrap();
+        assert_eq!(ds.shape, SampleShape::Image { c: 3, h: 16, w: 16 });
+        assert_eq!(ds.provenance.indices, vec![5]);
+        assert!(ds.labels.is_none());
+        // The crop removed the black frame: everything is (JPEG-)white.
+        assert!(
+            ds.samples.iter().all(|&x| x > 0.9),
+            "{:?}",
+            &ds.samples[..8]
+        );
+        // Without the crop (largest square = 178), the black frame shows in the corners.
+        let wide = ImageOptions { crop: 0, ..opts };
+        let ds = load_celeba(&t.0, Split::Test, wide, "c".into())
+            .unwrap()
+            .load_rows(&[0])
+            .unwrap();
+        assert!(ds.samples[0] < -0.9);
+        let grey = ImageOptions { grey: true, ..opts };
+        let ds = load_celeba(&t.0, Split::Train, grey, "c".into())
+            .unwrap()
+            .load_all()
+            .unwrap();
+        assert_eq!((ds.len(), ds.dim()), (3, 256));
+    }
+
+    #[test]
+    fn csv_partition_with_header() {
+        let p = Path::new("list_eval_partition.csv");
+        let parsed =
+            parse_partition(p, "image_id,partition\n000001.jpg,0\n000002.jpg,2\n").unwrap();
+        assert_eq!(
+            parsed,
+            vec![("000001.jpg".into(), 0), ("000002.jpg".into(), 2)]
+        );
+        let e = parse_partition(p, "000001.jpg 0\n000002.jpg 7\n").unwrap_err();
+        assert!(matches!(e, DataError::BadFormat { .. }) && e.to_string().contains("line 2"));
+        assert_names(&e.to_string(), p);
+    }
+
+    #[test]
+    fn missing_partition_file_or_images() {
+        let t = TempDir::new("celeba-missing");
+        celeba(&t.0, &[0]);
+        std::fs::remove_file(t.join("list_eval_partition.txt")).unwrap();
+        let e = load_celeba(&t.0, Split::Train, ImageOptions::default(), "c".into()).unwrap_err();
+        assert!(matches!(e, DataError::MissingFiles { .. }), "{e:?}");
+        assert!(e.to_string().contains("list_eval_partition.txt"));
+        assert_names(&e.to_string(), &t.0);
+        assert!(e.hint().unwrap().contains("download_datasets.sh celeba"));
+    }
+
+    #[test]
+    fn corrupt_and_missing_images() {
+        let t = TempDir::new("celeba-corrupt");
+        celeba(&t.0, &[0, 0, 0]);
+        let bad = t.join("img_align_celeba/000002.jpg");
+        write(&bad, b"\xff\xd8\xff\xe0 this is not really a jpeg");
+        let cat = load_celeba(&t.0, Split::Train, ImageOptions::default(), "c".into()).unwrap();
+        assert_eq!(cat.load_rows(&[0, 2]).unwrap().len(), 2);
+        let e = cat.load_all().unwrap_err();
+        assert!(matches!(e, DataError::NotAnImage { .. }), "{e:?}");
+        assert_names(&e.to_string(), &bad);
+        std::fs::remove_file(&bad).unwrap();
+        let e = cat.load_rows(&[1]).unwrap_err();
+        assert!(matches!(e, DataError::Io { .. }), "{e:?}");
+        assert_names(&e.to_string(), &bad);
+    }
+}

@@ -70,3 +70,76 @@ pub fn load_folder(
     let origin = (0..paths.len()).collect();
     Ok(Catalog::from_files(source, paths, origin, labels, options))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SampleShape;
+    use crate::testutil::*;
+    use image::{Rgb, RgbImage};
+
+    fn save(path: &Path, w: u32, h: u32, v: u8) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        RgbImage::from_pixel(w, h, Rgb([v, v, v]))
+            .save(path)
+            .unwrap();
+    }
+
+    #[test]
+    fn png_and_jpg_unlabelled() {
+        let t = TempDir::new("folder");
+        save(&t.join("b.png"), 40, 30, 255);
+        save(&t.join("a.JPG"), 20, 20, 0);
+        save(&t.join("c.jpeg"), 8, 8, 255);
+        write(&t.join("notes.txt"), b"ignored: not an image name");
+        let opts = ImageOptions {
+            size: 8,
+            crop: 140,
+            grey: false,
+        };
+        let cat = load_folder(&t.0, opts, "f".into()).unwrap();
+        assert_eq!(cat.len(), 3);
+        assert!(cat.labels().is_none());
+        let ds = cat.load_all().unwrap();
+        assert_eq!(ds.shape, SampleShape::Image { c: 3, h: 8, w: 8 });
+        // Name order: a.JPG (black), b.png (white), c.jpeg (white).
+        assert!(ds.row(0).iter().all(|&x| x < -0.95));
+        assert!(ds.row(1).iter().all(|&x| (x - 1.0).abs() < 1e-6));
+        assert!(ds.row(2).iter().all(|&x| x > 0.95));
+    }
+
+    #[test]
+    fn class_subfolders() {
+        let t = TempDir::new("folder-classes");
+        save(&t.join("cats/1.png"), 4, 4, 10);
+        save(&t.join("cats/2.png"), 4, 4, 10);
+        save(&t.join("dogs/1.png"), 4, 4, 10);
+        std::fs::create_dir_all(t.join("empty")).unwrap();
+        let cat = load_folder(&t.0, ImageOptions::default(), "f".into()).unwrap();
+        assert_eq!(cat.labels().unwrap(), &[0, 0, 1]);
+    }
+
+    #[test]
+    fn non_image_file() {
+        let t = TempDir::new("folder-bad");
+        save(&t.join("a.png"), 4, 4, 10);
+        let bad = t.join("broken.png");
+        write(&bad, b"GIF89a not a png at all");
+        let cat = load_folder(&t.0, ImageOptions::default(), "f".into()).unwrap();
+        let e = cat.load_all().unwrap_err();
+        assert!(matches!(e, DataError::NotAnImage { .. }), "{e:?}");
+        assert_names(&e.to_string(), &bad);
+        assert!(e.hint().is_some());
+    }
+
+    #[test]
+    fn empty_or_missing_folder() {
+        let t = TempDir::new("folder-empty");
+        write(&t.join("readme.md"), b"no images here");
+        let e = load_folder(&t.0, ImageOptions::default(), "f".into()).unwrap_err();
+        assert!(matches!(e, DataError::MissingFiles { .. }), "{e:?}");
+        assert_names(&e.to_string(), &t.0);
+        let e = load_folder(&t.join("absent"), ImageOptions::default(), "f".into()).unwrap_err();
+        assert!(matches!(e, DataError::Io { .. }) && e.to_string().contains("absent"));
+    }
+}

@@ -42,7 +42,7 @@ pub fn render_grid(
 ) -> Result<DynamicImage, DataError> {
     let (c, h, w) = tile_shape(shape)?;
     let d = c * h * w;
-    if samples.is_empty() || samples.len() % d != 0 {
+    if samples.is_empty() || !samples.len().is_multiple_of(d) {
         return Err(DataError::BadGrid {
             msg: format!(
                 "{} values are not a positive whole number of samples of dimension {d}",

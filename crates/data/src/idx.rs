@@ -244,8 +244,10 @@ mod tests {
         let b = std::fs::read(&p).unwrap();
         std::fs::write(&p, &b[..b.len() / 2]).unwrap();
         let e = load(&t.0, Split::Train).unwrap_err();
+        // The gzip stream breaks off: the bytes decoded so far are short of the header's
+        // 16 + 50*64 bytes.
         assert!(
-            matches!(e, DataError::Truncated { .. } | DataError::BadFormat { .. }),
+            matches!(e, DataError::Truncated { expected: 3216, got, .. } if got < 3216),
             "{e:?}"
         );
         assert_names(&e.to_string(), &p);

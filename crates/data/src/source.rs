@@ -100,3 +100,51 @@ impl DataSpec {
         cat.load_rows(&(0..n).collect::<Vec<_>>())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{TempDir, write_mnist};
+
+    #[test]
+    fn load_and_load_n() {
+        let m = DataSpec::Mnist5k;
+        assert_eq!(m.load(Split::Train).unwrap().len(), 5000);
+        assert!(matches!(
+            m.load(Split::Test),
+            Err(DataError::BadSpec { .. })
+        ));
+        let first = m.load_n(Split::Train, 3).unwrap();
+        assert_eq!(first.provenance.indices, vec![0, 1, 2]);
+        assert_eq!(first.provenance.source, "mnist-5k train");
+        assert!(matches!(
+            m.load_n(Split::Train, 0),
+            Err(DataError::BadSize { .. })
+        ));
+        assert!(matches!(
+            m.load_n(Split::Train, 5001),
+            Err(DataError::TooLarge { .. })
+        ));
+
+        let g = DataSpec::parse("manifold:paper").unwrap();
+        assert!(matches!(
+            g.load(Split::Train),
+            Err(DataError::BadSpec { .. })
+        ));
+        let ds = g.load_n(Split::Test, 7).unwrap();
+        assert_eq!((ds.len(), ds.dim()), (7, 30));
+        assert!(ds.truth.is_some());
+        assert_ne!(ds.samples, g.load_n(Split::Train, 7).unwrap().samples);
+        assert!(g.truth().unwrap().is_some() && m.truth().unwrap().is_none());
+
+        let t = TempDir::new("source");
+        write_mnist(&t.0, "train", 4, 3, 3, true);
+        write_mnist(&t.0, "t10k", 2, 3, 3, true);
+        let f = DataSpec::parse(&format!("fashion-mnist:{}", t.0.display())).unwrap();
+        assert_eq!(f.load(Split::Test).unwrap().len(), 2);
+        let e = DataSpec::Mnist(t.join("nothing-here"))
+            .load(Split::Train)
+            .unwrap_err();
+        assert!(e.to_string().contains("nothing-here"));
+    }
+}

@@ -269,3 +269,217 @@ fn empty_like(like: &Dataset, source: String) -> Dataset {
         truth: like.truth.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{TempDir, write_mnist};
+    use std::collections::HashSet;
+
+    fn sub(
+        n: usize,
+        seed: u64,
+        balanced: bool,
+        split: Option<Half>,
+        heldout_n: usize,
+    ) -> SubsetSpec {
+        SubsetSpec {
+            n,
+            seed,
+            balanced,
+            split,
+            heldout_n,
+        }
+    }
+
+    fn set(v: &[usize]) -> HashSet<usize> {
+        v.iter().copied().collect()
+    }
+
+    #[test]
+    fn fixed_indices_for_fixed_seeds() {
+        // Hard-coded: any change of RNG, shuffle or plan breaks reproducibility of old runs.
+        assert_eq!(
+            permutation(10, 42, Purpose::Subset),
+            vec![2, 6, 1, 5, 4, 3, 0, 9, 8, 7]
+        );
+        let (a, h) = train_and_heldout(&DataSpec::Mnist5k, &sub(8, 0, false, None, 5)).unwrap();
+        assert_eq!(
+            a.provenance.indices,
+            vec![4097, 4846, 2378, 2376, 372, 4461, 465, 4261]
+        );
+        assert_eq!(h.provenance.indices, vec![2345, 2321, 1674, 3067, 861]);
+        let (b, _) =
+            train_and_heldout(&DataSpec::Mnist5k, &sub(8, 0, true, Some(Half::B), 5)).unwrap();
+        assert_eq!(
+            b.provenance.indices,
+            vec![2376, 465, 3197, 948, 3907, 1589, 2935, 1116]
+        );
+        // Same call, same rows and same pixels.
+        let (a2, _) = train_and_heldout(&DataSpec::Mnist5k, &sub(8, 0, false, None, 5)).unwrap();
+        assert_eq!(a, a2);
+    }
+
+    #[test]
+    fn mnist_5k_subsets_shuffle_and_match_the_rows() {
+        let all = crate::bundled_mnist_5k().unwrap();
+        let (a, _) = train_and_heldout(&DataSpec::Mnist5k, &sub(100, 3, false, None, 0)).unwrap();
+        let labels = a.labels.as_ref().unwrap();
+        assert!(labels.iter().any(|&l| l != 0), "subset is not shuffled");
+        assert!(set(&a.provenance.indices).len() == 100);
+        for (i, &orig) in a.provenance.indices.iter().enumerate() {
+            assert_eq!(a.row(i), all.row(orig));
+            assert_eq!(labels[i], all.labels.as_ref().unwrap()[orig]);
+        }
+    }
+
+    #[test]
+    fn halves_and_heldout_are_disjoint_and_heldout_is_shared() {
+        for balanced in [false, true] {
+            let get = |split| {
+                train_and_heldout(&DataSpec::Mnist5k, &sub(1000, 9, balanced, split, 1500)).unwrap()
+            };
+            let (plain, h0) = get(None);
+            let (a, ha) = get(Some(Half::A));
+            let (b, hb) = get(Some(Half::B));
+            assert_eq!(plain.provenance, a.provenance);
+            assert_eq!(h0.provenance, ha.provenance);
+            assert_eq!(ha.provenance, hb.provenance);
+            let (sa, sb, sh) = (
+                set(&a.provenance.indices),
+                set(&b.provenance.indices),
+                set(&ha.provenance.indices),
+            );
+            assert_eq!((sa.len(), sb.len(), sh.len()), (1000, 1000, 1500));
+            assert!(sa.is_disjoint(&sb) && sa.is_disjoint(&sh) && sb.is_disjoint(&sh));
+        }
+    }
+
+    #[test]
+    fn class_balance() {
+        for (n, want) in [
+            (100, vec![10; 10]),
+            (25, vec![3, 3, 3, 3, 3, 2, 2, 2, 2, 2]),
+        ] {
+            for split in [Some(Half::A), Some(Half::B)] {
+                let (d, _) =
+                    train_and_heldout(&DataSpec::Mnist5k, &sub(n, 1, true, split, 0)).unwrap();
+                let counts: Vec<usize> = d.class_counts().unwrap().iter().map(|c| c.1).collect();
+                assert_eq!(counts, want);
+            }
+        }
+        // Unlabelled sources cannot be balanced.
+        let g = DataSpec::parse("manifold:paper").unwrap();
+        let e = train_and_heldout(&g, &sub(10, 0, true, None, 0)).unwrap_err();
+        assert!(matches!(e, DataError::BadSpec { .. }));
+    }
+
+    #[test]
+    fn too_large_and_zero_sizes() {
+        let e = train_and_heldout(&DataSpec::Mnist5k, &sub(5001, 0, false, None, 0)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::TooLarge {
+                    requested: 5001,
+                    available: 5000,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("mnist-5k"));
+        assert!(e.hint().unwrap().contains("5000"));
+        // Two halves of 2500 leave no room for a held-out row.
+        let e = train_and_heldout(&DataSpec::Mnist5k, &sub(2500, 0, false, Some(Half::B), 1))
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::TooLarge {
+                    requested: 5001,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        // 501 per class does not exist (500 per class).
+        let e = train_and_heldout(&DataSpec::Mnist5k, &sub(5010, 0, true, None, 0)).unwrap_err();
+        assert!(matches!(e, DataError::TooLarge { .. }));
+        let e = plan_rows(
+            5000,
+            None,
+            &sub(2600, 0, false, Some(Half::A), 0),
+            false,
+            "x",
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            DataError::TooLarge {
+                requested: 5200,
+                ..
+            }
+        ));
+        let e = train_and_heldout(&DataSpec::Mnist5k, &sub(0, 0, false, None, 0)).unwrap_err();
+        assert!(matches!(e, DataError::BadSize { value: 0, .. }), "{e:?}");
+        let e = crate::check_size("--n", -5).unwrap_err();
+        assert!(matches!(e, DataError::BadSize { value: -5, .. }));
+        assert!(e.to_string().contains("--n"));
+        assert_eq!(crate::check_size("--n", 7).unwrap(), 7);
+    }
+
+    #[test]
+    fn heldout_from_the_test_split() {
+        let t = TempDir::new("subset-test-split");
+        write_mnist(&t.0, "train", 30, 2, 2, true);
+        write_mnist(&t.0, "t10k", 12, 2, 2, false);
+        let spec = DataSpec::Mnist(t.0.clone());
+        let (a, h) = train_and_heldout(&spec, &sub(15, 4, false, Some(Half::A), 12)).unwrap();
+        let (b, _) = train_and_heldout(&spec, &sub(15, 4, false, Some(Half::B), 0)).unwrap();
+        assert!(set(&a.provenance.indices).is_disjoint(&set(&b.provenance.indices)));
+        assert!(h.provenance.source.ends_with("test"));
+        assert_eq!(set(&h.provenance.indices), (0..12).collect());
+        let e = train_and_heldout(&spec, &sub(15, 4, false, None, 13)).unwrap_err();
+        assert!(matches!(
+            e,
+            DataError::TooLarge {
+                requested: 13,
+                available: 12,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn synthetic_streams() {
+        let g = DataSpec::parse("gaussian:d=2,spectrum=list:1,1").unwrap();
+        let (t, _) = train_and_heldout(&g, &SubsetSpec::new(2)).unwrap();
+        // Hard-coded first samples: catches drift in the ChaCha8 / normal sampler.
+        let want = [-0.8383661f32, 0.009209336, -1.0794941, -1.3456794];
+        assert!(
+            t.samples
+                .iter()
+                .zip(want)
+                .all(|(a, b)| (a - b).abs() < 1e-6),
+            "{:?}",
+            t.samples
+        );
+        let m = DataSpec::parse("manifold:paper").unwrap();
+        let (a, h) = train_and_heldout(&m, &sub(50, 1, false, Some(Half::A), 40)).unwrap();
+        let (b, h2) = train_and_heldout(&m, &sub(50, 1, false, Some(Half::B), 40)).unwrap();
+        let (ab, _) = train_and_heldout(&m, &sub(100, 1, false, None, 0)).unwrap();
+        // A and B are consecutive rows of one train stream; held-out is another stream.
+        assert_eq!(ab.samples[..50 * 30], a.samples[..]);
+        assert_eq!(ab.samples[50 * 30..], b.samples[..]);
+        assert_eq!(b.provenance.indices, (50..100).collect::<Vec<_>>());
+        assert_eq!(h, h2);
+        assert_eq!((h.len(), h.dim()), (40, 30));
+        assert_ne!(h.samples[..30], a.samples[..30]);
+        // Same structure seed, same truth; another sample seed, other samples.
+        let (c, _) = train_and_heldout(&m, &sub(50, 2, false, None, 0)).unwrap();
+        assert_eq!(c.truth, a.truth);
+        assert_ne!(c.samples, a.samples);
+        assert!(a.truth.as_ref().unwrap().blocks.is_some());
+    }
+}

@@ -80,3 +80,42 @@ pub fn assert_names(msg: &str, path: &Path) {
     let name = path.file_name().unwrap().to_str().unwrap();
     assert!(msg.contains(name), "`{msg}` does not name `{name}`");
 }
+
+/// Checks the empirical mean and covariance of `samples` (row-major, dimension `d`) against
+/// `mean` and `cov`. Tolerance: 5 standard errors per entry, where the standard error is
+/// estimated from the data itself (sqrt(var(x_i) / n) for means, sqrt(var(x_i x_j) / n) for
+/// covariances, plus the mean-estimation error which is of lower order): a correct generator
+/// passes with overwhelming probability, and a wrong variance or rotation is many standard
+/// errors off at n = 20000.
+pub fn assert_moments(samples: &[f32], d: usize, mean: &[f64], cov: &[f64]) {
+    let n = samples.len() / d;
+    let x: Vec<f64> = samples.iter().map(|&v| f64::from(v)).collect();
+    let m: Vec<f64> = (0..d)
+        .map(|i| (0..n).map(|k| x[k * d + i]).sum::<f64>() / n as f64)
+        .collect();
+    for i in 0..d {
+        let var = (0..n).map(|k| (x[k * d + i] - m[i]).powi(2)).sum::<f64>() / n as f64;
+        let se = (var / n as f64).sqrt();
+        assert!(
+            (m[i] - mean[i]).abs() <= 5.0 * se + 1e-9,
+            "mean[{i}] = {} vs {} (se {se})",
+            m[i],
+            mean[i]
+        );
+    }
+    for i in 0..d {
+        for j in 0..d {
+            let p: Vec<f64> = (0..n)
+                .map(|k| (x[k * d + i] - m[i]) * (x[k * d + j] - m[j]))
+                .collect();
+            let c = p.iter().sum::<f64>() / n as f64;
+            let var = p.iter().map(|v| (v - c).powi(2)).sum::<f64>() / n as f64;
+            let se = (var / n as f64).sqrt();
+            assert!(
+                (c - cov[i * d + j]).abs() <= 5.0 * se + 1e-9,
+                "cov[{i},{j}] = {c} vs {} (se {se})",
+                cov[i * d + j]
+            );
+        }
+    }
+}

@@ -126,3 +126,64 @@ impl Gaussian {
         self.core.sample(rng, skip, n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::assert_moments;
+
+    fn spec(rotate: bool, mean: MeanSpec) -> GaussianSpec {
+        GaussianSpec {
+            d: 6,
+            spectrum: Spectrum::Power(1.0),
+            rotate,
+            mean,
+            seed: 11,
+        }
+    }
+
+    #[test]
+    fn empirical_moments_match_truth() {
+        for (rotate, mean) in [
+            (false, MeanSpec::Constant(0.0)),
+            (true, MeanSpec::Randn(2.0)),
+            (true, MeanSpec::Constant(-0.5)),
+        ] {
+            let g = Gaussian::new(&spec(rotate, mean)).unwrap();
+            let t = g.truth();
+            let x = g.sample(&mut stream(1, Purpose::TrainSamples, 11), 0, 20000);
+            assert_moments(&x, 6, &t.mean, &t.cov);
+        }
+    }
+
+    #[test]
+    fn truth_is_the_requested_spectrum() {
+        let g = Gaussian::new(&spec(true, MeanSpec::Randn(1.0))).unwrap();
+        let t = g.truth();
+        let d = 6;
+        let trace: f64 = (0..d).map(|i| t.cov[i * d + i]).sum();
+        assert!((trace - 6.0).abs() < 1e-9, "trace {trace}");
+        // Q^T Sigma Q = diag(lambda).
+        let q = g.rotation().unwrap();
+        for a in 0..d {
+            for b in 0..d {
+                let v: f64 = (0..d)
+                    .flat_map(|i| (0..d).map(move |j| (i, j)))
+                    .map(|(i, j)| q[i * d + a] * t.cov[i * d + j] * q[j * d + b])
+                    .sum();
+                let want = if a == b { g.eigenvalues[a] } else { 0.0 };
+                assert!((v - want).abs() < 1e-9);
+            }
+        }
+        // Structure depends only on the structure seed.
+        assert_eq!(
+            Gaussian::new(&spec(true, MeanSpec::Randn(1.0)))
+                .unwrap()
+                .truth(),
+            t
+        );
+        let mut other = spec(true, MeanSpec::Randn(1.0));
+        other.seed = 12;
+        assert_ne!(Gaussian::new(&other).unwrap().truth().cov, t.cov);
+    }
+}

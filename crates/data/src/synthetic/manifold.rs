@@ -69,7 +69,7 @@ impl ManifoldSpec {
                 "at least one block is needed, e.g. blocks=2x1.0+5x0.3".into()
             ));
         }
-        if let Some(b) = self.blocks.iter().find(|b| b.0 == 0 || !(b.1 > 0.0)) {
+        if let Some(b) = self.blocks.iter().find(|b| b.0 == 0 || b.1.is_nan() || b.1 <= 0.0) {
             return Err(bad(format!(
                 "block {}x{} needs at least one direction and a positive std",
                 b.0, b.1
@@ -82,7 +82,7 @@ impl ManifoldSpec {
                 self.d
             )));
         }
-        if !(self.ambient >= 0.0) || !self.ambient.is_finite() {
+        if !self.ambient.is_finite() || self.ambient < 0.0 {
             return Err(bad(format!("ambient std {} must be >= 0", self.ambient)));
         }
         Ok(())
@@ -190,5 +190,113 @@ impl Manifold {
     /// Skips `skip` samples of `rng`'s stream and returns the next `n`, row-major.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, skip: usize, n: usize) -> Vec<f32> {
         self.core.sample(rng, skip, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::assert_moments;
+
+    /// Variance of the samples along unit direction `u`.
+    fn var_along(x: &[f32], d: usize, u: &[f64]) -> f64 {
+        let p: Vec<f64> = x
+            .chunks(d)
+            .map(|r| r.iter().zip(u).map(|(a, b)| f64::from(*a) * b).sum())
+            .collect();
+        let m = p.iter().sum::<f64>() / p.len() as f64;
+        p.iter().map(|v| (v - m).powi(2)).sum::<f64>() / p.len() as f64
+    }
+
+    #[test]
+    fn paper_per_block_variances() {
+        let m = Manifold::new(&ManifoldSpec::paper()).unwrap();
+        let n = 20000;
+        let x = m.sample(&mut stream(0, Purpose::TrainSamples, 0), 0, n);
+        let blocks = m.blocks();
+        assert_eq!(blocks.len(), 2);
+        // A sample variance of a Gaussian has relative std sqrt(2/n) = 1%; allow 5%.
+        for b in &blocks {
+            for j in 0..b.dim {
+                let u: Vec<f64> = (0..30).map(|i| b.basis[i * b.dim + j]).collect();
+                let v = var_along(&x, 30, &u);
+                assert!(
+                    (v / (b.std * b.std) - 1.0).abs() < 0.05,
+                    "std {} var {v}",
+                    b.std
+                );
+            }
+        }
+        // Ambient directions: the remaining principal directions.
+        let vars = m.variances();
+        assert_eq!(vars[7..], [1e-4; 23]);
+        let t = m.truth();
+        assert_moments(&x, 30, &t.mean, &t.cov);
+        assert_eq!(t.ambient_std, Some(0.01));
+        let trace: f64 = (0..30).map(|i| t.cov[i * 30 + i]).sum();
+        assert!((trace - (2.0 + 5.0 * 0.09 + 23.0 * 1e-4)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bases_are_orthonormal_and_axis_mode_uses_coordinates() {
+        let m = Manifold::new(&ManifoldSpec::paper()).unwrap();
+        let cols: Vec<Vec<f64>> = m
+            .blocks()
+            .iter()
+            .flat_map(|b| {
+                (0..b.dim)
+                    .map(|j| (0..30).map(|i| b.basis[i * b.dim + j]).collect())
+                    .collect::<Vec<Vec<f64>>>()
+            })
+            .collect();
+        for (a, u) in cols.iter().enumerate() {
+            for (b, v) in cols.iter().enumerate() {
+                let dot: f64 = u.iter().zip(v).map(|(x, y)| x * y).sum();
+                assert!((dot - f64::from(u8::from(a == b))).abs() < 1e-12);
+            }
+        }
+        let axis = Manifold::new(&ManifoldSpec {
+            axis: true,
+            ..ManifoldSpec::paper()
+        })
+        .unwrap();
+        let b = &axis.blocks()[1];
+        // Block 2 = coordinates 2..7; basis column 0 is e_2.
+        assert_eq!(b.basis[2 * 5], 1.0);
+        assert_eq!(b.basis.iter().filter(|&&v| v != 0.0).count(), 5);
+        let t = axis.truth();
+        assert_eq!(t.cov[0], 1.0);
+        assert!((t.cov[3 * 30 + 3] - 0.09).abs() < 1e-15);
+    }
+
+    #[test]
+    fn normalised_samples_have_unit_norm_and_the_stated_covariance() {
+        let spec = ManifoldSpec {
+            d: 8,
+            blocks: vec![(1, 1.0), (2, 0.3)],
+            ambient: 0.05,
+            normalize: true,
+            axis: false,
+            seed: 5,
+        };
+        let m = Manifold::new(&spec).unwrap();
+        let x = m.sample(&mut stream(2, Purpose::TrainSamples, 5), 0, 20000);
+        for r in x.chunks(8) {
+            let norm: f32 = r.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5);
+        }
+        let t = m.truth();
+        let trace: f64 = (0..8).map(|i| t.cov[i * 8 + i]).sum();
+        assert!((trace - 1.0).abs() < 1e-9);
+        assert_moments(&x, 8, &t.mean, &t.cov);
+    }
+
+    #[test]
+    fn invalid_structures() {
+        let mut s = ManifoldSpec::paper();
+        s.d = 5;
+        assert!(matches!(Manifold::new(&s), Err(DataError::BadSpec { .. })));
+        s.d = 0;
+        assert!(matches!(Manifold::new(&s), Err(DataError::BadSize { .. })));
     }
 }
