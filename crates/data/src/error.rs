@@ -137,6 +137,15 @@ impl DataError {
         }
     }
 
+    /// The message followed, when there is a hint, by a last line `hint: ...` (what the CLI
+    /// prints).
+    pub fn report(&self) -> String {
+        match self.hint() {
+            Some(h) => format!("{self}\nhint: {h}"),
+            None => self.to_string(),
+        }
+    }
+
     /// A one-line suggestion of what to do about the error, when there is one.
     pub fn hint(&self) -> Option<String> {
         const DAMAGED: &str = "the file looks damaged or incomplete: download it again with \
