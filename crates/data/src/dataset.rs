@@ -6,9 +6,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SampleShape {
     /// An image with `c` channels of `h` x `w` pixels, stored channel-major (C, H, W).
-    Image { c: usize, h: usize, w: usize },
+    Image {
+        /// Channels (1 grey, 3 RGB).
+        c: usize,
+        /// Height in pixels.
+        h: usize,
+        /// Width in pixels.
+        w: usize,
+    },
     /// A flat vector of dimension `d`.
-    Flat { d: usize },
+    Flat {
+        /// Dimension.
+        d: usize,
+    },
 }
 
 impl SampleShape {

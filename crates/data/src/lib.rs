@@ -10,6 +10,8 @@
 //! - Every failure is a [`DataError`] naming the file and the problem, with a
 //!   [`DataError::hint`].
 
+#![warn(missing_docs)]
+
 pub mod bundled;
 pub mod catalog;
 pub mod celeba;

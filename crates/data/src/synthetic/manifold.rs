@@ -69,7 +69,11 @@ impl ManifoldSpec {
                 "at least one block is needed, e.g. blocks=2x1.0+5x0.3".into()
             ));
         }
-        if let Some(b) = self.blocks.iter().find(|b| b.0 == 0 || b.1.is_nan() || b.1 <= 0.0) {
+        if let Some(b) = self
+            .blocks
+            .iter()
+            .find(|b| b.0 == 0 || b.1.is_nan() || b.1 <= 0.0)
+        {
             return Err(bad(format!(
                 "block {}x{} needs at least one direction and a positive std",
                 b.0, b.1
