@@ -4,6 +4,7 @@
 pub mod error;
 pub mod gaussian;
 pub mod plot;
+pub mod spectrum;
 pub mod theory;
 
 pub use error::{MetricsError, Result};

@@ -1,0 +1,233 @@
+//! Averages over points: latent dimension per timestep with its spread, mean normalised
+//! spectra, and per-block kept fractions with the collapse level beside the theory's.
+
+use super::report::{Analysis, SpectrumConfig, SpectrumRecord};
+use crate::summary::DistributionSummary;
+use serde::Serialize;
+
+/// Latent-dimension estimates of one (set, method, kind, timestep), over points.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DimsRow {
+    /// Point set.
+    pub set: String,
+    /// `jacobian` or `score-matrix`.
+    pub method: String,
+    /// `singular` or `neg-sym-eig`.
+    pub kind: String,
+    /// Timestep index.
+    pub t: usize,
+    /// VE noise variance (1 - abar_t) / abar_t.
+    pub ve_sigma2: f64,
+    /// Number of points.
+    pub points: usize,
+    /// Mean cliff estimate.
+    pub cliff_mean: f64,
+    /// Std of the cliff estimate over points.
+    pub cliff_std: f64,
+    /// Mean largest-gap estimate.
+    pub gap_mean: f64,
+    /// Std of the largest-gap estimate over points.
+    pub gap_std: f64,
+    /// Fraction of points whose spectrum has a cliff.
+    pub cliff_found: f64,
+}
+
+/// One manifold block over the timestep grid for one point set.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlockCurve {
+    /// Point set.
+    pub set: String,
+    /// Mean kept fraction per timestep of the grid.
+    pub kept_mean: Vec<f64>,
+    /// Its std over points.
+    pub kept_std: Vec<f64>,
+    /// Measured collapse level (VE sigma^2) of the mean curve, if it collapses on the grid.
+    pub collapse_sigma2: Option<f64>,
+}
+
+/// One manifold block: data, theory and measurements.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlockSummary {
+    /// Label.
+    pub label: String,
+    /// Generator std.
+    pub std: f64,
+    /// Training-set variance along the block.
+    pub s2: f64,
+    /// Theory's critical VE noise level.
+    pub critical_sigma2: f64,
+    /// First timestep index at or above the critical level.
+    pub critical_t: Option<usize>,
+    /// Measurements per point set.
+    pub curves: Vec<BlockCurve>,
+}
+
+/// The blocks of linear-manifold data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlocksSummary {
+    /// Unit-norm training data (decides the critical-level formula).
+    pub normalized: bool,
+    /// Training-set size N.
+    pub n: usize,
+    /// Kept fraction below which a block counts as collapsed.
+    pub threshold: f64,
+    /// One entry per block.
+    pub blocks: Vec<BlockSummary>,
+}
+
+/// The JSON summary of a spectrum analysis.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpectrumSummary {
+    /// The settings.
+    pub config: SpectrumConfig,
+    /// VE noise variance per timestep of the grid.
+    pub ve_sigma2: Vec<f64>,
+    /// Latent dimension per (set, method, kind, timestep).
+    pub dims: Vec<DimsRow>,
+    /// Manifold blocks, for linear-manifold data with the Jacobian method.
+    pub blocks: Option<BlocksSummary>,
+}
+
+impl SpectrumSummary {
+    /// Summarises `a`.
+    pub fn of(a: &Analysis) -> Self {
+        let ts = &a.config.timesteps;
+        let mut dims = Vec::new();
+        for set in &a.sets {
+            for (method, kind) in method_kinds(a) {
+                for &t in ts {
+                    let recs = select(a, set, method, kind, t);
+                    if recs.is_empty() {
+                        continue;
+                    }
+                    let stat = |f: &dyn Fn(&SpectrumRecord) -> f64| {
+                        DistributionSummary::of(&recs.iter().map(|r| f(r)).collect::<Vec<_>>())
+                    };
+                    let (c, g) = (stat(&|r| r.dims.cliff as f64), stat(&|r| r.dims.gap as f64));
+                    dims.push(DimsRow {
+                        set: set.clone(),
+                        method: method.into(),
+                        kind: kind.into(),
+                        t,
+                        ve_sigma2: a.levels.ve_sigma2(t),
+                        points: recs.len(),
+                        cliff_mean: c.mean,
+                        cliff_std: c.std,
+                        gap_mean: g.mean,
+                        gap_std: g.std,
+                        cliff_found: stat(&|r| f64::from(u8::from(r.dims.cliff_found))).mean,
+                    });
+                }
+            }
+        }
+        Self {
+            config: a.config.clone(),
+            ve_sigma2: ts.iter().map(|&t| a.levels.ve_sigma2(t)).collect(),
+            dims,
+            blocks: blocks_summary(a),
+        }
+    }
+}
+
+/// The (method, kind) pairs present in `a`, in a fixed order.
+pub fn method_kinds(a: &Analysis) -> Vec<(&'static str, &'static str)> {
+    [
+        ("jacobian", "singular"),
+        ("jacobian", "neg-sym-eig"),
+        ("score-matrix", "singular"),
+    ]
+    .into_iter()
+    .filter(|(m, k)| a.spectra.iter().any(|r| r.method == *m && r.kind == *k))
+    .collect()
+}
+
+/// The records of one (set, method, kind, t).
+pub fn select<'a>(
+    a: &'a Analysis,
+    set: &str,
+    method: &str,
+    kind: &str,
+    t: usize,
+) -> Vec<&'a SpectrumRecord> {
+    a.spectra
+        .iter()
+        .filter(|r| r.set == set && r.method == method && r.kind == kind && r.t == t)
+        .collect()
+}
+
+/// Mean and std over points of the normalised spectra of one (set, method, kind, t), or
+/// None without records.
+pub fn mean_spectrum(
+    a: &Analysis,
+    set: &str,
+    method: &str,
+    kind: &str,
+    t: usize,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let recs = select(a, set, method, kind, t);
+    let spectra: Vec<Vec<f64>> = recs.iter().map(|r| r.normalised()).collect();
+    let len = spectra.iter().map(Vec::len).min()?;
+    let stats: Vec<DistributionSummary> = (0..len)
+        .map(|i| DistributionSummary::of(&spectra.iter().map(|s| s[i]).collect::<Vec<_>>()))
+        .collect();
+    Some((
+        stats.iter().map(|s| s.mean).collect(),
+        stats.iter().map(|s| s.std).collect(),
+    ))
+}
+
+fn blocks_summary(a: &Analysis) -> Option<BlocksSummary> {
+    let m = a.manifold.as_ref()?;
+    if a.blocks.is_empty() {
+        return None;
+    }
+    let ts = &a.config.timesteps;
+    let thr = a.config.collapse_threshold;
+    let blocks = m
+        .blocks
+        .iter()
+        .enumerate()
+        .map(|(bi, b)| {
+            let curves = a
+                .sets
+                .iter()
+                .map(|set| {
+                    let stats: Vec<DistributionSummary> = ts
+                        .iter()
+                        .map(|&t| {
+                            let kept: Vec<f64> = a
+                                .blocks
+                                .iter()
+                                .filter(|r| &r.set == set && r.t == t)
+                                .filter_map(|r| r.levels.get(bi).map(|l| l.kept))
+                                .collect();
+                            DistributionSummary::of(&kept)
+                        })
+                        .collect();
+                    let kept_mean: Vec<f64> = stats.iter().map(|s| s.mean).collect();
+                    let ve: Vec<f64> = ts.iter().map(|&t| a.levels.ve_sigma2(t)).collect();
+                    BlockCurve {
+                        set: set.clone(),
+                        collapse_sigma2: super::manifold::collapse_level(&ve, &kept_mean, thr),
+                        kept_std: stats.iter().map(|s| s.std).collect(),
+                        kept_mean,
+                    }
+                })
+                .collect();
+            BlockSummary {
+                label: b.label.clone(),
+                std: b.std,
+                s2: b.s2,
+                critical_sigma2: b.critical_sigma2,
+                critical_t: a.levels.step_at_ve_sigma2(b.critical_sigma2),
+                curves,
+            }
+        })
+        .collect();
+    Some(BlocksSummary {
+        normalized: m.normalized,
+        n: m.n,
+        threshold: thr,
+        blocks,
+    })
+}
