@@ -1,1 +1,379 @@
-//! (being written)
+//! Line plots and histograms written as PNG files with `plotters`.
+//!
+//! Text is drawn with DejaVu Sans, bundled in `assets/` (licence: `assets/DejaVu-LICENSE`) and
+//! registered once with `plotters`, so plots need no system fonts. Files are written atomically
+//! (a temporary file in the same directory, then a rename). Non-finite values, non-positive
+//! values on a logarithmic axis and magnitudes beyond 1e100 are skipped; a line is broken where a point is skipped. Empty
+//! input gives an empty but valid plot. Nothing here panics on bad data.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::prelude::*;
+
+use crate::{MetricsError, Result};
+use hist::{Bars, Histogram};
+use lines::Lines;
+
+/// Size in pixels (width, height) of every PNG written by this module.
+pub const PLOT_SIZE: (u32, u32) = (800, 600);
+
+/// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVu-LICENSE`).
+static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Line colours, in order of the series (the "tab10" palette).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// One curve of a [`line_plot`]: points `(x[i], y[i])` (the shorter of the two vectors decides
+/// the length) and an optional shaded band between `lower[i]` and `upper[i]` at `x[i]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    /// Legend text; an empty label gives no legend entry.
+    pub label: String,
+    /// Abscissae.
+    pub x: Vec<f64>,
+    /// Ordinates.
+    pub y: Vec<f64>,
+    /// Optional (lower, upper) envelope at the same abscissae, drawn as a translucent area
+    /// (e.g. mean +- one standard deviation over seeds).
+    pub band: Option<(Vec<f64>, Vec<f64>)>,
+    /// Draw the line dashed (e.g. a theory curve next to measurements).
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A solid line without a band.
+    pub fn new(label: impl Into<String>, x: Vec<f64>, y: Vec<f64>) -> Self {
+        Self {
+            label: label.into(),
+            x,
+            y,
+            band: None,
+            dashed: false,
+        }
+    }
+
+    /// The same series with a shaded band between `lower` and `upper`.
+    pub fn with_band(mut self, lower: Vec<f64>, upper: Vec<f64>) -> Self {
+        self.band = Some((lower, upper));
+        self
+    }
+
+    /// The same series drawn dashed.
+    pub fn as_dashed(mut self) -> Self {
+        self.dashed = true;
+        self
+    }
+}
+
+/// Title, axis labels and axis scales of a plot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlotSpec<'a> {
+    /// Caption above the plot.
+    pub title: &'a str,
+    /// Label of the horizontal axis.
+    pub x_label: &'a str,
+    /// Label of the vertical axis.
+    pub y_label: &'a str,
+    /// Logarithmic horizontal axis (non-positive x values are skipped).
+    pub log_x: bool,
+    /// Logarithmic vertical axis (non-positive y values are skipped).
+    pub log_y: bool,
+}
+
+impl<'a> PlotSpec<'a> {
+    /// Linear axes with the given title and labels.
+    pub fn new(title: &'a str, x_label: &'a str, y_label: &'a str) -> Self {
+        Self {
+            title,
+            x_label,
+            y_label,
+            log_x: false,
+            log_y: false,
+        }
+    }
+}
+
+/// Draw `series` as lines (with optional bands) into a PNG at `path` of size [`PLOT_SIZE`].
+pub fn line_plot(path: &Path, spec: &PlotSpec, series: &[Series]) -> Result<()> {
+    let xs = series.iter().flat_map(|s| s.x.iter().copied());
+    let mut ys: Vec<f64> = series.iter().flat_map(|s| s.y.iter().copied()).collect();
+    for s in series {
+        if let Some((lo, hi)) = &s.band {
+            ys.extend(lo.iter().chain(hi.iter()).copied());
+        }
+    }
+    let x = Axis::fit(xs.filter(|&v| usable(v, spec.log_x)), spec.log_x);
+    let y = Axis::fit(
+        ys.into_iter().filter(|&v| usable(v, spec.log_y)),
+        spec.log_y,
+    );
+    let painter = Lines {
+        series,
+        log_x: spec.log_x,
+        log_y: spec.log_y,
+    };
+    write_atomically(path, |tmp| render(tmp, spec, x, y, &painter))
+}
+
+/// Draw a histogram of `values` with `bins` equal-width bins (equal width in log10 x when
+/// `spec.log_x`) and an optional dashed vertical marker at `vline` (e.g. a threshold) into a PNG
+/// at `path` of size [`PLOT_SIZE`]. `bins = 0` is treated as 1.
+pub fn histogram(
+    path: &Path,
+    spec: &PlotSpec,
+    values: &[f64],
+    bins: usize,
+    vline: Option<f64>,
+) -> Result<()> {
+    let hist = Histogram::new(values, bins, spec.log_x);
+    let vline = vline.filter(|&v| usable(v, spec.log_x));
+    let edges = hist.edges.iter().copied().chain(vline);
+    let x = Axis::fit(edges, spec.log_x);
+    let max_count = hist.counts.iter().copied().max().unwrap_or(0) as f64;
+    let y = if spec.log_y {
+        // Bars start at 0.5 on a log axis so that a count of 1 is visible.
+        Axis::fit([LOG_BAR_BASE, max_count.max(1.0)].into_iter(), true)
+    } else {
+        Axis::fit([0.0, max_count.max(1.0)].into_iter(), false).from_zero()
+    };
+    let painter = Bars {
+        hist: &hist,
+        vline,
+        log_y: spec.log_y,
+    };
+    write_atomically(path, |tmp| render(tmp, spec, x, y, &painter))
+}
+
+/// Lower end of histogram bars on a logarithmic count axis.
+const LOG_BAR_BASE: f64 = 0.5;
+
+/// Largest magnitude drawn; beyond it (and below its inverse on a log axis) values are skipped,
+/// because `plotters` overflows on axes spanning hundreds of decades.
+const LIMIT: f64 = 1e100;
+
+/// Whether `v` can be placed on an axis: finite and |v| <= [`LIMIT`]; on a log axis within
+/// [1 / LIMIT, LIMIT].
+fn usable(v: f64, log: bool) -> bool {
+    if log {
+        (1.0 / LIMIT..=LIMIT).contains(&v)
+    } else {
+        v.abs() <= LIMIT
+    }
+}
+
+/// The displayed range of one axis.
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Axis {
+    /// The range covering `values` (already filtered by [`usable`]) with a 5 % margin; in
+    /// log10 space for a log axis. A default range when there are no values.
+    fn fit(values: impl Iterator<Item = f64>, log: bool) -> Self {
+        let to = |v: f64| if log { v.log10() } else { v };
+        let from = |t: f64| if log { 10f64.powf(t) } else { t };
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in values {
+            let t = to(v);
+            lo = lo.min(t);
+            hi = hi.max(t);
+        }
+        if lo > hi {
+            (lo, hi) = (0.0, 1.0);
+        }
+        let span = hi - lo;
+        let pad = if span > 0.0 {
+            0.05 * span
+        } else {
+            (0.05 * lo.abs()).max(0.5)
+        };
+        Self {
+            lo: from(lo - pad),
+            hi: from(hi + pad),
+            log,
+        }
+    }
+
+    /// A linear axis starting exactly at zero (bar charts).
+    fn from_zero(self) -> Self {
+        Self { lo: 0.0, ..self }
+    }
+}
+
+/// What is drawn inside the axes; generic over the coordinate types so that linear and
+/// logarithmic axes share one code path.
+trait Painter {
+    /// Draw into `chart`; returns whether a legend should be drawn.
+    fn paint<X, Y>(&self, chart: &mut Chart<'_, '_, X, Y>) -> std::result::Result<bool, String>
+    where
+        X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>;
+}
+
+/// The chart type all painters draw on.
+type Chart<'c, 'b, X, Y> = ChartContext<'c, BitMapBackend<'b>, Cartesian2d<X, Y>>;
+
+/// Render one plot into the PNG file `file`, choosing linear or log coordinates per axis.
+fn render<P: Painter>(
+    file: &Path,
+    spec: &PlotSpec,
+    x: Axis,
+    y: Axis,
+    painter: &P,
+) -> std::result::Result<(), String> {
+    ensure_font()?;
+    let root = BitMapBackend::new(file, PLOT_SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    match (x.log, y.log) {
+        (false, false) => draw(&root, spec, x.lo..x.hi, y.lo..y.hi, painter),
+        (true, false) => draw(&root, spec, (x.lo..x.hi).log_scale(), y.lo..y.hi, painter),
+        (false, true) => draw(&root, spec, x.lo..x.hi, (y.lo..y.hi).log_scale(), painter),
+        (true, true) => draw(
+            &root,
+            spec,
+            (x.lo..x.hi).log_scale(),
+            (y.lo..y.hi).log_scale(),
+            painter,
+        ),
+    }?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Build the axes, mesh and labels, let `painter` draw, then add the legend.
+fn draw<'a, XS, YS, P>(
+    root: &DrawingArea<BitMapBackend<'a>, Shift>,
+    spec: &PlotSpec,
+    x: XS,
+    y: YS,
+    painter: &P,
+) -> std::result::Result<(), String>
+where
+    XS: AsRangedCoord<Value = f64>,
+    YS: AsRangedCoord<Value = f64>,
+    XS::CoordDescType: ValueFormatter<f64>,
+    YS::CoordDescType: ValueFormatter<f64>,
+    P: Painter,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let mut chart = ChartBuilder::on(root)
+        .caption(spec.title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(spec.x_label)
+        .y_desc(spec.y_label)
+        .x_label_formatter(&tick_label)
+        .y_label_formatter(&tick_label)
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| err(&e))?;
+    if painter.paint(&mut chart)? {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    Ok(())
+}
+
+/// A compact tick label: at most 4 significant digits without trailing zeros ("250", "0.35"),
+/// scientific notation outside [1e-3, 1e5) ("2.5e-4", "1e6").
+fn tick_label(v: &f64) -> String {
+    fn trim(s: &str) -> &str {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            s
+        }
+    }
+    let a = v.abs();
+    if a == 0.0 || !a.is_finite() {
+        return if a == 0.0 { "0".into() } else { v.to_string() };
+    }
+    if (1e-3..1e5).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+        trim(&format!("{v:.decimals$}")).to_string()
+    } else {
+        let s = format!("{v:.2e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        format!("{}e{exp}", trim(mantissa))
+    }
+}
+
+/// Register the bundled font for the families `plotters` asks for, once per process.
+fn ensure_font() -> std::result::Result<(), String> {
+    static REGISTERED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            for family in ["sans-serif", "serif", "monospace"] {
+                plotters::style::register_font(family, FontStyle::Normal, FONT_BYTES)
+                    .map_err(|_| "the bundled DejaVu Sans font failed to load".to_string())?;
+            }
+            Ok(())
+        })
+        .clone()
+}
+
+/// Run `render` on a temporary PNG next to `path`, then rename it into place; the temporary
+/// file is removed on failure.
+fn write_atomically(
+    path: &Path,
+    render: impl FnOnce(&Path) -> std::result::Result<(), String>,
+) -> Result<()> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let plot_err = |msg: String| MetricsError::Plot {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| plot_err("the path has no file name".into()))?
+        .to_string_lossy();
+    // The temporary name ends in .png: plotters picks the image format from the extension.
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp: PathBuf = path.with_file_name(format!(".{name}.{}.{n}.tmp.png", std::process::id()));
+    let result = render(&tmp);
+    if let Err(msg) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(plot_err(msg));
+    }
+    std::fs::rename(&tmp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        MetricsError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+mod hist;
+mod lines;
+#[cfg(test)]
+mod tests;
