@@ -1,1 +1,25 @@
-//! placeholder
+//! diffmem-model: noise schedules, the forward process and objectives, samplers, and the
+//! denoiser family (`linear`, `mlp`, `unet`, `linear-exact`, `empirical`) on burn 0.22.
+//! Tensors at the boundary are flat `[batch, D]`; timesteps are indices in `0..T`.
+
+pub mod denoiser;
+pub mod device;
+pub mod diffusion;
+pub mod ema;
+pub mod error;
+pub mod noise;
+pub mod sampler;
+pub mod schedule;
+pub mod spec;
+pub mod step;
+
+pub use denoiser::{Denoiser, Net};
+pub use device::{DeviceChoice, SelectedDevice, select_device};
+pub use diffusion::{Diffusion, Objective};
+pub use error::{ModelError, Result};
+pub use sampler::{DdpmVariance, SamplerConfig};
+pub use schedule::{Schedule, ScheduleKind};
+pub use spec::ModelSpec;
+
+/// Re-export of burn so dependants use the exact same version.
+pub use burn;

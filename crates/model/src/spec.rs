@@ -1,0 +1,136 @@
+//! Choosing a denoiser by name: the serialisable model specification and the builders.
+
+use crate::denoiser::{Denoiser, Empirical, LinearConfig, LinearExact, MlpConfig, Net, UnetConfig};
+use crate::diffusion::{Diffusion, Objective};
+use crate::error::{ModelError, Result};
+use burn::prelude::*;
+use diffmem_data::SampleShape;
+use serde::{Deserialize, Serialize};
+
+/// Which denoiser, with its settings (`--model` plus model flags).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum ModelSpec {
+    /// Affine map per bin of timesteps (trained).
+    Linear(LinearConfig),
+    /// Residual MLP (trained).
+    Mlp(MlpConfig),
+    /// UNet for square images (trained).
+    Unet(UnetConfig),
+    /// Closed-form optimal affine denoiser with ridge `lambda` (no training).
+    LinearExact {
+        /// Ridge lambda on W_t.
+        lambda: f64,
+    },
+    /// Exact empirical score of the training set (no training).
+    Empirical,
+}
+
+impl ModelSpec {
+    /// The spec for a model name with default settings.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "linear" => ModelSpec::Linear(LinearConfig { bins: None }),
+            "mlp" => ModelSpec::Mlp(MlpConfig::default()),
+            "unet" => ModelSpec::Unet(UnetConfig::default()),
+            "linear-exact" => ModelSpec::LinearExact { lambda: 0.0 },
+            "empirical" => ModelSpec::Empirical,
+            other => {
+                return Err(ModelError::Config(format!(
+                    "unknown model `{other}`: use linear, mlp, unet, linear-exact or empirical"
+                )));
+            }
+        })
+    }
+
+    /// The model's name as accepted by [`ModelSpec::from_name`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelSpec::Linear(_) => "linear",
+            ModelSpec::Mlp(_) => "mlp",
+            ModelSpec::Unet(_) => "unet",
+            ModelSpec::LinearExact { .. } => "linear-exact",
+            ModelSpec::Empirical => "empirical",
+        }
+    }
+
+    /// True for the closed-form denoisers that need no training.
+    pub fn is_exact(&self) -> bool {
+        matches!(self, ModelSpec::LinearExact { .. } | ModelSpec::Empirical)
+    }
+
+    /// Checks the spec against the data and objective before any work is done.
+    pub fn validate(&self, shape: SampleShape, t_max: usize, objective: Objective) -> Result<()> {
+        if self.is_exact() && objective != Objective::Eps {
+            return Err(ModelError::Config(format!(
+                "`{}` is an exact eps-denoiser: use --objective eps",
+                self.name()
+            )));
+        }
+        match self {
+            ModelSpec::Linear(c) => c
+                .check(
+                    shape.dim(),
+                    t_max,
+                    crate::denoiser::linear::available_memory(),
+                )
+                .map(|_| ()),
+            ModelSpec::Unet(_) => image_side(shape).map(|_| ()),
+            ModelSpec::Mlp(c) if c.width == 0 || c.temb < 2 || c.temb % 2 == 1 => Err(
+                ModelError::Config("mlp needs --width > 0 and an even --temb >= 2".into()),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// A freshly initialised trainable network, or `None` for the exact denoisers.
+    pub fn init_net(
+        &self,
+        shape: SampleShape,
+        t_max: usize,
+        device: &Device,
+    ) -> Result<Option<Net>> {
+        Ok(match self {
+            ModelSpec::Linear(c) => Some(Net::Linear(c.init(shape.dim(), t_max, device)?)),
+            ModelSpec::Mlp(c) => Some(Net::Mlp(c.init(shape.dim(), device))),
+            ModelSpec::Unet(c) => {
+                let (ch, side) = image_side(shape)?;
+                Some(Net::Unet(c.init(ch, side, device)?))
+            }
+            ModelSpec::LinearExact { .. } | ModelSpec::Empirical => None,
+        })
+    }
+
+    /// Builds an exact denoiser from the training rows, or `None` for trainable models.
+    pub fn fit_exact(
+        &self,
+        rows: &[f32],
+        dim: usize,
+        diffusion: &Diffusion,
+        device: &Device,
+    ) -> Result<Option<Box<dyn Denoiser>>> {
+        Ok(match self {
+            ModelSpec::LinearExact { lambda } => Some(Box::new(LinearExact::fit(
+                rows, dim, *lambda, diffusion, device,
+            )?)),
+            ModelSpec::Empirical => Some(Box::new(Empirical::new(
+                rows,
+                dim,
+                diffusion,
+                crate::denoiser::empirical::DEFAULT_CHUNK,
+                device,
+            ))),
+            _ => None,
+        })
+    }
+}
+
+/// (channels, side) of square image data; an error for anything else.
+fn image_side(shape: SampleShape) -> Result<(usize, usize)> {
+    match shape {
+        SampleShape::Image { c, h, w } if h == w => Ok((c, h)),
+        other => Err(ModelError::Config(format!(
+            "unet needs square image data (got sample shape {other:?}); use --model mlp for vectors"
+        ))),
+    }
+}
