@@ -27,6 +27,9 @@ pub enum MetricsError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A computation on a burn device failed, or its result could not be read back.
+    #[error("device: {0}")]
+    Device(String),
 }
 
 /// Result alias of the metrics crate.

@@ -1,10 +1,17 @@
 //! diffmem-metrics: memorisation metrics, score spectra, Gaussian diagnostics and the exact
 //! theory of linear diffusion (THEORY.md).
 
+pub mod agreement;
 pub mod error;
 pub mod gaussian;
+pub mod memorization;
+pub mod nn;
+pub mod nn_grid;
 pub mod plot;
 pub mod spectrum;
+pub mod summary;
+#[cfg(test)]
+mod test_data;
 pub mod theory;
 
 pub use error::{MetricsError, Result};

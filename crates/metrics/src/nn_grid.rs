@@ -1,0 +1,132 @@
+//! The `nn_grid` figure of issue 5: each generated sample beside its nearest and second-nearest
+//! training images, so that copies (memorisation, Gu et al., arXiv 2310.02664) are visible.
+//!
+//! [`nn_triplets`] returns the images in display order, `[3 L, D]` row-major for L chosen
+//! samples: sample, NN_1, NN_2, next sample, ... Laid out in a grid of [`NN_GRID_COLUMNS`]
+//! (or a multiple of it) columns, every grid row holds whole triplets. The caller writes the
+//! array with the data crate's image-grid writer.
+
+use crate::nn::Neighbours;
+use crate::{MetricsError, Result};
+
+/// Images per sample in the grid: the sample, its nearest and its second-nearest training image.
+pub const NN_GRID_COLUMNS: usize = 3;
+
+/// Arrange the samples listed in `which` (indices into `samples`, `[M, dim]` row-major), each
+/// followed by its two nearest training images from `train` (`[N, dim]`) according to `nn`
+/// (the samples' neighbours in `train`, k >= 2). Returns `[3 which.len(), dim]` row-major.
+pub fn nn_triplets(
+    samples: &[f32],
+    train: &[f32],
+    dim: usize,
+    nn: &Neighbours,
+    which: &[usize],
+) -> Result<Vec<f32>> {
+    if dim == 0 || !samples.len().is_multiple_of(dim) || !train.len().is_multiple_of(dim) {
+        return Err(MetricsError::Invalid(format!(
+            "samples ({}) and training set ({}) are not rows of dimension {dim}",
+            samples.len(),
+            train.len()
+        )));
+    }
+    let (m, n) = (samples.len() / dim, train.len() / dim);
+    if nn.len() != m || nn.dim != dim {
+        return Err(MetricsError::Invalid(format!(
+            "neighbours of {} samples of dimension {} given for {m} samples of dimension {dim}",
+            nn.len(),
+            nn.dim
+        )));
+    }
+    let (nn1, nn2) = (nn.indices_at(0)?, nn.indices_at(1)?);
+    let row = |set: &[f32], i: usize| set[i * dim..(i + 1) * dim].to_vec();
+    let mut out = Vec::with_capacity(NN_GRID_COLUMNS * which.len() * dim);
+    for &i in which {
+        if i >= m || nn1[i] >= n || nn2[i] >= n {
+            return Err(MetricsError::Invalid(format!(
+                "sample {i} or its neighbours are out of range (M = {m}, N = {n})"
+            )));
+        }
+        out.extend(row(samples, i));
+        out.extend(row(train, nn1[i]));
+        out.extend(row(train, nn2[i]));
+    }
+    Ok(out)
+}
+
+/// Indices of up to `count` samples, most memorised first: ascending d_1/d_2 `ratios` (ties by
+/// index; NaN last). A grid of these shows the clearest copies.
+pub fn most_memorized(ratios: &[f64], count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ratios.len()).collect();
+    let key = |i: usize| {
+        if ratios[i].is_nan() {
+            f64::INFINITY
+        } else {
+            ratios[i]
+        }
+    };
+    order.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
+    order.truncate(count);
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows whose every value is its own label, so the arrangement can be read back.
+    fn labelled(labels: &[f32], dim: usize) -> Vec<f32> {
+        labels.iter().flat_map(|&l| vec![l; dim]).collect()
+    }
+
+    #[test]
+    fn triplets_are_sample_then_first_then_second_neighbour() {
+        let dim = 4;
+        let samples = labelled(&[100.0, 101.0, 102.0], dim);
+        let train = labelled(&[0.0, 1.0, 2.0, 3.0, 4.0], dim);
+        let nn = Neighbours {
+            k: 2,
+            dim,
+            distances: vec![0.0; 6],
+            indices: vec![4, 2, 0, 1, 3, 0],
+        };
+        let grid = nn_triplets(&samples, &train, dim, &nn, &[2, 0]).unwrap();
+        let firsts: Vec<f32> = grid.chunks(dim).map(|r| r[0]).collect();
+        assert_eq!(firsts, vec![102.0, 3.0, 0.0, 100.0, 4.0, 2.0]);
+        assert!(grid.chunks(dim).all(|r| r.iter().all(|&v| v == r[0])));
+        assert!(
+            nn_triplets(&samples, &train, dim, &nn, &[])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let dim = 2;
+        let samples = labelled(&[1.0], dim);
+        let train = labelled(&[0.0, 1.0], dim);
+        let nn = Neighbours {
+            k: 2,
+            dim,
+            distances: vec![0.0; 2],
+            indices: vec![0, 5],
+        };
+        assert!(nn_triplets(&samples, &train, dim, &nn, &[0]).is_err()); // index 5 >= N
+        assert!(nn_triplets(&samples, &train, dim, &nn, &[1]).is_err()); // no sample 1
+        assert!(nn_triplets(&samples, &train, 3, &nn, &[0]).is_err()); // ragged
+        let k1 = Neighbours {
+            k: 1,
+            distances: vec![0.0],
+            indices: vec![0],
+            ..nn
+        };
+        assert!(nn_triplets(&samples, &train, dim, &k1, &[0]).is_err());
+    }
+
+    #[test]
+    fn most_memorized_orders_by_ratio() {
+        let r = [0.5, f64::NAN, 0.1, 0.5, 0.0];
+        assert_eq!(most_memorized(&r, 10), vec![4, 2, 0, 3, 1]);
+        assert_eq!(most_memorized(&r, 2), vec![4, 2]);
+    }
+}
