@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The operating system refused to open or read `path`.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot access {}: {source}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
