@@ -3,8 +3,12 @@
 //!
 //! [`nn_triplets`] returns the images in display order, `[3 L, D]` row-major for L chosen
 //! samples: sample, NN_1, NN_2, next sample, ... Laid out in a grid of [`NN_GRID_COLUMNS`]
-//! (or a multiple of it) columns, every grid row holds whole triplets. The caller writes the
-//! array with the data crate's image-grid writer.
+//! (or a multiple of it) columns, every grid row holds whole triplets; [`write_nn_grid`] does
+//! that with the data crate's PNG grid writer.
+
+use std::path::Path;
+
+use diffmem_data::SampleShape;
 
 use crate::nn::Neighbours;
 use crate::{MetricsError, Result};
@@ -51,6 +55,26 @@ pub fn nn_triplets(
         out.extend(row(train, nn2[i]));
     }
     Ok(out)
+}
+
+/// Write the `nn_grid.png` figure to `path`: the triplets of the samples in `which` (see
+/// [`nn_triplets`]), `triplets_per_row` of them side by side (at least 1), each image drawn with
+/// `shape` by [`diffmem_data::write_grid`] (pixels in [-1, 1]).
+pub fn write_nn_grid(
+    path: &Path,
+    samples: &[f32],
+    train: &[f32],
+    shape: SampleShape,
+    nn: &Neighbours,
+    which: &[usize],
+    triplets_per_row: usize,
+) -> Result<()> {
+    let images = nn_triplets(samples, train, shape.dim(), nn, which)?;
+    let ncols = NN_GRID_COLUMNS * triplets_per_row.max(1);
+    diffmem_data::write_grid(path, &images, shape, ncols).map_err(|e| MetricsError::Plot {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })
 }
 
 /// Indices of up to `count` samples, most memorised first: ascending d_1/d_2 `ratios` (ties by
@@ -121,6 +145,38 @@ mod tests {
             ..nn
         };
         assert!(nn_triplets(&samples, &train, dim, &k1, &[0]).is_err());
+    }
+
+    #[test]
+    fn grid_png_has_whole_triplets_per_row() {
+        let (h, w) = (4, 5);
+        let shape = SampleShape::Image { c: 1, h, w };
+        let dim = shape.dim();
+        let samples = labelled(&[0.5, -0.5, 0.25], dim);
+        let train = labelled(&[-1.0, 1.0, 0.0], dim);
+        let nn = Neighbours {
+            k: 2,
+            dim,
+            distances: vec![0.0; 6],
+            indices: vec![0, 1, 1, 2, 2, 0],
+        };
+        let dir = std::env::temp_dir().join(format!("diffmem-nn-grid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("nn_grid.png");
+        write_nn_grid(&path, &samples, &train, shape, &nn, &[0, 1, 2], 2).unwrap();
+        let img = image::open(&path).unwrap().to_luma8();
+        // 2 triplets (6 tiles) per row, 2 rows; 1-pixel borders around every tile.
+        assert_eq!(
+            img.dimensions(),
+            (6 * (w as u32 + 1) + 1, 2 * (h as u32 + 1) + 1)
+        );
+        // Tile 1 of row 0 is NN_1 of sample 0: training image 0 (value -1, black).
+        assert_eq!(img.get_pixel(w as u32 + 2, 1).0, [0]);
+        // Tile 0 of row 1 is sample 2 (value 0.25).
+        assert_eq!(img.get_pixel(1, h as u32 + 2).0, [159]);
+        let bad = write_nn_grid(&path, &samples, &train, shape, &nn, &[7], 1);
+        assert!(bad.is_err());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
