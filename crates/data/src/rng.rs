@@ -20,6 +20,10 @@ pub enum Purpose {
     TrainSamples = 4,
     /// Held-out (test) samples of a synthetic distribution.
     TestSamples = 5,
+    /// The per-epoch order of training minibatches.
+    Batches = 6,
+    /// Per-step timesteps and noise of training.
+    Steps = 7,
 }
 
 /// A ChaCha8 generator keyed by (`seed`, `purpose`, `extra`), little-endian in the 32-byte key.

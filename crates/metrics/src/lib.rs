@@ -2,6 +2,7 @@
 //! theory of linear diffusion (THEORY.md).
 
 pub mod agreement;
+pub mod denoising_loss;
 pub mod error;
 pub mod gaussian;
 pub mod memorization;

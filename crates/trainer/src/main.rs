@@ -1,7 +1,20 @@
 //! `diffmem`: train DDPM denoisers on datasets of size N and measure memorisation.
 
+mod batches;
+mod checkpoint;
 mod cmd_data;
+mod cmd_sample;
 mod cmd_theory;
+mod cmd_train;
+mod config;
+mod fsutil;
+mod npy;
+mod progress;
+mod run;
+mod rundata;
+mod sampling;
+mod schedule_lr;
+mod train_loop;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,6 +29,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Train a denoiser (or fit an exact one) and draw a sample grid.
+    Train(Box<cmd_train::TrainArgs>),
+    /// Draw samples from a run.
+    Sample(cmd_sample::SampleArgs),
     /// Inspect datasets and write sample grids.
     Data(cmd_data::DataArgs),
     /// The exact theory of linear diffusion: curves, critical noise levels, collapse times.
@@ -25,12 +42,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Train(a) => cmd_train::run(a),
+        Command::Sample(a) => cmd_sample::run(a),
         Command::Data(a) => cmd_data::run(a),
         Command::Theory(a) => cmd_theory::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(i) = e.downcast_ref::<cmd_train::Interrupted>() {
+                eprintln!("{i}");
+                return ExitCode::from(130);
+            }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }

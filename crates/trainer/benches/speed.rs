@@ -1,0 +1,179 @@
+//! Training and sampling speed of the denoisers on the CPU backends (and wgpu when asked).
+//! Prints one JSON line per measurement; `scripts/bench/compare.py` puts them beside the
+//! PyTorch reference (`scripts/bench/torch_ref.py`) as ratios.
+//!
+//! Thread count: set RAYON_NUM_THREADS (flex and ndarray use rayon). Backends: the
+//! DIFFMEM_BENCH_DEVICES env var (comma list, default `flex`); DIFFMEM_BENCH_ONLY=mlp|linear|
+//! unet|sample runs one measurement; DIFFMEM_BENCH_QUICK=1 takes a fifth of the steps.
+//! Run: `RAYON_NUM_THREADS=1 cargo bench --bench speed`.
+
+use diffmem_data::SampleShape;
+use diffmem_model::burn::module::Module;
+use diffmem_model::burn::optim::AdamConfig;
+use diffmem_model::burn::prelude::*;
+use diffmem_model::denoiser::{LinearConfig, MlpConfig, UnetConfig};
+use diffmem_model::diffusion::{matrix, timesteps};
+use diffmem_model::noise::{DeviceNoise, HostNoise};
+use diffmem_model::sampler::sample;
+use diffmem_model::step::train_step;
+use diffmem_model::{
+    DeviceChoice, Diffusion, ModelSpec, Objective, SamplerConfig, Schedule, ScheduleKind,
+    select_device,
+};
+use std::time::Instant;
+
+fn threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn emit(bench: &str, backend: &str, value: f64, unit: &str) {
+    println!(
+        "{}",
+        serde_json::json!({"bench": bench, "impl": "diffmem", "backend": backend, "threads": threads(), "value": value, "unit": unit})
+    );
+}
+
+/// Training steps per second of `spec` at batch `b` (warm-up steps excluded).
+fn train_rate(
+    spec: &ModelSpec,
+    shape: SampleShape,
+    b: usize,
+    steps: usize,
+    device: &Device,
+) -> f64 {
+    let ad = device.clone().autodiff();
+    let t_max = 1000;
+    let diffusion = Diffusion::new(
+        Schedule::new(ScheduleKind::default(), t_max).unwrap(),
+        Objective::Eps,
+        None,
+        &ad,
+    );
+    let mut net = spec.init_net(shape, t_max, &ad).unwrap().unwrap();
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    let d = shape.dim();
+    let mut noise = HostNoise::seeded(0);
+    let mut run = |k: usize, net: &mut Option<diffmem_model::Net>| {
+        for i in 0..k {
+            let x0 = matrix(&noise.next_vec(b * d), b, d, &ad).tanh();
+            let eps = matrix(&noise.next_vec(b * d), b, d, &ad);
+            let t = timesteps(
+                &(0..b).map(|j| (i * 31 + j * 7) % t_max).collect::<Vec<_>>(),
+                &ad,
+            );
+            let (n, loss) = train_step(
+                net.take().unwrap(),
+                &mut optim,
+                &diffusion,
+                x0,
+                &t,
+                eps,
+                1e-4,
+                Some(1.0),
+            );
+            *net = Some(n);
+            if i + 1 == k {
+                // One read-back at the end synchronises the device.
+                let _ = loss.into_scalar::<f32>();
+            }
+        }
+    };
+    let mut slot = Some(net);
+    run(3, &mut slot);
+    let start = Instant::now();
+    run(steps, &mut slot);
+    net = slot.unwrap();
+    let _ = net.num_params();
+    steps as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let devices = std::env::var("DIFFMEM_BENCH_DEVICES").unwrap_or_else(|_| "flex".into());
+    let quick = std::env::var("DIFFMEM_BENCH_QUICK").is_ok();
+    for name in devices.split(',') {
+        let choice: DeviceChoice = match name.parse() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("skipping {name}: {e}");
+                continue;
+            }
+        };
+        let dev = match select_device(choice) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("skipping {name}: {e}");
+                continue;
+            }
+        };
+        eprintln!("device: {} ({} threads)", dev.description, threads());
+        let img = SampleShape::Image { c: 1, h: 28, w: 28 };
+        let k = |full: usize| if quick { full.div_ceil(5) } else { full };
+        let mlp = ModelSpec::Mlp(MlpConfig {
+            width: 512,
+            depth: 1,
+            temb: 128,
+        });
+        let linear = ModelSpec::Linear(LinearConfig { bins: Some(10) });
+        let unet = ModelSpec::Unet(UnetConfig::default());
+        let only = std::env::var("DIFFMEM_BENCH_ONLY").ok();
+        let want = |b: &str| only.as_deref().is_none_or(|o| o == b);
+        if want("mlp") {
+            emit(
+                "mlp_train_steps_per_s",
+                name,
+                train_rate(&mlp, img, 128, k(50), &dev.device),
+                "steps/s",
+            );
+        }
+        if want("linear") {
+            emit(
+                "linear10_train_steps_per_s",
+                name,
+                train_rate(&linear, img, 128, k(50), &dev.device),
+                "steps/s",
+            );
+        }
+        if want("unet") {
+            emit(
+                "unet_train_steps_per_s",
+                name,
+                train_rate(&unet, img, 64, k(10), &dev.device),
+                "steps/s",
+            );
+        }
+        if !want("sample") {
+            continue;
+        }
+        // 64 samples x 1000 DDPM steps with the (untrained) benchmark MLP.
+        let diffusion = Diffusion::new(
+            Schedule::new(ScheduleKind::default(), 1000).unwrap(),
+            Objective::Eps,
+            None,
+            &dev.device,
+        );
+        let net = mlp.init_net(img, 1000, &dev.device).unwrap().unwrap();
+        let mut noise = DeviceNoise::seeded(&dev.device, 0);
+        let start = Instant::now();
+        let _ = sample(
+            &net,
+            &diffusion,
+            &SamplerConfig::default(),
+            64,
+            784,
+            64,
+            &mut noise,
+            &dev.device,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        emit(
+            "mlp_sample_64x1000_seconds",
+            name,
+            start.elapsed().as_secs_f64(),
+            "s",
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! `diffmem eval RUN --metrics spectrum`: Jacobian spectra and latent dimension of a run's
+//! denoiser (Achilli et al., arXiv 2410.08727; THEORY.md §2). The computation lives in
+//! `diffmem_metrics::spectrum`; this file turns flags into its configuration, picks the
+//! points and returns the JSON summary for metrics.json.
+//!
+//! Writes `spectra.csv`, `dims.csv`, `blocks.csv` (linear-manifold data) and PNG plots into
+//! the output directory.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use diffmem_data::{Dataset, SampleShape};
+use diffmem_metrics::spectrum::jacobian::DEFAULT_ROWS_PER_PASS;
+use diffmem_metrics::spectrum::latent_dim::DimParams;
+use diffmem_metrics::spectrum::{
+    ManifoldBlocks, Method, ModelScore, NoiseLevels, Perturbation, PointSet, ScoreMatrixConfig,
+    SpectrumConfig, TimeGrid, analyse, write_report,
+};
+use diffmem_model::burn::prelude::Device;
+use diffmem_model::{Denoiser, Diffusion};
+use std::path::Path;
+
+/// Flags of the spectrum metric (prefixed so they can be flattened into `diffmem eval`).
+#[derive(Args, Debug, Clone)]
+pub struct SpectrumArgs {
+    /// Timesteps: `log:K` (K geometrically spaced paper timesteps 1..T) or indices `0,9,99`.
+    #[arg(long = "spectrum-timesteps", default_value = "log:12")]
+    pub timesteps: String,
+    /// Point sets, comma separated: train, samples, heldout (default: train and heldout, plus
+    /// samples when the run has them).
+    #[arg(long = "spectrum-points")]
+    pub points: Option<String>,
+    /// Points per set (a seeded choice).
+    #[arg(long = "spectrum-num", default_value_t = 8)]
+    pub num: usize,
+    /// Score matrix: K = k * D perturbations (default: 1 for vectors, 4 for images, as the
+    /// authors).
+    #[arg(long = "spectrum-k")]
+    pub k_mult: Option<f64>,
+    /// Method: jacobian, score-matrix or both.
+    #[arg(long = "spectrum-method", default_value = "jacobian", value_parser = ["jacobian", "score-matrix", "both"])]
+    pub method: String,
+    /// Score matrix: symmetrised differences (s(x + sigma q) - s(x - sigma q)) / 2.
+    #[arg(long = "spectrum-symmetric")]
+    pub symmetric: bool,
+    /// Cliff estimator: leading values skipped (d_bar).
+    #[arg(long = "spectrum-d-bar", default_value_t = 5)]
+    pub d_bar: usize,
+    /// Cliff estimator: threshold in multiples of the median second difference (c).
+    #[arg(long = "spectrum-c", default_value_t = 10.0)]
+    pub c: f64,
+    /// Smallest cliff or gap, relative to the largest value (flat-spectrum guard).
+    #[arg(long = "spectrum-floor", default_value_t = 1e-2)]
+    pub floor: f64,
+    /// Manifold blocks: kept fraction below which a block counts as collapsed.
+    #[arg(long = "spectrum-collapse", default_value_t = 0.5)]
+    pub collapse: f64,
+    /// Jacobian rows per backward pass (bounds memory).
+    #[arg(long = "spectrum-rows-per-pass", default_value_t = DEFAULT_ROWS_PER_PASS)]
+    pub rows_per_pass: usize,
+    /// Seed of the point choice and the perturbations.
+    #[arg(long = "spectrum-seed", default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Runs the spectrum analysis of `model` and writes its files into `out_dir`; returns the
+/// JSON summary (latent dimension per set, method and timestep; manifold blocks).
+#[allow(clippy::too_many_arguments)]
+pub fn run_spectrum(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    train: &Dataset,
+    heldout: &Dataset,
+    samples: Option<&[f32]>,
+    device: &Device,
+    args: &SpectrumArgs,
+    out_dir: &Path,
+) -> Result<serde_json::Value> {
+    let d = train.dim();
+    let timesteps = args
+        .timesteps
+        .parse::<TimeGrid>()?
+        .resolve(diffusion.steps())?;
+    let names: Vec<String> = match &args.points {
+        Some(p) => p
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => {
+            let mut v = vec!["train".to_string(), "heldout".to_string()];
+            if samples.is_some() {
+                v.insert(1, "samples".into());
+            }
+            v
+        }
+    };
+    let mut sets = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let rows: &[f32] = match name.as_str() {
+            "train" => &train.samples,
+            "heldout" => &heldout.samples,
+            "samples" => samples.context("no generated samples: run `diffmem sample RUN` first")?,
+            other => bail!("unknown point set `{other}`: use train, samples or heldout"),
+        };
+        let set = PointSet::choose(name, rows, d, args.num, args.seed.wrapping_add(i as u64));
+        if set.is_empty() {
+            bail!("point set `{name}` is empty");
+        }
+        sets.push(set);
+    }
+    let image = matches!(train.shape, SampleShape::Image { .. });
+    let cfg = SpectrumConfig {
+        timesteps,
+        method: args.method.parse::<Method>()?,
+        score_matrix: ScoreMatrixConfig {
+            k_mult: args.k_mult.unwrap_or(if image { 4.0 } else { 1.0 }),
+            perturbation: Perturbation::for_shape(train.shape),
+            symmetric: args.symmetric,
+        },
+        dims: DimParams {
+            d_bar: args.d_bar,
+            c: args.c,
+            floor: args.floor,
+        },
+        seed: args.seed,
+        collapse_threshold: args.collapse,
+    };
+    let manifold = match &train.truth {
+        Some(truth) => ManifoldBlocks::from_truth(truth, &train.samples, d)?,
+        None => None,
+    };
+    let field = ModelScore::new(model, diffusion, d, device, args.rows_per_pass);
+    let mut progress = |done: usize, total: usize| {
+        if done == total || done % (total / 10).max(1) == 0 {
+            eprintln!("spectrum: {done}/{total} points");
+        }
+    };
+    let analysis = analyse(
+        &field,
+        &NoiseLevels::of(&diffusion.schedule),
+        &sets,
+        &cfg,
+        manifold.as_ref(),
+        &mut progress,
+    )?;
+    let summary = write_report(&analysis, out_dir)?;
+    Ok(serde_json::to_value(&summary)?)
+}
