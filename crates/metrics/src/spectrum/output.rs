@@ -156,13 +156,13 @@ fn plots(a: &Analysis, summary: &SpectrumSummary, dir: &Path) -> Result<Vec<Path
             let x: Vec<f64> = rows.iter().map(|r| r.ve_sigma2).collect();
             for (name, mean, std, dashed) in [
                 (
-                    "cliff",
+                    "Cliff",
                     rows.iter().map(|r| r.cliff_mean).collect::<Vec<_>>(),
                     rows.iter().map(|r| r.cliff_std).collect::<Vec<_>>(),
                     false,
                 ),
                 (
-                    "gap",
+                    "Gap",
                     rows.iter().map(|r| r.gap_mean).collect(),
                     rows.iter().map(|r| r.gap_std).collect(),
                     true,

@@ -16,7 +16,7 @@ use super::field::{NoiseLevels, ScoreField};
 use super::latent_dim::{DimParams, Dims, Flat, estimate};
 use super::manifold::{BlockLevel, ManifoldBlocks, block_levels};
 use super::score_matrix::{ScoreMatrixConfig, score_matrix_singular_values};
-use super::svd::{neg_sym_eigenvalues, normalise, singular_values};
+use super::svd::{neg_sym_eigenvalues, normalise, spectrum_singular_values};
 use crate::{MetricsError, Result};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -292,7 +292,7 @@ pub fn analyse(
                 };
                 if cfg.method.jacobian() {
                     let j = field.jacobian(&x, t)?;
-                    record("jacobian", "singular", singular_values(&j)?);
+                    record("jacobian", "singular", spectrum_singular_values(&j)?);
                     record("jacobian", "neg-sym-eig", neg_sym_eigenvalues(&j)?);
                     if let Some(m) = manifold {
                         blocks.push(BlockRecord {

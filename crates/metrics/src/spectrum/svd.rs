@@ -22,6 +22,21 @@ pub fn singular_values(m: &Mat<f64>) -> Result<Vec<f64>> {
     Ok(s)
 }
 
+/// Square matrices up to this size get a full SVD in [`spectrum_singular_values`]; larger
+/// ones the Gram route (about 2.5x faster at D = 3072 on 2 cores).
+pub const EXACT_SVD_MAX_DIM: usize = 1024;
+
+/// Singular values of a Jacobian as the analysis computes them: an exact SVD up to
+/// [`EXACT_SVD_MAX_DIM`] columns, the Gram route ([`gram_singular_values`] of J^T J) above.
+pub fn spectrum_singular_values(m: &Mat<f64>) -> Result<Vec<f64>> {
+    if m.ncols() <= EXACT_SVD_MAX_DIM {
+        singular_values(m)
+    } else {
+        check_finite(m)?;
+        gram_singular_values(&(m.transpose() * m), m.nrows().min(m.ncols()))
+    }
+}
+
 /// The `count` largest singular values of a matrix S given its D x D Gram matrix S^T S,
 /// descending: square roots of the Gram eigenvalues. Lets a tall K x D score matrix be
 /// accumulated chunk by chunk in O(D^2) memory; in float64 the values down to ~1e-7 of the
