@@ -170,6 +170,7 @@ fn autodiff_jacobian_matches_closed_form_linear_exact() {
         let ja = auto.jacobian(&x, t).unwrap();
         let je = exact.jacobian(&x, t).unwrap();
         let err = rel_err(&ja, &je);
+        eprintln!("linear-exact t={t}: Jacobian relative error {err:.2e}");
         assert!(err < 1e-4, "t={t}: relative error {err:e}");
         // -J eigenvalues of the fitted Gaussian: 1 / (1 - abar + abar l_i), l_i of Sigma0.
         let neg = neg_sym_eigenvalues(&ja).unwrap();
@@ -226,6 +227,7 @@ fn autodiff_jacobian_matches_closed_form_empirical() {
                 ce[(i, i)] += 1.0 / levels.ddpm_sigma2(t);
             }
             let err = rel_err(&ja, &je);
+            eprintln!("empirical t={t}: Jacobian relative error {err:.2e}");
             assert!(err < 1e-4, "t={t}: relative error {err:e}");
             let cov_norm = (0..d)
                 .map(|i| (0..d).map(|j| ce[(i, j)].powi(2)).sum::<f64>())
@@ -233,6 +235,7 @@ fn autodiff_jacobian_matches_closed_form_empirical() {
                 .sqrt();
             if cov_norm > 0.05 / levels.ddpm_sigma2(t) {
                 let err = rel_err(&ca, &ce);
+                eprintln!("empirical t={t}: covariance part relative error {err:.2e}");
                 assert!(err < 1e-3, "t={t}: covariance part relative error {err:e}");
             }
         }
