@@ -149,7 +149,7 @@ pub fn histogram(
         // Bars start at 0.5 on a log axis so that a count of 1 is visible.
         Axis::fit([LOG_BAR_BASE, max_count.max(1.0)].into_iter(), true)
     } else {
-        Axis::fit([0.0, max_count.max(1.0)].into_iter(), false).from_zero()
+        Axis::fit([0.0, max_count.max(1.0)].into_iter(), false).starting_at_zero()
     };
     let painter = Bars {
         hist: &hist,
@@ -213,7 +213,7 @@ impl Axis {
     }
 
     /// A linear axis starting exactly at zero (bar charts).
-    fn from_zero(self) -> Self {
+    fn starting_at_zero(self) -> Self {
         Self { lo: 0.0, ..self }
     }
 }

@@ -155,7 +155,8 @@ fn invalid_inputs_are_errors_and_no_queries_is_empty() {
     assert!(nearest_neighbours(&[f32::NAN; 3], &r, 3, &cfg(1), &device).is_err());
     assert!(nearest_neighbours(&[0.0; 3], &r, 0, &cfg(1), &device).is_err());
     let empty = nearest_neighbours(&[], &r, 3, &cfg(2), &device).unwrap();
-    assert!(empty.is_empty() && empty.len() == 0);
+    assert!(empty.is_empty());
+    assert_eq!((empty.len(), empty.indices.len()), (0, 0));
 }
 
 #[test]
