@@ -164,7 +164,9 @@ pub fn kept_fraction(mean_projected: f64, ddpm_sigma2: f64, ve_sigma2: f64, s2: 
 pub struct BlockLevel {
     /// Block index.
     pub block: usize,
-    /// Mean projected eigenvalue of -J.
+    /// Eigenvalues of the block-projected symmetric part of -J, descending.
+    pub eig: Vec<f64>,
+    /// Their mean.
     pub mean_eig: f64,
     /// Kept fraction kappa.
     pub kept: f64,
@@ -186,6 +188,7 @@ pub fn block_levels(
             let mean_eig = eig.iter().sum::<f64>() / eig.len().max(1) as f64;
             Ok(BlockLevel {
                 block: i,
+                eig,
                 mean_eig,
                 kept: kept_fraction(mean_eig, ddpm_sigma2, ve_sigma2, b.s2),
             })

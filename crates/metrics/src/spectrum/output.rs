@@ -6,7 +6,8 @@
 //!   the descending raw spectrum (0-based) and `value = raw / raw[1]`, so the rows with
 //!   index >= 1 are the authors' normalised spectrum.
 //! - `dims.csv`: `set,point,method,kind,t,ve_sigma2,cliff,gap,cliff_found,gap_found`.
-//! - `blocks.csv`: `set,point,t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,kept`.
+//! - `blocks.csv`: `set,point,t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,min_eig,max_eig,kept`
+//!   (eigenvalues of the block-projected symmetric part of -J).
 //!
 //! Every file is written to a temporary name and renamed.
 
@@ -87,8 +88,9 @@ fn dims_csv(a: &Analysis) -> String {
 }
 
 fn blocks_csv(a: &Analysis) -> String {
-    let mut s =
-        String::from("set,point,t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,kept\n");
+    let mut s = String::from(
+        "set,point,t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,min_eig,max_eig,kept\n",
+    );
     let Some(m) = a.manifold.as_ref() else {
         return s;
     };
@@ -97,7 +99,7 @@ fn blocks_csv(a: &Analysis) -> String {
             let b = &m.blocks[l.block];
             let _ = writeln!(
                 s,
-                "{},{},{},{:e},{},\"{}\",{:e},{:e},{:e},{:e}",
+                "{},{},{},{:e},{},\"{}\",{:e},{:e},{:e},{:e},{:e},{:e}",
                 r.set,
                 r.point,
                 r.t,
@@ -107,6 +109,8 @@ fn blocks_csv(a: &Analysis) -> String {
                 b.s2,
                 b.critical_sigma2,
                 l.mean_eig,
+                l.eig.last().copied().unwrap_or(f64::NAN),
+                l.eig.first().copied().unwrap_or(f64::NAN),
                 l.kept
             );
         }
