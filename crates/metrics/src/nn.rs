@@ -80,8 +80,9 @@ impl NnConfig {
     }
 }
 
-/// The k nearest references of every query, nearest first.
-#[derive(Debug, Clone, PartialEq)]
+/// The k nearest references of every query, nearest first (serialisable, e.g. to cache the
+/// search of a run).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Neighbours {
     /// Neighbours per query.
     pub k: usize,
