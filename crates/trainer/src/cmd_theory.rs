@@ -5,10 +5,13 @@
 //! - `flow`: the early-stopping picture, gradient-flow time tau at fixed N;
 //! - `critical`: critical noise levels of geometric memorisation (Achilli et al.,
 //!   arXiv 2410.08727);
-//! - `collapse`: collapse and speciation times (Biroli et al., arXiv 2402.18491).
+//! - `collapse`: collapse and speciation times (Biroli et al., arXiv 2402.18491);
+//! - `check RUN`: a trained `linear` / `linear-exact` run against the theory on its own
+//!   training set.
 //!
 //! Every command prints a table (or JSON with `--json`) and writes CSV and PNG files to `--out`.
 
+mod check;
 mod collapse;
 mod critical;
 mod flow;
@@ -37,6 +40,9 @@ pub enum TheoryCommand {
     Critical(critical::CriticalArgs),
     /// Collapse and speciation times versus N.
     Collapse(collapse::CollapseArgs),
+    /// A trained linear run against the theory: W_t versus W_t*, samples versus the exact
+    /// sampled Gaussian.
+    Check(check::CheckArgs),
 }
 
 /// Runs `diffmem theory`.
@@ -46,20 +52,22 @@ pub fn run(a: &TheoryArgs) -> Result<()> {
         TheoryCommand::Flow(a) => flow::run(a),
         TheoryCommand::Critical(a) => critical::run(a),
         TheoryCommand::Collapse(a) => collapse::run(a),
+        TheoryCommand::Check(a) => check::run(a),
     }
 }
 
-/// The linear beta schedule flags shared by the theory commands (Merger & Goldt defaults).
+/// The linear beta schedule flags shared by the theory commands (Merger & Goldt defaults);
+/// `--beta-1`, `--beta-T` and `--timesteps` (the `train` spellings) are accepted too.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ScheduleArgs {
     /// First beta (t = 1).
-    #[arg(long = "beta1", default_value_t = 1e-4)]
+    #[arg(long = "beta1", alias = "beta-1", default_value_t = 1e-4)]
     pub beta1: f64,
     /// Last beta (t = T).
-    #[arg(long = "betaT", default_value_t = 1e-2)]
+    #[arg(long = "betaT", alias = "beta-T", default_value_t = 1e-2)]
     pub beta_t: f64,
     /// Number of diffusion steps T.
-    #[arg(long = "T", default_value_t = 1000)]
+    #[arg(long = "T", alias = "timesteps", default_value_t = 1000)]
     pub t_max: usize,
 }
 

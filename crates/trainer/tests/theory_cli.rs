@@ -208,3 +208,100 @@ fn flow_shows_c_decreasing_with_tau() {
     assert!(dir.join("flow_c.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `diffmem ARGS` (any command), asserts success and returns stdout.
+fn diffmem(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+        .args(args)
+        .output()
+        .expect("run diffmem");
+    assert!(
+        out.status.success(),
+        "diffmem {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Trains (or fits) `model` on N = 200 draws of a d = 20 power-law Gaussian with T = 50 and
+/// returns `diffmem theory check --json` of the run.
+fn trained_check(name: &str, model_args: &[&str]) -> serde_json::Value {
+    let dir = out_dir(name);
+    let run = dir.join("run");
+    let mut args = vec![
+        "train",
+        "--data",
+        "gaussian:d=20,spectrum=power:1",
+        "--n",
+        "200",
+        "--timesteps",
+        "50",
+        "--beta-1",
+        "1e-3",
+        "--beta-T",
+        "0.2",
+        "--device",
+        "flex",
+        "--num",
+        "16",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    args.extend_from_slice(model_args);
+    diffmem(&args);
+    let stdout = theory(&[
+        "check",
+        run.to_str().unwrap(),
+        "--num",
+        "2000",
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    serde_json::from_str(&stdout).expect("JSON")
+}
+
+#[test]
+fn linear_exact_run_matches_the_theory() {
+    // The model crate's closed form (f32, on the device) against the f64 theory.
+    let v = trained_check("exact", &["--model", "linear-exact"]);
+    let r = &v["report"];
+    assert!(r["w_rel_err_max"].as_f64().unwrap() < 1e-4, "{r}");
+    let s = &r["samples"];
+    assert!(
+        s["kl"].as_f64().unwrap() < 1.5 * s["kl_floor"].as_f64().unwrap(),
+        "{s}"
+    );
+}
+
+#[test]
+fn sgd_trained_linear_run_approaches_the_optimum() {
+    // Small budget: per-timestep bins, 2000 Adam steps. Small t converges slowest (absent
+    // and weak directions are learned at rate 2(1 - abar_t)), so check the median over t and
+    // the sampled distribution.
+    let v = trained_check(
+        "sgd",
+        &[
+            "--model",
+            "linear",
+            "--steps",
+            "2000",
+            "--batch-size",
+            "256",
+            "--lr",
+            "1e-2",
+            "--ema",
+            "0",
+        ],
+    );
+    let r = &v["report"];
+    assert!(r["w_rel_err_median"].as_f64().unwrap() < 0.07, "{r}");
+    let s = &r["samples"];
+    assert!(
+        s["kl"].as_f64().unwrap() < 1.5 * s["kl_floor"].as_f64().unwrap(),
+        "{s}"
+    );
+    assert!(s["cov_rel_err"].as_f64().unwrap() < 0.15, "{s}");
+}
