@@ -111,10 +111,11 @@ fn write_files(
         &table,
     )?;
     let top = a.n.iter().copied().max().unwrap_or(2).max(1_000_000) as f64;
-    let grid: Vec<usize> = log_space(2.0, top, 80)?
+    let mut grid: Vec<usize> = log_space(2.0, top, 80)?
         .into_iter()
         .map(|v| v.round() as usize)
         .collect();
+    grid.dedup();
     let curve = collapse_times(variances, &grid, &a.schedule.schedule()?)?;
     let x: Vec<f64> = curve.iter().map(|r| r.n as f64).collect();
     let png = a.output.file("collapse.png")?;

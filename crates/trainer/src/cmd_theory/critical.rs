@@ -123,10 +123,11 @@ fn write_files(
         .collect();
     write_csv(&csv, &["n", "s2", "count", "sigma2_c", "ddpm_step"], &rows)?;
     let top = a.n.iter().copied().max().unwrap_or(2).max(1_000_000) as f64;
-    let grid: Vec<usize> = log_space(2.0, top, 80)?
+    let mut grid: Vec<usize> = log_space(2.0, top, 80)?
         .into_iter()
         .map(|v| v.round() as usize)
         .collect();
+    grid.dedup();
     let schedule = a.schedule.schedule()?;
     let curve = critical_levels(variances, &grid, a.normalized, &schedule)?;
     let groups = curve.iter().take_while(|l| l.n == grid[0]).count();
