@@ -429,7 +429,7 @@ fn empirical_score_loses_the_high_variance_block_first() {
         let a = analyse(
             field,
             &levels,
-            &[points.clone()],
+            std::slice::from_ref(&points),
             &cfg,
             Some(&blocks),
             &mut |_, _| {},

@@ -131,7 +131,7 @@ pub fn run_spectrum(
     };
     let field = ModelScore::new(model, diffusion, d, device, args.rows_per_pass);
     let mut progress = |done: usize, total: usize| {
-        if done == total || done % (total / 10).max(1) == 0 {
+        if done == total || done.is_multiple_of((total / 10).max(1)) {
             eprintln!("spectrum: {done}/{total} points");
         }
     };

@@ -47,7 +47,7 @@ pub struct EmpiricalScore {
 impl EmpiricalScore {
     /// From the training rows (`[N, dim]` row-major) and the schedule's noise levels.
     pub fn new(rows: &[f32], dim: usize, levels: NoiseLevels) -> Result<Self> {
-        if dim == 0 || rows.is_empty() || rows.len() % dim != 0 {
+        if dim == 0 || rows.is_empty() || !rows.len().is_multiple_of(dim) {
             return Err(MetricsError::Invalid(format!(
                 "the empirical score needs a non-empty [N, {dim}] training set (got {} values)",
                 rows.len()

@@ -60,7 +60,7 @@ impl<'a> ModelScore<'a> {
 
     fn check(&self, x: &[f64], t: usize) -> Result<()> {
         self.levels.check(t)?;
-        if x.is_empty() || x.len() % self.dim != 0 {
+        if x.is_empty() || !x.len().is_multiple_of(self.dim) {
             return Err(MetricsError::Invalid(format!(
                 "points of dimension {} expected, got {} values",
                 self.dim,
