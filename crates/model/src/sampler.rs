@@ -11,6 +11,14 @@
 //!   x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps + sigma z.
 //! All coefficients of a step are shared by the batch, so they come from the float64 host
 //! table: nothing is read back from the device while sampling.
+//!
+//! Optional x0 clipping (Ho et al.'s sampler for images, as in their reference code): the
+//! predicted x0_hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t) is clamped to [-c, c] and
+//! the DDPM step uses the posterior mean
+//!   mu = beta_t sqrt(abar_{t-1}) / (1 - abar_t) x0_hat + (1 - abar_{t-1}) sqrt(alpha_t) / (1 - abar_t) x_t,
+//! which equals the eps form above when nothing is clamped; DDIM recomputes eps from the
+//! clamped x0_hat. Never clip for synthetic data whose range is unbounded (the theory of
+//! THEORY.md §1 assumes no clipping).
 
 use crate::denoiser::Denoiser;
 use crate::diffusion::{Diffusion, timesteps};
@@ -77,12 +85,28 @@ pub fn ddim_timesteps(t_max: usize, steps: usize) -> Result<Vec<usize>> {
     Ok(ts)
 }
 
-/// Draws `n` samples of dimension `dim` from `model`, in batches of `batch`.
-/// Noise (initial, then one draw per stochastic step) comes from `noise`.
+/// Draws `n` samples of dimension `dim` from `model`, in batches of `batch`, without
+/// clipping. Noise (initial, then one draw per stochastic step) comes from `noise`.
 pub fn sample(
     model: &dyn Denoiser,
     diffusion: &Diffusion,
     config: &SamplerConfig,
+    n: usize,
+    dim: usize,
+    batch: usize,
+    noise: &mut dyn NoiseSource,
+    device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<f32>> {
+    sample_clipped(model, diffusion, config, None, n, dim, batch, noise, device, progress)
+}
+
+/// [`sample`] with the predicted x0 clamped to [-c, c] when `clip_x0 = Some(c)`.
+pub fn sample_clipped(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    config: &SamplerConfig,
+    clip_x0: Option<f64>,
     n: usize,
     dim: usize,
     batch: usize,
@@ -95,7 +119,7 @@ pub fn sample(
     let mut done = 0;
     while done < n {
         let b = batch.min(n - done);
-        let x = sample_batch(model, diffusion, config, b, dim, noise, device)?;
+        let x = sample_batch(model, diffusion, config, clip_x0, b, dim, noise, device)?;
         out.extend(crate::diffusion::to_vec(x));
         done += b;
         progress(done, n);
@@ -108,6 +132,7 @@ pub fn sample_batch(
     model: &dyn Denoiser,
     diffusion: &Diffusion,
     config: &SamplerConfig,
+    clip_x0: Option<f64>,
     b: usize,
     dim: usize,
     noise: &mut dyn NoiseSource,
@@ -124,8 +149,19 @@ pub fn sample_batch(
             for i in (0..t_max).rev() {
                 let t = timesteps(&vec![i; b], device);
                 let eps = diffusion.predict_eps(model, x.clone(), &t);
-                let coef = s.betas[i] / (1.0 - s.abar[i]).sqrt();
-                x = (x - eps * coef) / s.alphas[i].sqrt();
+                x = match clip_x0 {
+                    None => {
+                        let coef = s.betas[i] / (1.0 - s.abar[i]).sqrt();
+                        (x - eps * coef) / s.alphas[i].sqrt()
+                    }
+                    Some(c) => {
+                        let (abar, prev) = (s.abar[i], if i == 0 { 1.0 } else { s.abar[i - 1] });
+                        let x0 = ((x.clone() - eps * (1.0 - abar).sqrt()) / abar.sqrt()).clamp(-c, c);
+                        let c0 = s.betas[i] * prev.sqrt() / (1.0 - abar);
+                        let ct = (1.0 - prev) * s.alphas[i].sqrt() / (1.0 - abar);
+                        x0 * c0 + x * ct
+                    }
+                };
                 let var = match variance {
                     DdpmVariance::Beta => s.betas[i],
                     DdpmVariance::Posterior => s.posterior_var[i],
@@ -146,8 +182,12 @@ pub fn sample_batch(
                 let abar = s.abar[i];
                 let abar_prev = ts.get(k + 1).map_or(1.0, |&j| s.abar[j]);
                 let t = timesteps(&vec![i; b], device);
-                let eps = diffusion.predict_eps(model, x.clone(), &t);
-                let x0 = (x - eps.clone() * (1.0 - abar).sqrt()) / abar.sqrt();
+                let mut eps = diffusion.predict_eps(model, x.clone(), &t);
+                let mut x0 = (x.clone() - eps.clone() * (1.0 - abar).sqrt()) / abar.sqrt();
+                if let Some(c) = clip_x0 {
+                    x0 = x0.clamp(-c, c);
+                    eps = (x - x0.clone() * abar.sqrt()) / (1.0 - abar).sqrt();
+                }
                 let sigma = eta
                     * ((1.0 - abar_prev) / (1.0 - abar)).sqrt()
                     * (1.0 - abar / abar_prev).sqrt();

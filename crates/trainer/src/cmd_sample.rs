@@ -42,6 +42,12 @@ pub struct SampleArgs {
     /// Batch size while sampling.
     #[arg(long)]
     pub batch: Option<usize>,
+    /// Clamp predicted x0 to [-C, C] (default: the run's setting).
+    #[arg(long)]
+    pub clip_x0: Option<f64>,
+    /// Never clamp predicted x0.
+    #[arg(long, conflicts_with = "clip_x0")]
+    pub no_clip_x0: bool,
     /// Device: auto, wgpu, flex, ndarray (default: the run's).
     #[arg(long)]
     pub device: Option<DeviceChoice>,
@@ -67,6 +73,12 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     }
     if let Some(b) = a.batch {
         s.batch = b;
+    }
+    if a.clip_x0.is_some() {
+        s.clip_x0 = a.clip_x0;
+    }
+    if a.no_clip_x0 {
+        s.clip_x0 = None;
     }
     match a.sampler.as_deref() {
         Some("ddim") => {

@@ -139,6 +139,12 @@ pub struct TrainArgs {
     /// Samples drawn at the end.
     #[arg(long)]
     pub num: Option<usize>,
+    /// Clamp predicted x0 to [-C, C] while sampling (default 1 for images, off for synthetic data).
+    #[arg(long)]
+    pub clip_x0: Option<f64>,
+    /// Never clamp predicted x0 while sampling.
+    #[arg(long, conflicts_with = "clip_x0")]
+    pub no_clip_x0: bool,
     /// Run directory (default runs/MODEL-DATA-nN-sSEED).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -280,6 +286,18 @@ pub fn apply_flags(cfg: &mut RunConfig, a: &TrainArgs) -> Result<()> {
     }
     set(&mut cfg.train.device, a.device);
     set(&mut cfg.sample.num, a.num);
+    if a.data.is_some() {
+        // Images live in [-1, 1]; synthetic data are unbounded and must not be clipped.
+        let synthetic =
+            diffmem_data::DataSpec::parse(&cfg.data.spec).is_ok_and(|s| s.is_synthetic());
+        cfg.sample.clip_x0 = (!synthetic).then_some(1.0);
+    }
+    if a.clip_x0.is_some() {
+        cfg.sample.clip_x0 = a.clip_x0;
+    }
+    if a.no_clip_x0 {
+        cfg.sample.clip_x0 = None;
+    }
     cfg.validate()
 }
 

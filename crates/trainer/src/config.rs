@@ -103,6 +103,10 @@ pub struct SampleSection {
     pub seed: u64,
     /// Batch size while sampling.
     pub batch: usize,
+    /// Clamp the predicted x0 to [-c, c] while sampling (images live in [-1, 1]); None for
+    /// unbounded (synthetic) data.
+    #[serde(default)]
+    pub clip_x0: Option<f64>,
 }
 
 /// A whole run.
@@ -177,6 +181,7 @@ impl Default for RunConfig {
                 },
                 seed: 0,
                 batch: 256,
+                clip_x0: Some(1.0),
             },
         }
     }

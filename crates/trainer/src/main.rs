@@ -3,10 +3,16 @@
 mod batches;
 mod checkpoint;
 mod cmd_data;
+mod cmd_eval;
 mod cmd_sample;
 mod cmd_theory;
 mod cmd_train;
 mod config;
+mod csv;
+mod eval_gaussian;
+mod eval_loss;
+mod eval_memorization;
+mod eval_spectrum;
 mod fsutil;
 mod npy;
 mod progress;
@@ -33,6 +39,8 @@ enum Command {
     Train(Box<cmd_train::TrainArgs>),
     /// Draw samples from a run.
     Sample(cmd_sample::SampleArgs),
+    /// Memorisation and generalisation metrics of a run (metrics.json, CSVs, plots).
+    Eval(Box<cmd_eval::EvalArgs>),
     /// Inspect datasets and write sample grids.
     Data(cmd_data::DataArgs),
     /// The exact theory of linear diffusion: curves, critical noise levels, collapse times.
@@ -44,6 +52,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Train(a) => cmd_train::run(a),
         Command::Sample(a) => cmd_sample::run(a),
+        Command::Eval(a) => cmd_eval::run(a),
         Command::Data(a) => cmd_data::run(a),
         Command::Theory(a) => cmd_theory::run(a),
     };

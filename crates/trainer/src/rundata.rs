@@ -6,10 +6,7 @@ use diffmem_data::{DataError, DataSpec, Dataset, Half, SubsetSpec};
 
 /// Turns a data error into an anyhow error carrying the hint as a last line.
 pub fn with_hint(e: DataError) -> anyhow::Error {
-    match e.hint() {
-        Some(h) => anyhow!("{e}\nhint: {h}"),
-        None => anyhow!("{e}"),
-    }
+    anyhow!(e.report())
 }
 
 /// The subset request of a data section.

@@ -7,12 +7,12 @@ use crate::progress::Progress;
 use anyhow::{Result, anyhow};
 use diffmem_data::SampleShape;
 use diffmem_model::burn::prelude::*;
-use diffmem_model::noise::DeviceNoise;
-use diffmem_model::sampler::sample;
+use diffmem_model::noise::{DeviceNoise, NoiseSource};
+use diffmem_model::sampler::sample_clipped;
 use diffmem_model::{Denoiser, Diffusion};
 use std::path::Path;
 
-/// Draws `s.num` samples with the sampler and seed of `s`.
+/// Draws `s.num` samples with the sampler and seed of `s` (device noise).
 pub fn draw(
     model: &dyn Denoiser,
     diffusion: &Diffusion,
@@ -21,16 +21,37 @@ pub fn draw(
     device: &Device,
     quiet: bool,
 ) -> Result<Vec<f32>> {
+    draw_with_noise(
+        model,
+        diffusion,
+        s,
+        dim,
+        device,
+        quiet,
+        &mut DeviceNoise::seeded(device, s.seed),
+    )
+}
+
+/// Draws `s.num` samples taking every Gaussian draw from `noise`.
+pub fn draw_with_noise(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    s: &SampleSection,
+    dim: usize,
+    device: &Device,
+    quiet: bool,
+    noise: &mut dyn NoiseSource,
+) -> Result<Vec<f32>> {
     let progress = Progress::new("sample", s.num, 0, quiet);
-    let mut noise = DeviceNoise::seeded(device, s.seed);
-    let out = sample(
+    let out = sample_clipped(
         model,
         diffusion,
         &s.sampler,
+        s.clip_x0,
         s.num,
         dim,
         s.batch,
-        &mut noise,
+        noise,
         device,
         &mut |done, _| progress.report(done, "samples"),
     )?;

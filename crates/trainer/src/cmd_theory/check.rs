@@ -208,6 +208,7 @@ fn check_samples(
         sampler: r.cfg.sample.sampler.clone(),
         seed: a.seed,
         batch: r.cfg.sample.batch.max(1),
+        clip_x0: None,
     };
     let samples = sampling::draw(
         r.model.as_ref(),
