@@ -98,7 +98,9 @@ pub fn sample(
     device: &Device,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<f32>> {
-    sample_clipped(model, diffusion, config, None, n, dim, batch, noise, device, progress)
+    sample_clipped(
+        model, diffusion, config, None, n, dim, batch, noise, device, progress,
+    )
 }
 
 /// [`sample`] with the predicted x0 clamped to [-c, c] when `clip_x0 = Some(c)`.
@@ -156,7 +158,8 @@ pub fn sample_batch(
                     }
                     Some(c) => {
                         let (abar, prev) = (s.abar[i], if i == 0 { 1.0 } else { s.abar[i - 1] });
-                        let x0 = ((x.clone() - eps * (1.0 - abar).sqrt()) / abar.sqrt()).clamp(-c, c);
+                        let x0 =
+                            ((x.clone() - eps * (1.0 - abar).sqrt()) / abar.sqrt()).clamp(-c, c);
                         let c0 = s.betas[i] * prev.sqrt() / (1.0 - abar);
                         let ct = (1.0 - prev) * s.alphas[i].sqrt() / (1.0 - abar);
                         x0 * c0 + x * ct

@@ -466,19 +466,71 @@ fn loose_x0_clipping_changes_nothing_and_tight_clipping_bounds_samples() {
     use diffmem_model::sampler::sample_clipped;
     let device = Device::flex();
     let d = 3;
-    let diffusion = Diffusion::new(Schedule::new(ScheduleKind::default(), 100).unwrap(), Objective::Eps, None, &device);
+    let diffusion = Diffusion::new(
+        Schedule::new(ScheduleKind::default(), 100).unwrap(),
+        Objective::Eps,
+        None,
+        &device,
+    );
     let train = gaussian_rows(50, &[1.0, 0.5, 0.2], 2);
     let model = LinearExact::fit(&train, d, 0.0, &diffusion, &device).unwrap();
     for cfg in [
-        SamplerConfig::Ddpm { variance: DdpmVariance::Beta, last_noise: false },
-        SamplerConfig::Ddim { steps: 20, eta: 0.5 },
+        SamplerConfig::Ddpm {
+            variance: DdpmVariance::Beta,
+            last_noise: false,
+        },
+        SamplerConfig::Ddim {
+            steps: 20,
+            eta: 0.5,
+        },
     ] {
-        let plain = sample(&model, &diffusion, &cfg, 30, d, 30, &mut HostNoise::seeded(1), &device, &mut |_, _| {}).unwrap();
-        let loose = sample_clipped(&model, &diffusion, &cfg, Some(1e6), 30, d, 30, &mut HostNoise::seeded(1), &device, &mut |_, _| {}).unwrap();
+        let plain = sample(
+            &model,
+            &diffusion,
+            &cfg,
+            30,
+            d,
+            30,
+            &mut HostNoise::seeded(1),
+            &device,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let loose = sample_clipped(
+            &model,
+            &diffusion,
+            &cfg,
+            Some(1e6),
+            30,
+            d,
+            30,
+            &mut HostNoise::seeded(1),
+            &device,
+            &mut |_, _| {},
+        )
+        .unwrap();
         for (a, b) in plain.iter().zip(&loose) {
-            assert!((a - b).abs() < 1e-3 * (1.0 + a.abs()), "{cfg:?}: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-3 * (1.0 + a.abs()),
+                "{cfg:?}: {a} vs {b}"
+            );
         }
-        let tight = sample_clipped(&model, &diffusion, &cfg, Some(0.1), 30, d, 30, &mut HostNoise::seeded(1), &device, &mut |_, _| {}).unwrap();
-        assert!(tight.iter().all(|v| v.abs() <= 0.1 + 1e-4), "{cfg:?}: clipped samples leave [-0.1, 0.1]");
+        let tight = sample_clipped(
+            &model,
+            &diffusion,
+            &cfg,
+            Some(0.1),
+            30,
+            d,
+            30,
+            &mut HostNoise::seeded(1),
+            &device,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert!(
+            tight.iter().all(|v| v.abs() <= 0.1 + 1e-4),
+            "{cfg:?}: clipped samples leave [-0.1, 0.1]"
+        );
     }
 }

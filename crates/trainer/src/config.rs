@@ -176,7 +176,7 @@ impl Default for RunConfig {
             sample: SampleSection {
                 num: 64,
                 sampler: SamplerConfig::Ddpm {
-                    variance: DdpmVariance::Beta,
+                    variance: DdpmVariance::Posterior,
                     last_noise: false,
                 },
                 seed: 0,

@@ -1,0 +1,156 @@
+//! End-to-end `diffmem eval` on exact denoisers, whose answers are known: the empirical score
+//! copies its training set (R_mem = 1), a Gaussian fit at large N does not (R_mem ~ 0), the
+//! loss gap vanishes at large N and is large for N << d, a run agrees with itself.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn diffmem(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "diffmem {args:?} failed: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("diffmem-eval-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn train(dir: &Path, name: &str, data: &str, n: &str, model: &str) -> String {
+    let out = dir.join(name);
+    diffmem(&[
+        "train",
+        "--data",
+        data,
+        "--n",
+        n,
+        "--heldout",
+        "200",
+        "--model",
+        model,
+        "--timesteps",
+        "200",
+        "--num",
+        "4",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    out.to_str().unwrap().to_string()
+}
+
+fn eval(run: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["eval", run, "--quiet", "--json", "--num", "200"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&diffmem(&args)).unwrap()
+}
+
+#[test]
+fn empirical_samples_are_memorised_and_gaussian_fits_are_not() {
+    let dir = tmpdir("mem");
+    let emp = train(&dir, "emp", "mnist-5k", "20", "empirical");
+    let m = eval(&emp, &["--metrics", "mem"]);
+    let r = m["metrics"]["mem"]["r_mem"].as_f64().unwrap();
+    assert!(r > 0.98, "empirical R_mem = {r}");
+    assert!(dir.join("emp/nn_grid.png").exists() && dir.join("emp/nn.csv").exists());
+    let gauss = train(
+        &dir,
+        "gauss",
+        "gaussian:d=10,spectrum=power:1",
+        "5000",
+        "linear-exact",
+    );
+    let m = eval(&gauss, &["--metrics", "mem,gaussian"]);
+    let r = m["metrics"]["mem"]["r_mem"].as_f64().unwrap();
+    assert!(r < 0.05, "Gaussian-fit R_mem = {r}");
+    // Samples of the exact linear model at N >> d follow the truth: what is left is the bias of
+    // a Gaussian fitted to M = 200 samples, E[KL] ~ d(d+3)/(4M) = 0.16 (THEORY.md §1, Wishart).
+    let kl = m["metrics"]["gaussian"]["kl_samples_fit_to_truth"]
+        .as_f64()
+        .unwrap();
+    assert!(kl < 2.0 * 0.1625, "KL(samples || truth) = {kl}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn loss_gap_vanishes_at_large_n_and_is_large_below_d() {
+    let dir = tmpdir("gap");
+    let data = "gaussian:d=20,spectrum=power:1";
+    let big = train(&dir, "big", data, "4000", "linear-exact");
+    let small = train(&dir, "small", data, "5", "linear-exact");
+    let gap = |run: &str| {
+        let m = eval(run, &["--metrics", "loss", "--loss-rows", "200"]);
+        let l = &m["metrics"]["loss"];
+        (
+            l["mean_gap"].as_f64().unwrap(),
+            l["mean_train_loss"].as_f64().unwrap(),
+        )
+    };
+    let (g_big, l_big) = gap(&big);
+    let (g_small, _) = gap(&small);
+    assert!(
+        g_big.abs() < 0.05 * l_big,
+        "large-N gap {g_big} (train loss {l_big})"
+    );
+    assert!(
+        g_small > 10.0 * g_big.abs().max(1e-3),
+        "N << d gap {g_small} vs {g_big}"
+    );
+    assert!(dir.join("big/loss_gap.csv").exists() && dir.join("big/loss_gap.png").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_run_agrees_with_itself() {
+    let dir = tmpdir("agree");
+    let run = train(
+        &dir,
+        "a",
+        "gaussian:d=10,spectrum=power:1",
+        "100",
+        "linear-exact",
+    );
+    let m = eval(&run, &["--metrics", "agree", "--against", &run]);
+    let c = m["metrics"]["agree"]["cosine"]["mean"].as_f64().unwrap();
+    assert!((c - 1.0).abs() < 1e-6, "self-agreement {c}");
+    assert_eq!(m["samples"]["seed"], 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn eval_rejects_bad_requests() {
+    let dir = tmpdir("bad");
+    let run = train(
+        &dir,
+        "a",
+        "gaussian:d=4,spectrum=power:1",
+        "50",
+        "linear-exact",
+    );
+    for (args, needle) in [
+        (vec!["eval", &run, "--metrics", "bogus"], "unknown metric"),
+        (vec!["eval", &run, "--metrics", "agree"], "--against"),
+        (vec!["eval", "/nonexistent/run"], "not a run directory"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(needle) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
