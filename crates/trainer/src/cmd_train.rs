@@ -11,7 +11,9 @@ use crate::train_loop::{self, Finish, LoopInputs};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffmem_model::burn::module::Module;
-use diffmem_model::{DeviceChoice, Objective, ScheduleKind, select_device};
+use diffmem_model::{
+    DdpmVariance, DeviceChoice, Objective, SamplerConfig, ScheduleKind, select_device,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -287,10 +289,20 @@ pub fn apply_flags(cfg: &mut RunConfig, a: &TrainArgs) -> Result<()> {
     set(&mut cfg.train.device, a.device);
     set(&mut cfg.sample.num, a.num);
     if a.data.is_some() {
-        // Images live in [-1, 1]; synthetic data are unbounded and must not be clipped.
+        // Images live in [-1, 1] and sample best with the posterior variance; synthetic data are
+        // unbounded (never clipped) and use the theory's sampler, sigma_t^2 = beta_t at every
+        // step (Merger & Goldt), so that `diffmem theory` predicts their sampled covariance.
         let synthetic =
             diffmem_data::DataSpec::parse(&cfg.data.spec).is_ok_and(|s| s.is_synthetic());
         cfg.sample.clip_x0 = (!synthetic).then_some(1.0);
+        cfg.sample.sampler = SamplerConfig::Ddpm {
+            variance: if synthetic {
+                DdpmVariance::Beta
+            } else {
+                DdpmVariance::Posterior
+            },
+            last_noise: synthetic,
+        };
     }
     if a.clip_x0.is_some() {
         cfg.sample.clip_x0 = a.clip_x0;

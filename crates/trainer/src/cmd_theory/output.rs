@@ -163,6 +163,6 @@ mod tests {
         assert_eq!(mean_std(1.0, 0.0), "1.000");
         let mut t = Table::new(&["a", "bb"]);
         t.push(vec!["1".into(), "2".into()]);
-        assert_eq!(t.render(), " a  bb\n 1   2\n");
+        assert_eq!(t.render(), "a  bb\n1   2\n");
     }
 }
