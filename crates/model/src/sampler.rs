@@ -85,26 +85,10 @@ pub fn ddim_timesteps(t_max: usize, steps: usize) -> Result<Vec<usize>> {
     Ok(ts)
 }
 
-/// Draws `n` samples of dimension `dim` from `model`, in batches of `batch`, without
-/// clipping. Noise (initial, then one draw per stochastic step) comes from `noise`.
+/// Draws `n` samples of dimension `dim` from `model`, in batches of `batch`, with the
+/// predicted x0 clamped to [-c, c] when `clip_x0 = Some(c)`. Noise (initial, then one draw per
+/// stochastic step) comes from `noise`.
 pub fn sample(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    config: &SamplerConfig,
-    n: usize,
-    dim: usize,
-    batch: usize,
-    noise: &mut dyn NoiseSource,
-    device: &Device,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<Vec<f32>> {
-    sample_clipped(
-        model, diffusion, config, None, n, dim, batch, noise, device, progress,
-    )
-}
-
-/// [`sample`] with the predicted x0 clamped to [-c, c] when `clip_x0 = Some(c)`.
-pub fn sample_clipped(
     model: &dyn Denoiser,
     diffusion: &Diffusion,
     config: &SamplerConfig,

@@ -6,6 +6,31 @@ use diffmem_model::denoiser::{Denoiser, Empirical, LinearExact};
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::noise::{HostNoise, NoiseSource};
 use diffmem_model::sampler::{SamplerConfig, sample};
+
+/// Samples `n` rows in one batch on flex.
+fn draw(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    cfg: &SamplerConfig,
+    clip_x0: Option<f64>,
+    n: usize,
+    d: usize,
+    noise: &mut dyn NoiseSource,
+) -> Vec<f32> {
+    sample(
+        model,
+        diffusion,
+        cfg,
+        clip_x0,
+        n,
+        d,
+        n,
+        noise,
+        &Device::flex(),
+        &mut |_, _| {},
+    )
+    .unwrap()
+}
 use diffmem_model::{DdpmVariance, Diffusion, Objective, Schedule, ScheduleKind};
 use faer::linalg::solvers::Solve;
 use rand::SeedableRng;
@@ -163,18 +188,15 @@ fn linear_exact_samples_have_variance_beta1_in_absent_directions() {
         last_noise: true,
     };
     let m = 4000;
-    let out = sample(
+    let out = draw(
         &model,
         &diffusion,
         &cfg,
+        None,
         m,
         d,
-        m,
         &mut HostNoise::seeded(7),
-        &device,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    );
     let (_, var) = mean_var(&out, d);
     let want = recursion_variance(&diffusion.schedule, 0.0, 0.0, true);
     assert!(
@@ -193,18 +215,15 @@ fn linear_exact_samples_have_variance_beta1_in_absent_directions() {
         variance: DdpmVariance::Beta,
         last_noise: false,
     };
-    let out = sample(
+    let out = draw(
         &model,
         &diffusion,
         &cfg,
+        None,
         1000,
         d,
-        1000,
         &mut HostNoise::seeded(8),
-        &device,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    );
     let (_, var) = mean_var(&out, d);
     let want0 = recursion_variance(&diffusion.schedule, 0.0, 0.0, false);
     for v in &var[2..] {
@@ -232,18 +251,15 @@ fn empirical_samples_land_on_training_points() {
         variance: DdpmVariance::Posterior,
         last_noise: false,
     };
-    let out = sample(
+    let out = draw(
         &model,
         &diffusion,
         &cfg,
+        None,
         40,
         d,
-        40,
         &mut HostNoise::seeded(5),
-        &device,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    );
     let mut hit = std::collections::HashSet::new();
     for s in out.chunks_exact(d) {
         let (best, idx) = train
@@ -335,18 +351,15 @@ fn ddim_eta1_agrees_with_ddpm_and_eta0_is_deterministic() {
     let model = LinearExact::fit(&train, d, 0.0, &diffusion, &device).unwrap();
     let m = 4000;
     let run = |cfg: &SamplerConfig, seed| {
-        sample(
+        draw(
             &model,
             &diffusion,
             cfg,
+            None,
             m,
             d,
-            m,
             &mut HostNoise::seeded(seed),
-            &device,
-            &mut |_, _| {},
         )
-        .unwrap()
     };
     let ddpm = run(
         &SamplerConfig::Ddpm {
@@ -393,30 +406,8 @@ fn ddim_eta1_agrees_with_ddpm_and_eta0_is_deterministic() {
     };
     let mut a = Counting(HostNoise::seeded(3), 0);
     let mut b = Counting(HostNoise::seeded(3), 0);
-    let sa = sample(
-        &model,
-        &diffusion,
-        &cfg,
-        50,
-        d,
-        50,
-        &mut a,
-        &device,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    let sb = sample(
-        &model,
-        &diffusion,
-        &cfg,
-        50,
-        d,
-        50,
-        &mut b,
-        &device,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let sa = draw(&model, &diffusion, &cfg, None, 50, d, &mut a);
+    let sb = draw(&model, &diffusion, &cfg, None, 50, d, &mut b);
     assert_eq!(sa, sb);
     assert_eq!((a.1, b.1), (1, 1));
 }
@@ -431,18 +422,7 @@ fn same_seed_same_samples_with_device_noise() {
     let cfg = SamplerConfig::default();
     let draw = |seed| {
         let mut noise = diffmem_model::noise::DeviceNoise::seeded(&device, seed);
-        sample(
-            &model,
-            &diffusion,
-            &cfg,
-            8,
-            d,
-            8,
-            &mut noise,
-            &device,
-            &mut |_, _| {},
-        )
-        .unwrap()
+        draw(&model, &diffusion, &cfg, None, 8, d, &mut noise)
     };
     assert_eq!(draw(4), draw(4));
     assert_ne!(draw(4), draw(5));
@@ -463,7 +443,6 @@ fn moments_are_the_one_over_n_covariance() {
 /// clamped DDIM step give the same samples as the eps form.
 #[test]
 fn loose_x0_clipping_changes_nothing_and_tight_clipping_bounds_samples() {
-    use diffmem_model::sampler::sample_clipped;
     let device = Device::flex();
     let d = 3;
     let diffusion = Diffusion::new(
@@ -484,50 +463,39 @@ fn loose_x0_clipping_changes_nothing_and_tight_clipping_bounds_samples() {
             eta: 0.5,
         },
     ] {
-        let plain = sample(
+        let plain = draw(
             &model,
             &diffusion,
             &cfg,
+            None,
             30,
             d,
-            30,
             &mut HostNoise::seeded(1),
-            &device,
-            &mut |_, _| {},
-        )
-        .unwrap();
-        let loose = sample_clipped(
+        );
+        let loose = draw(
             &model,
             &diffusion,
             &cfg,
             Some(1e6),
             30,
             d,
-            30,
             &mut HostNoise::seeded(1),
-            &device,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        );
         for (a, b) in plain.iter().zip(&loose) {
             assert!(
                 (a - b).abs() < 1e-3 * (1.0 + a.abs()),
                 "{cfg:?}: {a} vs {b}"
             );
         }
-        let tight = sample_clipped(
+        let tight = draw(
             &model,
             &diffusion,
             &cfg,
             Some(0.1),
             30,
             d,
-            30,
             &mut HostNoise::seeded(1),
-            &device,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        );
         assert!(
             tight.iter().all(|v| v.abs() <= 0.1 + 1e-4),
             "{cfg:?}: clipped samples leave [-0.1, 0.1]"

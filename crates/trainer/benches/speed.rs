@@ -161,6 +161,7 @@ fn main() {
             &net,
             &diffusion,
             &SamplerConfig::default(),
+            None,
             64,
             784,
             64,

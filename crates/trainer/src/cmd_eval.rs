@@ -6,7 +6,7 @@ use crate::eval_spectrum::{SpectrumArgs, run_spectrum};
 use crate::fsutil::write_atomic;
 use crate::npy::encode_f32;
 use crate::run::{self, LoadedRun, Weights};
-use crate::sampling::draw_with_noise;
+use crate::sampling;
 use crate::{eval_gaussian, eval_loss, eval_memorization};
 use anyhow::{Result, bail};
 use clap::Args;
@@ -100,14 +100,14 @@ fn sample_section(a: &EvalArgs, r: &LoadedRun) -> SampleSection {
 }
 
 fn draw(a: &EvalArgs, r: &LoadedRun, s: &SampleSection) -> Result<Vec<f32>> {
-    draw_with_noise(
+    sampling::draw(
         r.model.as_ref(),
         &r.diffusion,
         s,
         r.train.dim(),
         &r.device.device,
         a.quiet,
-        &mut HostNoise::seeded(s.seed),
+        Some(&mut HostNoise::seeded(s.seed)),
     )
 }
 

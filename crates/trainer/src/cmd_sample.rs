@@ -110,6 +110,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         r.train.dim(),
         &r.device.device,
         a.quiet,
+        None,
     )?;
     let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
     sampling::write(&out, &samples, r.train.shape)?;

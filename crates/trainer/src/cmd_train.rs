@@ -463,6 +463,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         train.dim(),
         &loaded.device.device,
         a.quiet,
+        None,
     )?;
     sampling::write(&run_dir, &samples, train.shape)?;
     let mut summary = summary;

@@ -8,11 +8,12 @@ use anyhow::{Result, anyhow};
 use diffmem_data::SampleShape;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::noise::{DeviceNoise, NoiseSource};
-use diffmem_model::sampler::sample_clipped;
+use diffmem_model::sampler::sample;
 use diffmem_model::{Denoiser, Diffusion};
 use std::path::Path;
 
-/// Draws `s.num` samples with the sampler and seed of `s` (device noise).
+/// Draws `s.num` samples with the sampler of `s`, taking every Gaussian draw from `noise`
+/// (None: the device RNG seeded with `s.seed`).
 pub fn draw(
     model: &dyn Denoiser,
     diffusion: &Diffusion,
@@ -20,30 +21,18 @@ pub fn draw(
     dim: usize,
     device: &Device,
     quiet: bool,
+    noise: Option<&mut dyn NoiseSource>,
 ) -> Result<Vec<f32>> {
-    draw_with_noise(
-        model,
-        diffusion,
-        s,
-        dim,
-        device,
-        quiet,
-        &mut DeviceNoise::seeded(device, s.seed),
-    )
-}
-
-/// Draws `s.num` samples taking every Gaussian draw from `noise`.
-pub fn draw_with_noise(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    s: &SampleSection,
-    dim: usize,
-    device: &Device,
-    quiet: bool,
-    noise: &mut dyn NoiseSource,
-) -> Result<Vec<f32>> {
+    let mut device_noise;
+    let noise: &mut dyn NoiseSource = match noise {
+        Some(n) => n,
+        None => {
+            device_noise = DeviceNoise::seeded(device, s.seed);
+            &mut device_noise
+        }
+    };
     let progress = Progress::new("sample", s.num, 0, quiet);
-    let out = sample_clipped(
+    let out = sample(
         model,
         diffusion,
         &s.sampler,

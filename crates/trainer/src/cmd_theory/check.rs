@@ -217,6 +217,7 @@ fn check_samples(
         d,
         &r.device.device,
         true,
+        None,
     )?;
     let fit = Gaussian::fit(&samples, d)?;
     let exact = sampled_distribution(den, last_noise);
