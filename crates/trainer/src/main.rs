@@ -4,7 +4,9 @@ mod batches;
 mod checkpoint;
 mod cmd_data;
 mod cmd_eval;
+mod cmd_report;
 mod cmd_sample;
+mod cmd_sweep;
 mod cmd_theory;
 mod cmd_train;
 mod config;
@@ -16,10 +18,12 @@ mod eval_spectrum;
 mod fsutil;
 mod npy;
 mod progress;
+mod report;
 mod run;
 mod rundata;
 mod sampling;
 mod schedule_lr;
+mod sweep;
 mod train_loop;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +49,10 @@ enum Command {
     Data(cmd_data::DataArgs),
     /// The exact theory of linear diffusion: curves, critical noise levels, collapse times.
     Theory(cmd_theory::TheoryArgs),
+    /// Run a grid of runs (N, model, seed, data...) locally, one task, or as a Slurm array.
+    Sweep(Box<cmd_sweep::SweepArgs>),
+    /// Merge a sweep's runs into report.csv, plots against N and report.html.
+    Report(cmd_report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +63,8 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd_eval::run(a),
         Command::Data(a) => cmd_data::run(a),
         Command::Theory(a) => cmd_theory::run(a),
+        Command::Sweep(a) => cmd_sweep::run(a),
+        Command::Report(a) => cmd_report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -115,8 +115,6 @@ pub struct ModelEntry {
 pub struct SweepSpec {
     /// Sweep name (file-name safe).
     pub name: String,
-    /// Free text for the report.
-    pub description: Option<String>,
     /// The partial base run config.
     pub base: Table,
     /// The axes.
@@ -204,10 +202,7 @@ impl SweepSpec {
             .with_context(|| format!("cannot read sweep spec {}", path.display()))?;
         let root: Table = toml::from_str(&text)
             .with_context(|| format!("sweep spec {} is not valid TOML", path.display()))?;
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("sweep");
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("sweep");
         Self::from_table(root, stem, ci, sets, &path.display().to_string())
     }
 
@@ -247,13 +242,12 @@ impl SweepSpec {
                 Some(_) => bail!("{origin}: `{key}` must be a string"),
             }
         };
+        text_of("description")?;
         let name = sanitize(
             &text_of("name")?.unwrap_or_else(|| default_name.to_string()),
             60,
         );
-        let de = |key: &str| -> Result<Value> {
-            Ok(Value::Table(table(&root, key, origin)?))
-        };
+        let de = |key: &str| -> Result<Value> { Ok(Value::Table(table(&root, key, origin)?)) };
         let eval: EvalSection = de("eval")?
             .try_into()
             .with_context(|| format!("{origin}: bad [eval] section"))?;
@@ -262,7 +256,6 @@ impl SweepSpec {
             .with_context(|| format!("{origin}: bad [slurm] section"))?;
         Ok(SweepSpec {
             name,
-            description: text_of("description")?,
             base: table(&root, "base", origin)?,
             axes: Axes::parse(&table(&root, "axes", origin)?)
                 .with_context(|| format!("{origin}: bad [axes]"))?,
@@ -313,10 +306,13 @@ metrics = ["mem"]
         assert_eq!(s.name, "t");
         assert_eq!(s.base["train"]["steps"].as_integer(), Some(5));
         assert_eq!(s.base["train"]["lr"].as_float(), Some(0.01));
-        assert_eq!(s.axes.len(), 3);
+        assert_eq!(s.axes.0.len(), 3);
         assert!(!s.to_toml().unwrap().contains("[ci]"));
         assert_eq!(s.models["small"].kind, "mlp");
-        assert_eq!(s.models["small"].config["train"]["batch_size"].as_integer(), Some(8));
+        assert_eq!(
+            s.models["small"].config["train"]["batch_size"].as_integer(),
+            Some(8)
+        );
         assert_eq!(s.eval.flags(), vec!["--metrics", "mem"]);
         let plain = load(false, &[]).unwrap();
         assert_eq!(plain.base["train"]["steps"].as_integer(), Some(100));

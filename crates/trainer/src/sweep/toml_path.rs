@@ -122,8 +122,10 @@ mod tests {
         assert_eq!(parse_value("50"), Value::Integer(50));
         assert_eq!(parse_value("[1, 2]").as_array().unwrap().len(), 2);
         assert_eq!(parse_value("mnist-5k"), Value::String("mnist-5k".into()));
-        let mut t: Table = toml::from_str("[train]\nsteps = 5\nseed = 1\n[sample]\nclip_x0 = 1.0").unwrap();
-        let over: Table = toml::from_str("[train]\nsteps = 7\n[sample]\nclip_x0 = \"none\"").unwrap();
+        let mut t: Table =
+            toml::from_str("[train]\nsteps = 5\nseed = 1\n[sample]\nclip_x0 = 1.0").unwrap();
+        let over: Table =
+            toml::from_str("[train]\nsteps = 7\n[sample]\nclip_x0 = \"none\"").unwrap();
         merge(&mut t, &over);
         assert_eq!(get_path(&t, &["train", "steps"]), Some(&Value::Integer(7)));
         assert_eq!(get_path(&t, &["train", "seed"]), Some(&Value::Integer(1)));
@@ -131,6 +133,13 @@ mod tests {
         let (path, v) = parse_assignment("train.lr = 1e-3").unwrap();
         set_path(&mut t, &path, v).unwrap();
         assert_eq!(get_path(&t, &["train", "lr"]), Some(&Value::Float(1e-3)));
-        assert!(set_path(&mut t, &split_path("train.steps.x").unwrap(), Value::Integer(1)).is_err());
+        assert!(
+            set_path(
+                &mut t,
+                &split_path("train.steps.x").unwrap(),
+                Value::Integer(1)
+            )
+            .is_err()
+        );
     }
 }

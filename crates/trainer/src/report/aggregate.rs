@@ -1,0 +1,132 @@
+//! Lines of a plot: for each line (model and other non-N axes) and each N, the mean and the
+//! min..max spread of a metric over seeds; where a line crosses a level.
+
+use super::collect::RunRecord;
+use diffmem_metrics::summary::DistributionSummary;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One line: a metric against N.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Line {
+    /// Label (the line's axis values).
+    pub label: String,
+    /// Training-set sizes N, ascending.
+    pub n: Vec<f64>,
+    /// Mean over seeds.
+    pub mean: Vec<f64>,
+    /// Smallest value over seeds.
+    pub min: Vec<f64>,
+    /// Largest value over seeds.
+    pub max: Vec<f64>,
+    /// Number of runs with a finite value.
+    pub count: Vec<usize>,
+}
+
+/// The lines of `metric` over `runs`, in order of first appearance; runs without a finite
+/// value are left out (an infinite value gives an infinite mean).
+pub fn lines(runs: &[RunRecord], metric: impl Fn(&RunRecord) -> Option<f64>) -> Vec<Line> {
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: BTreeMap<String, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
+    for r in runs {
+        let (Some(n), Some(v)) = (r.n(), metric(r)) else {
+            continue;
+        };
+        if v.is_nan() {
+            continue;
+        }
+        if !groups.contains_key(&r.line) {
+            order.push(r.line.clone());
+        }
+        groups
+            .entry(r.line.clone())
+            .or_default()
+            .entry(n)
+            .or_default()
+            .push(v);
+    }
+    order
+        .into_iter()
+        .map(|label| {
+            let mut line = Line {
+                label: label.clone(),
+                n: vec![],
+                mean: vec![],
+                min: vec![],
+                max: vec![],
+                count: vec![],
+            };
+            for (n, vals) in &groups[&label] {
+                let infinite = vals.iter().any(|v| v.is_infinite());
+                let s = DistributionSummary::of(vals);
+                line.n.push(*n as f64);
+                line.mean
+                    .push(if infinite { f64::INFINITY } else { s.mean });
+                line.min.push(s.min);
+                line.max.push(if infinite { f64::INFINITY } else { s.max });
+                line.count.push(vals.len());
+            }
+            line
+        })
+        .collect()
+}
+
+/// Where a line's mean first falls below a level.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Crossing {
+    /// The line.
+    pub label: String,
+    /// The level.
+    pub level: f64,
+    /// Largest N still at or above the level before the fall (None: below from the start).
+    pub last_above: Option<f64>,
+    /// First N below the level.
+    pub first_below: f64,
+    /// Interpolated N (linear in the metric, logarithmic in N).
+    pub interpolated: Option<f64>,
+}
+
+/// The first fall of `line` below `level`, if any.
+pub fn crossing(line: &Line, level: f64) -> Option<Crossing> {
+    let i = line.mean.iter().position(|&m| m < level)?;
+    let (last_above, interpolated) = if i == 0 {
+        (None, None)
+    } else {
+        let (x0, x1, y0, y1) = (line.n[i - 1], line.n[i], line.mean[i - 1], line.mean[i]);
+        let f = if y0.is_finite() && y0 != y1 {
+            ((y0 - level) / (y0 - y1)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        (Some(x0), Some((x0.ln() + f * (x1.ln() - x0.ln())).exp()))
+    };
+    Some(Crossing {
+        label: line.label.clone(),
+        level,
+        last_above,
+        first_below: line.n[i],
+        interpolated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crossing_interpolates_in_log_n() {
+        let line = Line {
+            label: "mlp".into(),
+            n: vec![100.0, 1000.0, 10000.0],
+            mean: vec![0.9, 0.7, 0.3],
+            min: vec![0.0; 3],
+            max: vec![0.0; 3],
+            count: vec![1; 3],
+        };
+        let c = crossing(&line, 0.5).unwrap();
+        assert_eq!((c.last_above, c.first_below), (Some(1000.0), 10000.0));
+        assert!((c.interpolated.unwrap() - 1000.0 * 10f64.sqrt()).abs() < 1e-6);
+        assert!(crossing(&line, 0.1).is_none());
+        assert_eq!(crossing(&line, 0.95).unwrap().last_above, None);
+    }
+}

@@ -1,0 +1,135 @@
+//! The runs of a sweep directory (`SWEEP_DIR/runs/*`): axes, status, config and scalars.
+
+use super::flatten::{flatten, latent_dims};
+use crate::config::RunConfig;
+use crate::sweep::{AXES_FILE, POINT_CONFIG, RUNS_DIR, STATUS_FILE};
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One run of the sweep.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    /// Run name (its directory name).
+    pub name: String,
+    /// `done`, `failed`, `interrupted`, `trained` (no metrics yet) or `pending`.
+    pub status: String,
+    /// Why it failed.
+    pub message: Option<String>,
+    /// Grid position (from axes.json).
+    pub index: Option<usize>,
+    /// `(axis, value)` pairs.
+    pub axes: Vec<(String, String)>,
+    /// Plot line.
+    pub line: String,
+    /// The run's config (config.toml, else the sweep's point.toml).
+    pub config: Option<RunConfig>,
+    /// Its text.
+    pub config_text: String,
+    /// metrics.json, if evaluated.
+    pub metrics: Option<Value>,
+    /// Every scalar: `metrics.*` flattened, `train.*` from summary.json, `latent_dim.*`.
+    pub scalars: BTreeMap<String, f64>,
+}
+
+impl RunRecord {
+    /// Training-set size N.
+    pub fn n(&self) -> Option<usize> {
+        self.config.as_ref().map(|c| c.data.n)
+    }
+
+    /// A scalar by key.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.scalars.get(key).copied()
+    }
+}
+
+fn read_json(p: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+}
+
+fn record(dir: &Path, name: String) -> Result<RunRecord> {
+    let cfg_path = [dir.join("config.toml"), dir.join(POINT_CONFIG)]
+        .into_iter()
+        .find(|p| p.exists());
+    let (config, config_text) = match &cfg_path {
+        Some(p) => (
+            RunConfig::load(p).ok(),
+            std::fs::read_to_string(p).unwrap_or_default(),
+        ),
+        None => (None, String::new()),
+    };
+    let axes_doc = read_json(&dir.join(AXES_FILE));
+    let axes: Vec<(String, String)> = axes_doc
+        .as_ref()
+        .and_then(|a| serde_json::from_value(a["axes"].clone()).ok())
+        .unwrap_or_default();
+    let model = config.as_ref().map_or("?", |c| c.model.name());
+    let line = axes_doc
+        .as_ref()
+        .and_then(|a| a["line"].as_str().map(str::to_string))
+        .unwrap_or_else(|| model.to_string());
+    let metrics = read_json(&dir.join("metrics.json"));
+    let mut scalars = BTreeMap::new();
+    if let Some(m) = &metrics {
+        flatten("", &m["metrics"], &mut scalars);
+        latent_dims(&m["metrics"]["spectrum"], &mut scalars);
+    }
+    let summary = read_json(&dir.join("summary.json"));
+    if let Some(s) = &summary {
+        flatten("train", s, &mut scalars);
+    }
+    let status_doc = read_json(&dir.join(STATUS_FILE));
+    let status = status_doc
+        .as_ref()
+        .and_then(|s| s["status"].as_str().map(str::to_string))
+        .unwrap_or_else(|| {
+            match (&metrics, &summary) {
+                (Some(_), _) => "done",
+                (None, Some(_)) => "trained",
+                _ => "pending",
+            }
+            .to_string()
+        });
+    Ok(RunRecord {
+        name,
+        status,
+        message: status_doc.and_then(|s| s["message"].as_str().map(str::to_string)),
+        index: axes_doc
+            .and_then(|a| a["index"].as_u64())
+            .map(|i| i as usize),
+        axes,
+        line,
+        config,
+        config_text,
+        metrics,
+        scalars,
+    })
+}
+
+/// All runs under `SWEEP_DIR/runs/`, in grid order (then by name).
+pub fn collect(sweep_dir: &Path) -> Result<Vec<RunRecord>> {
+    let runs = sweep_dir.join(RUNS_DIR);
+    if !runs.is_dir() {
+        bail!(
+            "{} is not a sweep directory: {} is missing (run `diffmem sweep SWEEP.toml` first)",
+            sweep_dir.display(),
+            runs.display()
+        );
+    }
+    let mut out = Vec::new();
+    for entry in
+        std::fs::read_dir(&runs).with_context(|| format!("cannot list {}", runs.display()))?
+    {
+        let entry = entry?;
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        out.push(record(&path, name)?);
+    }
+    out.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
+    Ok(out)
+}

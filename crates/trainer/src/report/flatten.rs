@@ -1,0 +1,103 @@
+//! Scalars of a JSON document as dotted keys (`mem.r_mem`, `loss.mean_gap`), and the derived
+//! latent dimensions of a spectrum evaluation.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Adds every number (and boolean, as 0/1) under `v` to `out` with its dotted path; arrays and
+/// strings are left out. A null KL (`...kl...`) means infinite and is kept as +inf; other nulls
+/// are left out.
+pub fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, f64>) {
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match v {
+        Value::Object(map) => {
+            for (k, inner) in map {
+                flatten(&key(k), inner, out);
+            }
+        }
+        Value::Number(n) => {
+            if let Some(x) = n.as_f64() {
+                out.insert(prefix.to_string(), x);
+            }
+        }
+        Value::Bool(b) => {
+            out.insert(prefix.to_string(), f64::from(u8::from(*b)));
+        }
+        Value::Null
+            if prefix
+                .rsplit('.')
+                .next()
+                .is_some_and(|k| k.starts_with("kl_")) =>
+        {
+            out.insert(prefix.to_string(), f64::INFINITY);
+        }
+        _ => {}
+    }
+}
+
+/// Latent dimension per point set from `metrics.spectrum.dims`: the cliff estimate (mean over
+/// points) of the Jacobian's singular values at the smallest timestep of the grid, where
+/// memorised directions have collapsed (Achilli et al.). Keys `latent_dim.SET`.
+pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
+    let Some(rows) = spectrum.get("dims").and_then(Value::as_array) else {
+        return;
+    };
+    let pick = |method: &str, kind: &str| -> Vec<&Value> {
+        rows.iter()
+            .filter(|r| r["method"] == method && r["kind"] == kind)
+            .collect()
+    };
+    let mut chosen = pick("jacobian", "singular");
+    if chosen.is_empty() {
+        chosen = pick("score-matrix", "singular");
+    }
+    let mut best: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    for r in chosen {
+        let (Some(set), Some(t), Some(d)) =
+            (r["set"].as_str(), r["t"].as_u64(), r["cliff_mean"].as_f64())
+        else {
+            continue;
+        };
+        let e = best.entry(set.to_string()).or_insert((t, d));
+        if t < e.0 {
+            *e = (t, d);
+        }
+    }
+    for (set, (_, d)) in best {
+        out.insert(format!("latent_dim.{set}"), d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flattens_numbers_and_infinite_kl() {
+        let v = serde_json::json!({"mem": {"r_mem": 0.25, "d1": {"median": 1.5}, "ok": true},
+            "gaussian": {"kl_samples_fit_to_truth": null, "note": "x"}, "list": [1, 2]});
+        let mut out = BTreeMap::new();
+        flatten("", &v, &mut out);
+        assert_eq!(out["mem.r_mem"], 0.25);
+        assert_eq!(out["mem.d1.median"], 1.5);
+        assert_eq!(out["mem.ok"], 1.0);
+        assert!(out["gaussian.kl_samples_fit_to_truth"].is_infinite());
+        assert_eq!(out.len(), 4);
+    }
+
+    #[test]
+    fn latent_dim_is_taken_at_the_smallest_timestep() {
+        let row = |set: &str, t: u64, d: f64| serde_json::json!({"set": set, "method": "jacobian", "kind": "singular", "t": t, "cliff_mean": d});
+        let s = serde_json::json!({"dims": [row("train", 9, 7.0), row("train", 0, 2.0), row("samples", 3, 5.0)]});
+        let mut out = BTreeMap::new();
+        latent_dims(&s, &mut out);
+        assert_eq!(out["latent_dim.train"], 2.0);
+        assert_eq!(out["latent_dim.samples"], 5.0);
+    }
+}

@@ -1,0 +1,15 @@
+//! `diffmem report SWEEP_DIR`: merges the run directories of a sweep into `report.csv`,
+//! `report.json`, plots against N and a self-contained `report.html`.
+//!
+//! - [`collect`]: the runs, their axes, status, config and scalar metrics ([`flatten`]);
+//! - [`aggregate`]: lines of a plot (mean and spread over seeds at each N), crossings;
+//! - [`theory`]: the linear-diffusion KL curve for Gaussian sweeps;
+//! - [`plots`]: the PNG plots; [`table`]: the CSV files; [`html`]: the page.
+
+pub mod aggregate;
+pub mod collect;
+pub mod flatten;
+pub mod html;
+pub mod plots;
+pub mod table;
+pub mod theory;

@@ -1,0 +1,178 @@
+//! The report's plots against N (log axis, one line per model and other non-N axes, the
+//! min..max spread over seeds as a band): memorisation ratio, loss gap, Gaussian KL with the
+//! theory overlaid, latent dimension.
+
+use super::aggregate::{Line, lines};
+use super::collect::RunRecord;
+use super::theory::Theory;
+use anyhow::Result;
+use diffmem_data::DataSpec;
+use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
+use std::path::Path;
+
+/// A written plot: file name (inside the sweep directory) and caption.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    /// File name.
+    pub file: String,
+    /// What it shows.
+    pub caption: String,
+}
+
+fn series(lines: &[Line], suffix: &str) -> Vec<Series> {
+    lines
+        .iter()
+        .map(|l| {
+            let s = Series::new(format!("{}{suffix}", l.label), l.n.clone(), l.mean.clone());
+            if l.count.iter().any(|&c| c > 1) {
+                s.with_band(l.min.clone(), l.max.clone())
+            } else {
+                s
+            }
+        })
+        .collect()
+}
+
+fn level(label: &str, lines: &[Line], y: f64) -> Option<Series> {
+    let xs: Vec<f64> = lines.iter().flat_map(|l| l.n.iter().copied()).collect();
+    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (lo.is_finite() && hi.is_finite())
+        .then(|| Series::new(label, vec![lo, hi], vec![y, y]).as_dashed())
+}
+
+/// Draws one plot if any run has the metric.
+fn draw(
+    dir: &Path,
+    file: &str,
+    spec: &PlotSpec,
+    mut all: Vec<Series>,
+    caption: &str,
+    out: &mut Vec<Figure>,
+) -> Result<()> {
+    if all.iter().all(|s| s.y.iter().all(|v| !v.is_finite())) {
+        return Ok(());
+    }
+    all.retain(|s| !s.x.is_empty());
+    line_plot(&dir.join(file), spec, &all)?;
+    out.push(Figure {
+        file: file.into(),
+        caption: caption.into(),
+    });
+    Ok(())
+}
+
+/// The true latent dimension of linear-manifold data, if all runs share one.
+fn true_latent_dim(runs: &[RunRecord]) -> Option<f64> {
+    let mut dims =
+        runs.iter().filter_map(
+            |r| match DataSpec::parse(&r.config.as_ref()?.data.spec).ok()? {
+                DataSpec::Manifold(m) => Some(m.latent_dim()),
+                _ => None,
+            },
+        );
+    let first = dims.next()?;
+    dims.all(|d| d == first).then_some(first as f64)
+}
+
+/// Writes every plot the runs have data for into `dir`.
+pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<Figure>> {
+    let mut out = Vec::new();
+    let spec = |title: &'static str, y: &'static str, log_y: bool| PlotSpec {
+        title,
+        x_label: "N (training-set size)",
+        y_label: y,
+        log_x: true,
+        log_y,
+    };
+    let r_mem = lines(runs, |r| r.get("mem.r_mem"));
+    let mut s = series(&r_mem, "");
+    s.extend(level("R_mem = 0.5", &r_mem, 0.5));
+    draw(
+        dir,
+        "r_mem.png",
+        &spec(
+            "Memorisation ratio vs N",
+            "R_mem (fraction with d1/d2 < 1/3)",
+            false,
+        ),
+        s,
+        "Fraction of generated samples that copy a training sample (d1/d2 < 1/3, Gu et al.); \
+         mean over seeds, band = min..max.",
+        &mut out,
+    )?;
+    let gap = lines(runs, |r| r.get("loss.mean_gap"));
+    let mut s = series(&gap, "");
+    s.extend(level("no gap", &gap, 0.0));
+    draw(
+        dir,
+        "loss_gap.png",
+        &spec(
+            "Generalisation gap vs N",
+            "held-out minus train denoising loss",
+            false,
+        ),
+        s,
+        "Mean over timesteps of the held-out minus training denoising loss (same noise draws).",
+        &mut out,
+    )?;
+    let kl = lines(runs, |r| r.get("gaussian.kl_samples_fit_to_truth"));
+    let mut s = series(&kl, "");
+    for c in &theory.curves {
+        let x: Vec<f64> = c.n.iter().map(|&n| n as f64).collect();
+        s.push(Series::new(c.label.clone(), x.clone(), c.kl.clone()).as_dashed());
+        s.push(
+            Series::new(
+                format!("{} + fit from M = {}", c.label, c.samples),
+                x,
+                c.kl_fit.clone(),
+            )
+            .as_dashed(),
+        );
+    }
+    draw(
+        dir,
+        "kl.png",
+        &spec("KL(samples || truth) vs N", "KL", true),
+        s,
+        "KL of a Gaussian fitted to the generated samples to the true Gaussian; dashed: the \
+         linear-diffusion theory (diffmem theory linear) and the theory plus the expected \
+         error of a Gaussian fit from M samples.",
+        &mut out,
+    )?;
+    let sets: Vec<String> = {
+        let mut v: Vec<String> = runs
+            .iter()
+            .flat_map(|r| r.scalars.keys())
+            .filter_map(|k| k.strip_prefix("latent_dim.").map(str::to_string))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut s = Vec::new();
+    let mut all_lines = Vec::new();
+    for set in &sets {
+        let key = format!("latent_dim.{set}");
+        let l = lines(runs, |r| r.get(&key));
+        s.extend(series(&l, &format!(" ({set})")));
+        all_lines.extend(l);
+    }
+    if let Some(d) = true_latent_dim(runs) {
+        s.extend(level("true latent dimension", &all_lines, d));
+    }
+    draw(
+        dir,
+        "latent_dim.png",
+        &spec(
+            "Latent dimension of the learned score vs N",
+            "latent dimension (cliff)",
+            false,
+        ),
+        s,
+        "Latent dimension from the singular values of the score Jacobian at the smallest noise \
+         level of the spectrum grid (cliff estimator, Achilli et al.), per point set.",
+        &mut out,
+    )?;
+    Ok(out)
+}
