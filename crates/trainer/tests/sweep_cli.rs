@@ -1,0 +1,352 @@
+//! End-to-end `diffmem sweep` and `diffmem report` on tiny grids: a 2 x 2 grid of an exact and
+//! a trained model, skipping finished and resuming half-finished points, an isolated failing
+//! point, the Slurm script and task table with `--task`, and the escaped HTML report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_diffmem"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("diffmem-sweep-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    let out = bin().current_dir(dir).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    out
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "diffmem {args:?} failed:\n{}",
+        text(&out)
+    );
+    text(&out)
+}
+
+/// A tiny Gaussian sweep: linear-exact and a 30-step MLP at N = 16 and 32 (d = 4).
+const SPEC: &str = r#"
+name = "tiny"
+description = "tiny test sweep"
+[base]
+data.spec = "gaussian:d=4,spectrum=power:1"
+data.heldout = 32
+diffusion.timesteps = 50
+train.steps = 30
+train.batch_size = 8
+train.log_every = 10
+train.checkpoint_every = 10
+sample.num = 8
+[axes]
+model = ["linear-exact", "small"]
+n = [16, 32]
+[models.small]
+name = "mlp"
+width = 16
+depth = 1
+temb = 8
+[eval]
+metrics = ["mem", "loss", "gaussian"]
+args = ["--num", "64", "--sampler", "ddpm", "--loss-points", "4", "--loss-rows", "32"]
+[ci]
+"train.steps" = 10
+"#;
+
+fn write_spec(dir: &Path, body: &str) -> PathBuf {
+    let p = dir.join("tiny.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn csv_rows(p: &Path) -> usize {
+    std::fs::read_to_string(p).unwrap().lines().count() - 1
+}
+
+fn mtime(p: &Path) -> std::time::SystemTime {
+    std::fs::metadata(p).unwrap().modified().unwrap()
+}
+
+#[test]
+fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
+    let dir = tmpdir("grid");
+    write_spec(&dir, SPEC);
+    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--jobs", "2"]);
+    assert!(out.contains("4 ran, 0 already finished, 0 failed"), "{out}");
+    let sw = dir.join("sw");
+    let names = [
+        "linear-exact-n16",
+        "linear-exact-n32",
+        "small-n16",
+        "small-n32",
+    ];
+    for n in names {
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(sw.join("runs").join(n).join("metrics.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(m["metrics"]["mem"]["r_mem"].is_number(), "{n}: {m}");
+    }
+    assert_eq!(csv_rows(&sw.join("report.csv")), 4);
+    assert!(sw.join("report.html").exists() && sw.join("r_mem.png").exists());
+    assert!(sw.join("kl.png").exists() && sw.join("kl_theory.csv").exists());
+
+    // A second invocation skips every finished point.
+    let before = mtime(&sw.join("runs/small-n16/metrics.json"));
+    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--no-report"]);
+    assert!(out.contains("0 ran, 4 already finished"), "{out}");
+    assert_eq!(mtime(&sw.join("runs/small-n16/metrics.json")), before);
+
+    // A run interrupted after 10 of 30 steps resumes from its checkpoint.
+    let run_dir = sw.join("runs/small-n32");
+    let point = std::fs::read_to_string(run_dir.join("point.toml")).unwrap();
+    std::fs::remove_dir_all(&run_dir).unwrap();
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(dir.join("point.toml"), point).unwrap();
+    let rd = run_dir.display().to_string();
+    let out = run(
+        &dir,
+        &[
+            "train",
+            "--config",
+            "point.toml",
+            "--out",
+            &rd,
+            "--quiet",
+            "--stop-after",
+            "10",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--dry-run"]);
+    assert!(out.contains("small-n32") && out.contains("resume"), "{out}");
+    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw"]);
+    assert!(out.contains("small-n32 ok (resume + eval)"), "{out}");
+    assert!(out.contains("1 ran, 3 already finished"), "{out}");
+    let summary = std::fs::read_to_string(run_dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"steps\": 30"), "{summary}");
+}
+
+#[test]
+fn a_failing_point_is_reported_and_the_others_finish() {
+    let dir = tmpdir("fail");
+    let spec = SPEC
+        .replace(
+            "model = [\"linear-exact\", \"small\"]\nn = [16, 32]",
+            "model = [\"linear-exact\"]\nn = [16]\ndata = [\"gaussian:d=4,spectrum=power:1\", \"mnist:/nonexistent/mnist\"]",
+        );
+    write_spec(&dir, &spec);
+    let out = run(&dir, &["sweep", "tiny.toml", "--out", "sw"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("1 ran, 0 already finished, 1 failed"), "{t}");
+    assert!(
+        t.contains("FAILED mnist__nonexistent_mnist-linear-exact-n16 (train)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("/nonexistent/mnist"),
+        "the error names the missing path: {t}"
+    );
+    let sw = dir.join("sw");
+    let good = sw.join("runs/gaussian_d_4_spectrum_power_1-linear-exact-n16");
+    assert!(good.join("metrics.json").exists());
+    let status = std::fs::read_to_string(
+        sw.join("runs/mnist__nonexistent_mnist-linear-exact-n16/sweep_status.json"),
+    )
+    .unwrap();
+    assert!(status.contains("\"failed\""), "{status}");
+    let csv = std::fs::read_to_string(sw.join("report.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.contains(",failed,"), "{csv}");
+}
+
+#[test]
+fn slurm_script_task_table_and_single_task() {
+    let dir = tmpdir("slurm");
+    write_spec(&dir, SPEC);
+    let out = ok(
+        &dir,
+        &[
+            "sweep",
+            "tiny.toml",
+            "--ci",
+            "--out",
+            "sw",
+            "--emit",
+            "slurm",
+            "--partition",
+            "debug",
+            "--time",
+            "00:10:00",
+            "--cpus",
+            "2",
+            "--mem",
+            "1G",
+        ],
+    );
+    assert!(out.contains("sbatch"), "{out}");
+    let sw = dir.join("sw");
+    let script = std::fs::read_to_string(sw.join("sweep.sbatch")).unwrap();
+    for needle in [
+        "#!/bin/bash",
+        "#SBATCH --array=0-3",
+        "#SBATCH --partition=debug",
+        "#SBATCH --time=00:10:00",
+        "#SBATCH --cpus-per-task=2",
+        "#SBATCH --mem=1G",
+        "--task \"$SLURM_ARRAY_TASK_ID\"",
+    ] {
+        assert!(script.contains(needle), "{needle} missing:\n{script}");
+    }
+    let syntax = Command::new("bash")
+        .args(["-n", &sw.join("sweep.sbatch").display().to_string()])
+        .status()
+        .unwrap();
+    assert!(syntax.success(), "bash -n rejects the script:\n{script}");
+    let tasks = std::fs::read_to_string(sw.join("tasks.tsv")).unwrap();
+    assert_eq!(tasks.lines().count(), 5, "{tasks}");
+    assert!(
+        tasks.starts_with("task\trun\tmodel\tn\n0\tlinear-exact-n16\t"),
+        "{tasks}"
+    );
+    // The resolved spec carries the [ci] reduction, so tasks need no --ci.
+    let resolved = std::fs::read_to_string(sw.join("sweep.toml")).unwrap();
+    assert!(
+        resolved.contains("steps = 10") && !resolved.contains("[ci]"),
+        "{resolved}"
+    );
+    let spec = sw.join("sweep.toml").display().to_string();
+    let out = ok(&dir, &["sweep", &spec, "--out", "sw", "--task", "3"]);
+    assert!(out.contains("small-n32 ok (train + eval)"), "{out}");
+    let log = std::fs::read_to_string(sw.join("runs/small-n32/log.jsonl")).unwrap();
+    assert!(log.contains("\"step\":10"), "{log}");
+    let out = run(&dir, &["sweep", &spec, "--out", "sw", "--task", "4"]);
+    assert!(
+        text(&out).contains("--task 4: the grid has 4 points"),
+        "{}",
+        text(&out)
+    );
+    let out = ok(&dir, &["report", "sw"]);
+    assert!(out.contains("1 runs (1 done"), "{out}");
+    assert_eq!(csv_rows(&sw.join("report.csv")), 1);
+}
+
+/// Every `src="..."` of the page, percent-decoded.
+fn image_sources(html: &str) -> Vec<String> {
+    html.split("src=\"")
+        .skip(1)
+        .map(|s| {
+            let raw = &s[..s.find('"').unwrap()];
+            let bytes = raw.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'%' {
+                    out.push(u8::from_str_radix(&raw[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn report_escapes_run_names_and_every_image_exists() {
+    let dir = tmpdir("html");
+    let spec = SPEC
+        .replace("gaussian:d=4,spectrum=power:1", "mnist-5k")
+        .replace("n = [16, 32]", "n = [16]")
+        .replace("\"gaussian\"", "\"loss\"");
+    write_spec(&dir, &spec);
+    ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--no-report"]);
+    let runs = dir.join("sw/runs");
+    let evil = runs.join("<script>alert('x') & co");
+    std::fs::create_dir_all(&evil).unwrap();
+    for f in [
+        "config.toml",
+        "metrics.json",
+        "summary.json",
+        "samples.png",
+        "nn_grid.png",
+    ] {
+        std::fs::copy(runs.join("small-n16").join(f), evil.join(f)).unwrap();
+    }
+    let out = ok(&dir, &["report", "sw"]);
+    assert!(out.contains("3 runs (3 done"), "{out}");
+    let html = std::fs::read_to_string(dir.join("sw/report.html")).unwrap();
+    assert!(!html.contains("<script"), "unescaped name in the page");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;) &amp; co"));
+    let srcs = image_sources(&html);
+    assert!(
+        srcs.iter()
+            .any(|s| s.contains("<script>") && s.ends_with("nn_grid.png")),
+        "{srcs:?}"
+    );
+    assert!(srcs.iter().any(|s| s == "r_mem.png"), "{srcs:?}");
+    for s in &srcs {
+        assert!(
+            dir.join("sw").join(s).is_file(),
+            "{s} is referenced but missing"
+        );
+    }
+    let csv = std::fs::read_to_string(dir.join("sw/report.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+}
+
+#[test]
+fn bad_specs_and_oversubscription_are_explained() {
+    let dir = tmpdir("bad");
+    write_spec(&dir, &SPEC.replace("[axes]", "[axes]\nsize = [1]"));
+    let out = run(&dir, &["sweep", "tiny.toml"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("unknown axis `size`"), "{}", text(&out));
+    let out = run(&dir, &["sweep", "missing.toml"]);
+    assert!(
+        text(&out).contains("cannot read sweep spec missing.toml"),
+        "{}",
+        text(&out)
+    );
+    write_spec(&dir, SPEC);
+    let out = run(
+        &dir,
+        &[
+            "sweep",
+            "tiny.toml",
+            "--set",
+            "axes.n=[16]",
+            "--set",
+            "axes.model=\"linear-exact\"",
+            "--out",
+            "sw",
+            "--jobs",
+            "999",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("--jobs 999 reduced to"),
+        "{}",
+        text(&out)
+    );
+}
