@@ -13,6 +13,7 @@ use crate::sweep::spec::SweepSpec;
 use crate::sweep::{RUNS_DIR, SPEC_COPY, pool};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -215,19 +216,24 @@ fn print_outcome(p: &GridPoint, r: &Report, k: usize, total: usize) {
 }
 
 fn print_grid(points: &[GridPoint], ctx: &PointContext, dir: &Path) {
-    println!("{} grid point(s) in {}:", points.len(), dir.display());
+    // Write errors (a closed pipe such as `| head`) end the listing quietly.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{} grid point(s) in {}:", points.len(), dir.display());
     for p in points {
         let state = ctx
             .state(p)
             .map_or_else(|e| format!("conflict: {e:#}"), |s| s.label().to_string());
         let axes: Vec<String> = p.axes.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!(
+        let line = format!(
             "{:>4}  {:<40} {:<9} {}",
             p.index,
             p.name,
             state,
             axes.join(" ")
         );
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
     }
 }
 
