@@ -31,14 +31,13 @@ class Mlp(nn.Module):
         self.inp = nn.Linear(d, width)
         self.blocks = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
         self.tblocks = nn.ModuleList([nn.Linear(temb, width) for _ in range(depth)])
-        self.norms = nn.ModuleList([nn.LayerNorm(width) for _ in range(depth)])
         self.out = nn.Linear(width, d)
 
     def forward(self, x, t):
         e = F.silu(self.temb_proj(sinusoidal(t, self.temb)))
         h = self.inp(x)
-        for b, tb, n in zip(self.blocks, self.tblocks, self.norms):
-            h = h + b(F.silu(n(h) + tb(e)))
+        for b, tb in zip(self.blocks, self.tblocks):
+            h = h + b(F.silu(h + tb(e)))
         return self.out(F.silu(h))
 
 

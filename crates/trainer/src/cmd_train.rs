@@ -141,7 +141,7 @@ pub struct TrainArgs {
     /// Samples drawn at the end.
     #[arg(long)]
     pub num: Option<usize>,
-    /// Clamp predicted x0 to [-C, C] while sampling (default 1 for images, off for synthetic data).
+    /// Clamp predicted x0 to [-C, C] while sampling (off by default; 1 suits well-trained image models).
     #[arg(long)]
     pub clip_x0: Option<f64>,
     /// Never clamp predicted x0 while sampling.
@@ -289,12 +289,11 @@ pub fn apply_flags(cfg: &mut RunConfig, a: &TrainArgs) -> Result<()> {
     set(&mut cfg.train.device, a.device);
     set(&mut cfg.sample.num, a.num);
     if a.data.is_some() {
-        // Images live in [-1, 1] and sample best with the posterior variance; synthetic data are
-        // unbounded (never clipped) and use the theory's sampler, sigma_t^2 = beta_t at every
-        // step (Merger & Goldt), so that `diffmem theory` predicts their sampled covariance.
+        // Images sample best with the posterior variance; synthetic data use the theory's
+        // sampler, sigma_t^2 = beta_t at every step (Merger & Goldt), so that `diffmem theory`
+        // predicts their sampled covariance. x0 clipping is opt-in (--clip-x0 1 for images).
         let synthetic =
             diffmem_data::DataSpec::parse(&cfg.data.spec).is_ok_and(|s| s.is_synthetic());
-        cfg.sample.clip_x0 = (!synthetic).then_some(1.0);
         cfg.sample.sampler = SamplerConfig::Ddpm {
             variance: if synthetic {
                 DdpmVariance::Beta

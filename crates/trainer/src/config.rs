@@ -181,7 +181,7 @@ impl Default for RunConfig {
                 },
                 seed: 0,
                 batch: 256,
-                clip_x0: Some(1.0),
+                clip_x0: None,
             },
         }
     }

@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Held-out samples (and as many training samples) used for the logged losses.
-const EVAL_SAMPLES: usize = 256;
+const EVAL_SAMPLES: usize = 128;
 /// Timesteps of the logged losses.
-const EVAL_TIMESTEPS: usize = 10;
+const EVAL_TIMESTEPS: usize = 8;
 /// Seed of the fixed noise draws of the logged losses.
 const EVAL_NOISE_SEED: u64 = 0x5eed;
 
@@ -236,13 +236,14 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
             );
         }
         last_loss = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64;
+        // Training rate of this interval, before the (untimed) held-out evaluation.
+        let rate = (state.step - interval_start.1) as f64
+            / interval_start.0.elapsed().as_secs_f64().max(1e-9);
         let eval_net = net.valid();
         last_eval = (
             fixed_loss(&eval_net, &eval_diffusion, inp.train, inp.device),
             fixed_loss(&eval_net, &eval_diffusion, inp.heldout, inp.device),
         );
-        let rate = (state.step - interval_start.1) as f64
-            / interval_start.0.elapsed().as_secs_f64().max(1e-9);
         interval_start = (Instant::now(), state.step);
         state.elapsed_secs = base_elapsed + started.elapsed().as_secs_f64();
         let line = serde_json::json!({

@@ -2,13 +2,13 @@
 //!
 //!   e = SiLU(Linear(sinusoidal(t)))                       time embedding, `temb` wide
 //!   h = Linear(x)                                          D -> width
-//!   h = h + Linear_k(SiLU(LayerNorm_k(h) + Linear_tk(e)))  k = 1..depth pre-norm residual blocks
+//!   h = h + Linear_k(SiLU(h + Linear_tk(e)))               k = 1..depth residual blocks
 //!   out = Linear(SiLU(h))                                  width -> D
 //!
 //! depth = 1 with width 512 and temb 128 is the 784-512-512-784 benchmark network.
 
 use super::time_embedding::sinusoidal;
-use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig as NnLinearConfig};
+use burn::nn::{Linear, LinearConfig as NnLinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
 use serde::{Deserialize, Serialize};
@@ -47,9 +47,6 @@ impl MlpConfig {
             time_blocks: (0..self.depth)
                 .map(|_| lin(self.temb, self.width))
                 .collect(),
-            norms: (0..self.depth)
-                .map(|_| LayerNormConfig::new(self.width).init(device))
-                .collect(),
             output: lin(self.width, dim),
             temb: self.temb,
         }
@@ -63,7 +60,6 @@ pub struct Mlp {
     input: Linear,
     blocks: Vec<Linear>,
     time_blocks: Vec<Linear>,
-    norms: Vec<LayerNorm>,
     output: Linear,
     temb: usize,
 }
@@ -73,8 +69,8 @@ impl Mlp {
     pub fn forward(&self, x: Tensor<2>, t: Tensor<1, Int>) -> Tensor<2> {
         let e = silu(self.temb_proj.forward(sinusoidal(t, self.temb)));
         let mut h = self.input.forward(x);
-        for ((block, tb), norm) in self.blocks.iter().zip(&self.time_blocks).zip(&self.norms) {
-            h = h.clone() + block.forward(silu(norm.forward(h) + tb.forward(e.clone())));
+        for (block, tb) in self.blocks.iter().zip(&self.time_blocks) {
+            h = h.clone() + block.forward(silu(h + tb.forward(e.clone())));
         }
         self.output.forward(silu(h))
     }
