@@ -90,7 +90,11 @@ impl Context {
         let outcome = match self.run_stages(p, &dir) {
             Ok(steps) if steps.is_empty() => Outcome::Skipped,
             Ok(steps) => Outcome::Finished { steps },
-            Err((_, StageError::Interrupted)) => Outcome::Interrupted,
+            Err((_, StageError::Interrupted)) => {
+                // Ctrl-C reached a child: start no further grid point.
+                self.stop.store(true, Ordering::SeqCst);
+                Outcome::Interrupted
+            }
             Err((stage, StageError::Failed(message))) => Outcome::Failed { stage, message },
         };
         let seconds = started.elapsed().as_secs_f64();
