@@ -132,14 +132,23 @@ fn print_summary(
         println!("  R_mem {:<24} {}", l.label, pts.join("  "));
     }
     for c in crossings {
-        println!(
-            "  {} falls below R_mem = {} between N = {} and N = {} (interpolated {})",
-            c.label,
-            c.level,
-            c.last_above.map_or("-".into(), |v| v.to_string()),
-            c.first_below,
-            c.interpolated.map_or("-".into(), |v| format!("{v:.0}"))
-        );
+        match (c.last_above, c.first_below) {
+            (Some(hi), None) => {
+                println!("  {}: R_mem stays >= {} up to N = {hi}", c.label, c.level)
+            }
+            (None, Some(lo)) => println!(
+                "  {}: R_mem < {} from the smallest N = {lo}",
+                c.label, c.level
+            ),
+            (above, below) => println!(
+                "  {}: R_mem falls below {} between N = {} and N = {} (interpolated N = {})",
+                c.label,
+                c.level,
+                above.unwrap_or(f64::NAN),
+                below.unwrap_or(f64::NAN),
+                c.interpolated.map_or("-".into(), |v| format!("{v:.0}"))
+            ),
+        }
     }
     if !theory.rows.is_empty() {
         println!("  KL vs theory (line, N/d, measured mean, theory, theory + fit):");

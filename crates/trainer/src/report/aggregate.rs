@@ -71,7 +71,7 @@ pub fn lines(runs: &[RunRecord], metric: impl Fn(&RunRecord) -> Option<f64>) -> 
         .collect()
 }
 
-/// Where a line's mean first falls below a level.
+/// Where a line's mean first falls below a level (or that it never does).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Crossing {
     /// The line.
@@ -80,15 +80,24 @@ pub struct Crossing {
     pub level: f64,
     /// Largest N still at or above the level before the fall (None: below from the start).
     pub last_above: Option<f64>,
-    /// First N below the level.
-    pub first_below: f64,
+    /// First N below the level (None: never below).
+    pub first_below: Option<f64>,
     /// Interpolated N (linear in the metric, logarithmic in N).
     pub interpolated: Option<f64>,
 }
 
-/// The first fall of `line` below `level`, if any.
+/// The first fall of `line` below `level` (None for an empty line).
 pub fn crossing(line: &Line, level: f64) -> Option<Crossing> {
-    let i = line.mean.iter().position(|&m| m < level)?;
+    let last = *line.n.last()?;
+    let Some(i) = line.mean.iter().position(|&m| m < level) else {
+        return Some(Crossing {
+            label: line.label.clone(),
+            level,
+            last_above: Some(last),
+            first_below: None,
+            interpolated: None,
+        });
+    };
     let (last_above, interpolated) = if i == 0 {
         (None, None)
     } else {
@@ -104,7 +113,7 @@ pub fn crossing(line: &Line, level: f64) -> Option<Crossing> {
         label: line.label.clone(),
         level,
         last_above,
-        first_below: line.n[i],
+        first_below: Some(line.n[i]),
         interpolated,
     })
 }
@@ -124,9 +133,10 @@ mod tests {
             count: vec![1; 3],
         };
         let c = crossing(&line, 0.5).unwrap();
-        assert_eq!((c.last_above, c.first_below), (Some(1000.0), 10000.0));
+        assert_eq!((c.last_above, c.first_below), (Some(1000.0), Some(10000.0)));
         assert!((c.interpolated.unwrap() - 1000.0 * 10f64.sqrt()).abs() < 1e-6);
-        assert!(crossing(&line, 0.1).is_none());
+        let never = crossing(&line, 0.1).unwrap();
+        assert_eq!((never.last_above, never.first_below), (Some(10000.0), None));
         assert_eq!(crossing(&line, 0.95).unwrap().last_above, None);
     }
 }

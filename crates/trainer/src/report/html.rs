@@ -112,7 +112,8 @@ fn crossings(out: &mut String, cs: &[Crossing]) {
             escape_html(&c.label),
             c.last_above
                 .map_or("(below from the smallest N)".into(), |v| fmt(Some(v))),
-            fmt(Some(c.first_below)),
+            c.first_below
+                .map_or("(never below)".into(), |v| fmt(Some(v))),
             fmt(c.interpolated)
         );
     }
