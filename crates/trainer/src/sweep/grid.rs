@@ -213,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn expansion_resolves_models_sizes_and_clipping() {
+    fn expansion_resolves_models_sizes_and_samplers() {
         let s = spec(
             r#"
 [base]
@@ -262,9 +262,16 @@ config.train.steps = 3
     }
 
     #[test]
-    fn images_clip_and_bad_points_are_named() {
+    fn image_defaults_and_bad_points_are_named() {
         let pts = expand(&spec("[axes]\nn = [10]")).unwrap();
-        assert_eq!(pts[0].config.sample.clip_x0, Some(1.0));
+        // The data decide the sampler as with `diffmem train --data`.
+        assert!(matches!(
+            pts[0].config.sample.sampler,
+            diffmem_model::SamplerConfig::Ddpm {
+                variance: diffmem_model::DdpmVariance::Posterior,
+                last_noise: false
+            }
+        ));
         assert_eq!(pts[0].config.data.spec, "mnist-5k");
         let e = expand(&spec("[axes]\nn_over_d = [1]")).unwrap_err();
         assert!(format!("{e:#}").contains("synthetic"), "{e:#}");
