@@ -120,29 +120,17 @@ fn main() {
         let unet = ModelSpec::Unet(UnetConfig::default());
         let only = std::env::var("DIFFMEM_BENCH_ONLY").ok();
         let want = |b: &str| only.as_deref().is_none_or(|o| o == b);
-        if want("mlp") {
-            emit(
-                "mlp_train_steps_per_s",
-                name,
-                train_rate(&mlp, img, 128, k(50), &dev.device),
-                "steps/s",
-            );
-        }
-        if want("linear") {
-            emit(
-                "linear10_train_steps_per_s",
-                name,
-                train_rate(&linear, img, 128, k(50), &dev.device),
-                "steps/s",
-            );
-        }
-        if want("unet") {
-            emit(
-                "unet_train_steps_per_s",
-                name,
-                train_rate(&unet, img, 64, k(10), &dev.device),
-                "steps/s",
-            );
+        // (selector, benchmark name, model, batch, timed steps)
+        let trainings = [
+            ("mlp", "mlp_train_steps_per_s", &mlp, 128, 50),
+            ("linear", "linear10_train_steps_per_s", &linear, 128, 50),
+            ("unet", "unet_train_steps_per_s", &unet, 64, 10),
+        ];
+        for (key, bench, spec, batch, steps) in trainings {
+            if want(key) {
+                let rate = train_rate(spec, img, batch, k(steps), &dev.device);
+                emit(bench, name, rate, "steps/s");
+            }
         }
         if !want("sample") {
             continue;

@@ -1,4 +1,4 @@
-//! Checkpoints: `checkpoints/step-XXXXXXX/{model,ema,optim}.bpk` + `state.json`, written into
+//! Checkpoints: `checkpoints/step-NNNNNNN/{model,ema,optim}.bpk` + `state.json`, written into
 //! a temporary directory and renamed into place (atomic), a `latest` pointer file, rotation
 //! keeping the newest M, and a `best` copy for early stopping.
 
@@ -150,7 +150,7 @@ pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
             (p, None)
         } else {
             bail!(
-                "--resume {arg}: no checkpoint there (expected a run directory, its checkpoints/ folder, or a step-XXXXXXX folder)"
+                "--resume {arg}: no checkpoint there (expected a run directory, its checkpoints/ folder, or a step-NNNNNNN folder)"
             );
         }
     };
