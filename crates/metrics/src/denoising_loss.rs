@@ -62,7 +62,10 @@ mod tests {
 
     #[test]
     fn grid_is_spread_and_in_range() {
-        assert_eq!(timestep_grid(1000, 10), vec![50, 150, 250, 350, 450, 550, 650, 750, 850, 950]);
+        assert_eq!(
+            timestep_grid(1000, 10),
+            vec![50, 150, 250, 350, 450, 550, 650, 750, 850, 950]
+        );
         assert_eq!(timestep_grid(3, 10), vec![0, 1, 2]);
     }
 
@@ -72,16 +75,32 @@ mod tests {
     fn exact_linear_training_loss_matches_closed_form() {
         let device = Device::flex();
         let d = 3;
-        let diffusion = Diffusion::new(Schedule::new(ScheduleKind::default(), 1000).unwrap(), Objective::Eps, None, &device);
+        let diffusion = Diffusion::new(
+            Schedule::new(ScheduleKind::default(), 1000).unwrap(),
+            Objective::Eps,
+            None,
+            &device,
+        );
         let mut noise = HostNoise::seeded(1);
-        let rows: Vec<f32> = noise.next_vec(2000 * d).iter().enumerate().map(|(i, v)| v * [1.0, 0.5, 0.2][i % 3]).collect();
+        let rows: Vec<f32> = noise
+            .next_vec(2000 * d)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * [1.0, 0.5, 0.2][i % 3])
+            .collect();
         let model = LinearExact::fit(&rows, d, 0.0, &diffusion, &device).unwrap();
         let grid = [100usize, 500];
         let got = per_timestep_loss(&model, &diffusion, &rows, d, &grid, 9, 700, &device);
         for (g, &t) in got.iter().zip(&grid) {
             let abar = diffusion.schedule.abar[t];
             let c = (1.0 - abar) / abar;
-            let want: f64 = model.moments.eigvals.iter().map(|l| l / (l + c)).sum::<f64>() / d as f64;
+            let want: f64 = model
+                .moments
+                .eigvals
+                .iter()
+                .map(|l| l / (l + c))
+                .sum::<f64>()
+                / d as f64;
             assert!((g - want).abs() < 0.05 * want, "t={t}: {g} vs {want}");
         }
     }
