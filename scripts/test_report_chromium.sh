@@ -8,6 +8,10 @@
 # DIFFMEM=path/to/diffmem chooses the binary. The screenshot is SWEEP_DIR/report_screenshot.png
 # (for the built-in sweep: ${TMPDIR:-/tmp}/diffmem_report_screenshot.png).
 set -euo pipefail
+ARG_DIR=""
+if [ $# -ge 1 ]; then
+  ARG_DIR="$(cd "$1" && pwd)" || { echo "test_report_chromium: no directory $1" >&2; exit 1; }
+fi
 cd "$(dirname "$0")/.."
 BIN="${DIFFMEM:-${CARGO_TARGET_DIR:-$HOME/.cache/diffmem-target}/release/diffmem}"
 fail() { echo "test_report_chromium: $*" >&2; echo "test_report_chromium: 0 passed, 1 failed"; exit 1; }
@@ -19,8 +23,8 @@ fi
 
 WORK="$(mktemp -d /tmp/diffmem-chromium.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
-if [ $# -ge 1 ]; then
-  SWEEP="$(cd "$1" && pwd)"
+if [ -n "$ARG_DIR" ]; then
+  SWEEP="$ARG_DIR"
   SHOT="$SWEEP/report_screenshot.png"
 else
   SHOT="${TMPDIR:-/tmp}/diffmem_report_screenshot.png"
