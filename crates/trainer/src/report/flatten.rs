@@ -42,8 +42,9 @@ pub fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, f64>) {
 }
 
 /// Latent dimension per point set from `metrics.spectrum.dims`: the cliff estimate (mean over
-/// points) of the Jacobian's singular values at the smallest timestep of the grid, where
-/// memorised directions have collapsed (Achilli et al.). Keys `latent_dim.SET`.
+/// points) of the Jacobian's singular values (Achilli et al.). `latent_dim.SET.tT` at each
+/// timestep T of the grid, and `latent_dim.SET` at the smallest one, where every memorised
+/// direction has collapsed.
 pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
     let Some(rows) = spectrum.get("dims").and_then(Value::as_array) else {
         return;
@@ -57,19 +58,20 @@ pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
     if chosen.is_empty() {
         chosen = pick("score-matrix", "singular");
     }
-    let mut best: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    let mut smallest: BTreeMap<String, (u64, f64)> = BTreeMap::new();
     for r in chosen {
         let (Some(set), Some(t), Some(d)) =
             (r["set"].as_str(), r["t"].as_u64(), r["cliff_mean"].as_f64())
         else {
             continue;
         };
-        let e = best.entry(set.to_string()).or_insert((t, d));
+        out.insert(format!("latent_dim.{set}.t{t}"), d);
+        let e = smallest.entry(set.to_string()).or_insert((t, d));
         if t < e.0 {
             *e = (t, d);
         }
     }
-    for (set, (_, d)) in best {
+    for (set, (_, d)) in smallest {
         out.insert(format!("latent_dim.{set}"), d);
     }
 }
@@ -99,5 +101,6 @@ mod tests {
         latent_dims(&s, &mut out);
         assert_eq!(out["latent_dim.train"], 2.0);
         assert_eq!(out["latent_dim.samples"], 5.0);
+        assert_eq!(out["latent_dim.train.t9"], 7.0);
     }
 }
