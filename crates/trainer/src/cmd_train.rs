@@ -250,11 +250,11 @@ pub fn apply_flags(cfg: &mut RunConfig, a: &TrainArgs) -> Result<()> {
         }
     }
     if let Some(o) = a.objective.as_deref() {
-        cfg.diffusion.objective = match o {
+        cfg.diffusion.objective = Some(match o {
             "x0" => Objective::X0,
             "v" => Objective::V,
             _ => Objective::Eps,
-        };
+        });
     }
     if a.min_snr.is_some() {
         cfg.diffusion.min_snr_gamma = a.min_snr;
@@ -384,11 +384,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let device = select_device(cfg.train.device)?;
     eprintln!("device: {}", device.description);
     let (train, heldout) = rundata::load(&cfg.data)?;
-    cfg.model.validate(
-        train.shape,
-        cfg.diffusion.timesteps,
-        cfg.diffusion.objective,
-    )?;
+    cfg.model
+        .validate(train.shape, cfg.diffusion.timesteps, cfg.objective())?;
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create {}", run_dir.display()))?;
     if resume.is_none() {

@@ -35,8 +35,9 @@ pub struct DiffusionSection {
     pub timesteps: usize,
     /// Beta schedule.
     pub schedule: ScheduleKind,
-    /// What the network predicts.
-    pub objective: Objective,
+    /// What the network predicts; None: the model's default ([`RunConfig::objective`]).
+    #[serde(default)]
+    pub objective: Option<Objective>,
     /// Min-SNR gamma (None: unweighted loss).
     pub min_snr_gamma: Option<f64>,
 }
@@ -147,7 +148,7 @@ impl Default for RunConfig {
             diffusion: DiffusionSection {
                 timesteps: 1000,
                 schedule: ScheduleKind::default(),
-                objective: Objective::Eps,
+                objective: None,
                 min_snr_gamma: None,
             },
             optim: OptimSection {
@@ -199,6 +200,17 @@ impl RunConfig {
     /// The config as TOML text.
     pub fn to_toml(&self) -> Result<String> {
         Ok(toml::to_string_pretty(self)?)
+    }
+
+    /// The objective: the configured one, else x0-prediction for the networks `mlp` and `unet`
+    /// (on the quickstart's CPU budget the MLP samples clean digits with it and blobs with
+    /// eps-prediction) and eps-prediction for `linear` (the theory's model, THEORY.md §1) and
+    /// the exact denoisers (which are eps-predictors).
+    pub fn objective(&self) -> Objective {
+        self.diffusion.objective.unwrap_or(match self.model {
+            ModelSpec::Mlp(_) | ModelSpec::Unet(_) => Objective::X0,
+            _ => Objective::Eps,
+        })
     }
 
     /// Total optimisation steps: `epochs` x ceil(N / batch) when epochs are set.

@@ -64,7 +64,7 @@ pub fn load(dir: &Path, device: Option<DeviceChoice>, weights: Weights) -> Resul
     let schedule = Schedule::new(cfg.diffusion.schedule.clone(), cfg.diffusion.timesteps)?;
     let diffusion = Diffusion::new(
         schedule,
-        cfg.diffusion.objective,
+        cfg.objective(),
         cfg.diffusion.min_snr_gamma,
         &device.device,
     );

@@ -137,11 +137,11 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
     let schedule = Schedule::new(cfg.diffusion.schedule.clone(), t_max)?;
     let diffusion = Diffusion::new(
         schedule.clone(),
-        cfg.diffusion.objective,
+        cfg.objective(),
         cfg.diffusion.min_snr_gamma,
         &ad,
     );
-    let eval_diffusion = Diffusion::new(schedule, cfg.diffusion.objective, None, inp.device);
+    let eval_diffusion = Diffusion::new(schedule, cfg.objective(), None, inp.device);
     let shape = inp.train.shape;
     let dim = shape.dim();
     let fresh = || -> Result<Net> {
