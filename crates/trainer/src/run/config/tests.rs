@@ -61,14 +61,14 @@ fn unknown_keys_and_bad_values_are_rejected() {
     assert!(toml::from_str::<RunConfig>(&text).is_err());
     let e = resolve("[train]\nbatchsize = 3", &[]).unwrap_err();
     assert!(format!("{e:#}").contains("batchsize"), "{e:#}");
-    let e = resolve("", &["--lr", "-1"]).unwrap_err();
+    let e = resolve("", &["--lr=-1"]).unwrap_err();
     assert!(e.to_string().contains("--lr"));
 }
 
 #[test]
 fn flags_win_over_the_file_and_derived_defaults_follow_the_choices() {
     let c = resolve(
-        "[train]\nsteps = 9\nepochs = 3\n[optim]\nlr = 0.5\n[data]\nspec = \"gaussian:d=4\"",
+        "[train]\nsteps = 9\nepochs = 3\n[optim]\nlr = 0.5\n[data]\nspec = \"gaussian:d=4,spectrum=power:1\"",
         &[
             "--steps",
             "5",
@@ -98,7 +98,7 @@ fn flags_win_over_the_file_and_derived_defaults_follow_the_choices() {
         "[diffusion]\nobjective = \"v\"\n[sample.sampler]\nkind = \"ddim\"\nsteps = 10\neta = 0.0",
         &[],
     )
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(c.objective(), Objective::V);
     assert!(matches!(
         c.sample.sampler,
@@ -144,6 +144,7 @@ fn first_release_config_loads_unchanged() {
     assert_eq!(*c.sample.clip_x0, None);
     assert_eq!(c.objective(), Objective::Eps);
     assert_eq!(c.model.name(), "mlp");
+    assert!(!c.train.ema_warmup);
     assert_eq!(
         c.data.spec.to_string(),
         DataSpec::parse("gaussian:d=4,spectrum=power:1")
