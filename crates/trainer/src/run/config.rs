@@ -419,14 +419,6 @@ impl RunConfig {
         Ok(toml::to_string_pretty(self)?)
     }
 
-    /// This config as a base layer (for sweeps and resumes).
-    pub fn to_layer(&self) -> Result<RunLayer> {
-        match Value::try_from(self)? {
-            Value::Table(t) => RunLayer::from_toml(t),
-            _ => bail!("internal: a run config is not a table"),
-        }
-    }
-
     /// The objective.
     pub fn objective(&self) -> Objective {
         self.diffusion.objective

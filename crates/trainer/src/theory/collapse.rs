@@ -1,6 +1,7 @@
 //! `diffmem theory collapse`: collapse and speciation times versus N.
 
-use super::output::{OutputArgs, Table, num, opt_step, write_csv};
+use super::columns::{self, Cell, Column, col};
+use super::output::OutputArgs;
 use crate::cmd::theory::{ScheduleArgs, spectrum};
 use anyhow::{Result, bail};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
@@ -31,6 +32,20 @@ pub struct CollapseArgs {
     pub output: OutputArgs,
 }
 
+/// The columns of `theory collapse` (table and collapse.csv).
+const COLUMNS: [Column<CollapseTimes>; 6] = [
+    col("N", "n", |r| Cell::Count(r.n)),
+    col("alpha", "alpha", |r| Cell::Value(r.alpha)),
+    col("t_C", "t_collapse", |r| Cell::Value(r.t_collapse)),
+    col("DDPM t_C", "ddpm_collapse", |r| {
+        Cell::count(r.ddpm_collapse)
+    }),
+    col("t_S", "t_speciation", |r| Cell::Value(r.t_speciation)),
+    col("DDPM t_S", "ddpm_speciation", |r| {
+        Cell::count(r.ddpm_speciation)
+    }),
+];
+
 /// Runs `diffmem theory collapse`.
 pub fn run(a: &CollapseArgs) -> Result<()> {
     let (variances, source) = match &a.spectrum {
@@ -57,17 +72,7 @@ pub fn run(a: &CollapseArgs) -> Result<()> {
          t_S = 1/2 ln Lambda_max; DDPM steps for {}",
         a.schedule.describe()
     );
-    let mut table = Table::new(&["N", "alpha", "t_C", "DDPM t_C", "t_S", "DDPM t_S"]);
-    for r in &rows {
-        table.push(vec![
-            r.n.to_string(),
-            num(r.alpha),
-            num(r.t_collapse),
-            opt_step(r.ddpm_collapse),
-            num(r.t_speciation),
-            opt_step(r.ddpm_speciation),
-        ]);
-    }
+    let table = columns::table(&COLUMNS, &rows);
     let files = write_files(a, &variances, &rows)?;
     let json = serde_json::json!({
         "command": "theory collapse",
@@ -85,31 +90,7 @@ fn write_files(
     rows: &[CollapseTimes],
 ) -> Result<Vec<PathBuf>> {
     let csv = a.output.file("collapse.csv")?;
-    let table: Vec<Vec<Option<f64>>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                Some(r.n as f64),
-                Some(r.alpha),
-                Some(r.t_collapse),
-                r.ddpm_collapse.map(|s| s as f64),
-                Some(r.t_speciation),
-                r.ddpm_speciation.map(|s| s as f64),
-            ]
-        })
-        .collect();
-    write_csv(
-        &csv,
-        &[
-            "n",
-            "alpha",
-            "t_collapse",
-            "ddpm_collapse",
-            "t_speciation",
-            "ddpm_speciation",
-        ],
-        &table,
-    )?;
+    columns::write(&csv, &COLUMNS, rows)?;
     let top = a.n.iter().copied().max().unwrap_or(2).max(1_000_000) as f64;
     let mut grid: Vec<usize> = log_space(2.0, top, 80)?
         .into_iter()

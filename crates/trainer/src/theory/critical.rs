@@ -1,6 +1,7 @@
 //! `diffmem theory critical`: critical noise levels of geometric memorisation per direction.
 
-use super::output::{OutputArgs, Table, num, opt_step, write_csv};
+use super::columns::{self, Cell, Column, col};
+use super::output::{OutputArgs, num};
 use crate::cmd::theory::{ScheduleArgs, spectrum};
 use anyhow::{Context, Result};
 use diffmem_data::DataSpec;
@@ -57,6 +58,17 @@ impl CriticalArgs {
     }
 }
 
+/// The columns of `theory critical` (table and critical.csv).
+const COLUMNS: [Column<CriticalLevel>; 7] = [
+    col("N", "n", |l| Cell::Count(l.n)),
+    col("s^2", "s2", |l| Cell::Value(l.s2)),
+    col("s", "s", |l| Cell::Value(l.s2.sqrt())),
+    col("dirs", "count", |l| Cell::Count(l.count)),
+    col("sigma_c^2", "sigma2_c", |l| Cell::Value(l.sigma2_c)),
+    col("sigma_c", "sigma_c", |l| Cell::Value(l.sigma2_c.sqrt())),
+    col("DDPM t", "ddpm_step", |l| Cell::count(l.ddpm_step)),
+];
+
 /// Runs `diffmem theory critical`.
 pub fn run(a: &CriticalArgs) -> Result<()> {
     let (variances, source) = a.variances()?;
@@ -79,18 +91,7 @@ pub fn run(a: &CriticalArgs) -> Result<()> {
         },
         a.schedule.describe()
     );
-    let mut table = Table::new(&["N", "s^2", "s", "dirs", "sigma_c^2", "sigma_c", "DDPM t"]);
-    for l in &levels {
-        table.push(vec![
-            l.n.to_string(),
-            num(l.s2),
-            num(l.s2.sqrt()),
-            l.count.to_string(),
-            num(l.sigma2_c),
-            num(l.sigma2_c.sqrt()),
-            opt_step(l.ddpm_step),
-        ]);
-    }
+    let table = columns::table(&COLUMNS, &levels);
     let files = write_files(a, &variances, &levels)?;
     let json = serde_json::json!({
         "command": "theory critical",
@@ -109,19 +110,7 @@ fn write_files(
     levels: &[CriticalLevel],
 ) -> Result<Vec<PathBuf>> {
     let csv = a.output.file("critical.csv")?;
-    let rows: Vec<Vec<Option<f64>>> = levels
-        .iter()
-        .map(|l| {
-            vec![
-                Some(l.n as f64),
-                Some(l.s2),
-                Some(l.count as f64),
-                Some(l.sigma2_c),
-                l.ddpm_step.map(|s| s as f64),
-            ]
-        })
-        .collect();
-    write_csv(&csv, &["n", "s2", "count", "sigma2_c", "ddpm_step"], &rows)?;
+    columns::write(&csv, &COLUMNS, levels)?;
     let top = a.n.iter().copied().max().unwrap_or(2).max(1_000_000) as f64;
     let mut grid: Vec<usize> = log_space(2.0, top, 80)?
         .into_iter()

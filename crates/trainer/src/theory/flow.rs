@@ -1,6 +1,7 @@
 //! `diffmem theory flow`: early stopping, i.e. gradient flow stopped at time tau.
 
-use super::output::{OutputArgs, Table, mean_std, num, write_csv};
+use super::columns::{self, Cell, Column, col};
+use super::output::OutputArgs;
 use crate::cmd::theory::{ScheduleArgs, spectrum};
 use anyhow::{Result, bail};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
@@ -42,6 +43,16 @@ pub struct FlowArgs {
     pub output: OutputArgs,
 }
 
+/// The columns of `theory flow` (table and flow.csv).
+const COLUMNS: [Column<FlowPoint>; 6] = [
+    col("tau", "tau", |p| Cell::Value(p.tau)),
+    col("test", "test", |p| Cell::stat(&p.stats.test_loss)),
+    col("train", "train", |p| Cell::stat(&p.stats.train_loss)),
+    col("gap", "gap", |p| Cell::stat(&p.stats.gap)),
+    col("KL", "kl", |p| Cell::stat(&p.stats.kl)),
+    col("c", "c", |p| Cell::stat(&p.stats.c)),
+];
+
 /// Runs `diffmem theory flow`.
 pub fn run(a: &FlowArgs) -> Result<()> {
     if a.n == 0 {
@@ -70,18 +81,7 @@ pub fn run(a: &FlowArgs) -> Result<()> {
         a.schedule.describe(),
         a.seeds
     );
-    let mut table = Table::new(&["tau", "test", "train", "gap", "KL", "c"]);
-    for p in &points {
-        let s = &p.stats;
-        table.push(vec![
-            num(p.tau),
-            mean_std(s.test_loss.mean, s.test_loss.std),
-            mean_std(s.train_loss.mean, s.train_loss.std),
-            mean_std(s.gap.mean, s.gap.std),
-            mean_std(s.kl.mean, s.kl.std),
-            mean_std(s.c.mean, s.c.std),
-        ]);
-    }
+    let table = columns::table(&COLUMNS, &points);
     let json = serde_json::json!({
         "command": "theory flow",
         "d": a.d,
@@ -100,36 +100,7 @@ pub fn run(a: &FlowArgs) -> Result<()> {
 fn write_files(a: &FlowArgs, points: &[FlowPoint]) -> Result<Vec<PathBuf>> {
     let out = &a.output;
     let csv = out.file("flow.csv")?;
-    let rows: Vec<Vec<Option<f64>>> = points
-        .iter()
-        .map(|p| {
-            let s = &p.stats;
-            vec![
-                Some(p.tau),
-                Some(s.test_loss.mean),
-                Some(s.train_loss.mean),
-                Some(s.gap.mean),
-                Some(s.kl.mean),
-                Some(s.kl.std),
-                Some(s.c.mean),
-                Some(s.c.std),
-            ]
-        })
-        .collect();
-    write_csv(
-        &csv,
-        &[
-            "tau",
-            "test_mean",
-            "train_mean",
-            "gap_mean",
-            "kl_mean",
-            "kl_std",
-            "c_mean",
-            "c_std",
-        ],
-        &rows,
-    )?;
+    columns::write(&csv, &COLUMNS, points)?;
     let x: Vec<f64> = points.iter().map(|p| p.tau).collect();
     let one = |label: &str, y: Vec<f64>, lo: Vec<f64>, hi: Vec<f64>| Series {
         label: label.into(),

@@ -1,6 +1,7 @@
 //! `diffmem theory linear`: the N-curve of the optimal linear diffusion model.
 
-use super::output::{OutputArgs, Table, mean_std, num, opt_num, write_csv};
+use super::columns::{self, Cell, Column, col, csv_only};
+use super::output::{OutputArgs, write_csv};
 use crate::cmd::theory::{ScheduleArgs, spectrum};
 use anyhow::{Result, bail};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
@@ -74,6 +75,24 @@ impl LinearArgs {
     }
 }
 
+/// The columns of `theory linear` (table and linear.csv).
+const COLUMNS: [Column<LinearPoint>; 12] = [
+    col("N", "n", |p| Cell::Count(p.n)),
+    col("N/d", "n_over_d", |p| Cell::Value(p.n_over_d)),
+    col("test", "test", |p| Cell::stat(&p.stats.test_loss)),
+    col("train", "train", |p| Cell::stat(&p.stats.train_loss)),
+    col("gap", "gap", |p| Cell::stat(&p.stats.gap)),
+    col("optimum", "optimum", |p| Cell::Value(p.stats.optimum_loss)),
+    col("KL", "kl", |p| Cell::stat(&p.stats.kl)),
+    csv_only("kl_min", |p| Cell::Value(p.stats.kl.min)),
+    csv_only("kl_max", |p| Cell::Value(p.stats.kl.max)),
+    csv_only("kl_empirical_mean", |p| {
+        Cell::Value(p.stats.kl_empirical.mean)
+    }),
+    col("Wishart", "wishart_kl", |p| Cell::value(p.wishart_kl)),
+    col("c", "c", |p| Cell::stat(&p.stats.c)),
+];
+
 /// Runs `diffmem theory linear`.
 pub fn run(a: &LinearArgs) -> Result<()> {
     let truth = Truth::from_spectrum(&spectrum(&a.spectrum, a.d)?)?;
@@ -98,23 +117,7 @@ pub fn run(a: &LinearArgs) -> Result<()> {
         if a.no_last_noise { "off" } else { "on" },
         a.seeds
     );
-    let mut table = Table::new(&[
-        "N", "N/d", "test", "train", "gap", "optimum", "KL", "Wishart", "c",
-    ]);
-    for p in &points {
-        let s = &p.stats;
-        table.push(vec![
-            p.n.to_string(),
-            num(p.n_over_d),
-            mean_std(s.test_loss.mean, s.test_loss.std),
-            mean_std(s.train_loss.mean, s.train_loss.std),
-            mean_std(s.gap.mean, s.gap.std),
-            num(s.optimum_loss),
-            mean_std(s.kl.mean, s.kl.std),
-            opt_num(p.wishart_kl),
-            num(s.c.mean),
-        ]);
-    }
+    let table = columns::table(&COLUMNS, &points);
     let json = serde_json::json!({
         "command": "theory linear",
         "d": a.d,
@@ -132,54 +135,7 @@ pub fn run(a: &LinearArgs) -> Result<()> {
 fn write_files(a: &LinearArgs, points: &[LinearPoint]) -> Result<Vec<PathBuf>> {
     let out = &a.output;
     let csv = out.file("linear.csv")?;
-    let rows: Vec<Vec<Option<f64>>> = points
-        .iter()
-        .map(|p| {
-            let s = &p.stats;
-            vec![
-                Some(p.n as f64),
-                Some(p.n_over_d),
-                Some(s.test_loss.mean),
-                Some(s.test_loss.std),
-                Some(s.train_loss.mean),
-                Some(s.train_loss.std),
-                Some(s.gap.mean),
-                Some(s.gap.std),
-                Some(s.optimum_loss),
-                Some(s.kl.mean),
-                Some(s.kl.std),
-                Some(s.kl.min),
-                Some(s.kl.max),
-                Some(s.kl_empirical.mean),
-                p.wishart_kl,
-                Some(s.c.mean),
-                Some(s.c.std),
-            ]
-        })
-        .collect();
-    write_csv(
-        &csv,
-        &[
-            "n",
-            "n_over_d",
-            "test_mean",
-            "test_std",
-            "train_mean",
-            "train_std",
-            "gap_mean",
-            "gap_std",
-            "optimum",
-            "kl_mean",
-            "kl_std",
-            "kl_min",
-            "kl_max",
-            "kl_empirical_mean",
-            "wishart_kl",
-            "c_mean",
-            "c_std",
-        ],
-        &rows,
-    )?;
+    columns::write(&csv, &COLUMNS, points)?;
     let per_t = out.file("linear_t.csv")?;
     let rows_t: Vec<Vec<Option<f64>>> = points
         .iter()

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod collapse;
+pub mod columns;
 pub mod critical;
 pub mod flow;
 pub mod linear;

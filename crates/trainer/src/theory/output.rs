@@ -1,6 +1,7 @@
 //! Shared output of the `diffmem theory` commands: number formatting, aligned tables, CSV and
 //! JSON files, and the `--out` / `--json` flags.
 
+use crate::io::csv::number;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -77,16 +78,6 @@ pub fn mean_std(mean: f64, std: f64) -> String {
     }
 }
 
-/// An optional number, `-` when absent.
-pub fn opt_num(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".into(), num)
-}
-
-/// An optional step, `-` when absent.
-pub fn opt_step(v: Option<usize>) -> String {
-    v.map_or_else(|| "-".into(), |s| s.to_string())
-}
-
 /// A text table with right-aligned columns.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -135,19 +126,18 @@ impl Table {
     }
 }
 
-/// A CSV file: header line then one line per row of numbers (full precision; `inf`/`NaN`
-/// as Rust prints them, empty for absent values).
+/// A CSV file of numbers: header line then one line per row (full precision, empty for
+/// absent values).
 pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<Option<f64>>]) -> Result<()> {
-    let mut text = header.join(",") + "\n";
-    for r in rows {
-        let cells: Vec<String> = r
-            .iter()
-            .map(|v| v.map_or_else(String::new, |x| x.to_string()))
-            .collect();
-        text.push_str(&cells.join(","));
-        text.push('\n');
-    }
-    crate::io::atomic::write_atomic(path, text.as_bytes())
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| v.map_or_else(String::new, number))
+                .collect()
+        })
+        .collect();
+    crate::io::csv::write_csv(path, header, &cells)
 }
 
 #[cfg(test)]
