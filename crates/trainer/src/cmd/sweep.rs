@@ -101,27 +101,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         return Ok(());
     }
     if let Some(i) = a.task {
-        let Some(p) = points.get(i) else {
-            bail!(
-                "--task {i}: the grid has {} points (0..{})",
-                points.len(),
-                points.len().saturating_sub(1)
-            );
-        };
-        let threads = a.threads.unwrap_or_else(|| {
-            std::env::var("SLURM_CPUS_PER_TASK")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(cores)
-        });
-        let ctx = PointContext { threads, ..ctx };
-        let r = ctx.run(p);
-        print_outcome(p, &r, 1, 1);
-        return match r.outcome {
-            Outcome::Failed { .. } => bail!("grid point {i} ({}) failed", p.name),
-            Outcome::Interrupted => interrupted(&a.spec, &sweep_dir),
-            _ => Ok(()),
-        };
+        return run_task(a, &points, ctx, &sweep_dir, i);
     }
     std::fs::create_dir_all(&sweep_dir)
         .with_context(|| format!("cannot create {}", sweep_dir.display()))?;
@@ -132,67 +112,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     if a.emit.is_some() {
         return emit_slurm(a, &spec, &points, &sweep_dir, &exe);
     }
-    let (jobs, threads, note) = pool::plan(cores(), a.jobs, a.threads);
-    if let Some(n) = note {
-        eprintln!("{n}");
-    }
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).ok();
-    let ctx = PointContext { threads, ..ctx };
-    eprintln!(
-        "sweep {}: {} grid point(s) in {}, {jobs} at a time with {threads} thread(s) each",
-        spec.name,
-        points.len(),
-        sweep_dir.display()
-    );
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let reports = pool::run(&points, jobs, &stop, |p| {
-        let r = ctx.run(p);
-        let k = done.fetch_add(1, Ordering::SeqCst) + 1;
-        print_outcome(p, &r, k, points.len());
-        r
-    });
-    let failed: Vec<(&GridPoint, &Report)> = points
-        .iter()
-        .zip(&reports)
-        .filter_map(|(p, r)| r.as_ref().map(|r| (p, r)))
-        .filter(|(_, r)| matches!(r.outcome, Outcome::Failed { .. }))
-        .collect();
-    let count =
-        |f: fn(&Outcome) -> bool| reports.iter().flatten().filter(|r| f(&r.outcome)).count();
-    println!(
-        "sweep {}: {} ran, {} already finished, {} failed, {} not started",
-        spec.name,
-        count(|o| matches!(o, Outcome::Finished { .. })),
-        count(|o| *o == Outcome::Skipped),
-        failed.len(),
-        reports.iter().filter(|r| r.is_none()).count()
-    );
-    for (p, r) in &failed {
-        if let Outcome::Failed { stage, message } = &r.outcome {
-            println!("  FAILED {} ({stage}): {message}", p.name);
-        }
-    }
-    if stop.load(Ordering::SeqCst)
-        || reports
-            .iter()
-            .flatten()
-            .any(|r| r.outcome == Outcome::Interrupted)
-    {
-        return interrupted(&a.spec, &sweep_dir);
-    }
-    if !a.no_report {
-        report::build(&sweep_dir, &report::ReportArgs::for_dir(&sweep_dir))?;
-    }
-    if !failed.is_empty() {
-        bail!(
-            "{} of {} grid points failed (their logs: SWEEP_DIR/runs/NAME/sweep.log); rerun the \
-             same command to retry them",
-            failed.len(),
-            points.len()
-        );
-    }
-    Ok(())
+    run_local(a, &spec.name, &points, ctx, &sweep_dir)
 }
 
 /// Ctrl-C: children saved checkpoints; exit 130 with the resume command.
@@ -280,5 +200,109 @@ fn emit_slurm(
         sbatch.display(),
         dir.display()
     );
+    Ok(())
+}
+
+/// `--task I`: one grid point in this process (a Slurm array task), with the threads the
+/// scheduler gave it.
+fn run_task(
+    a: &SweepArgs,
+    points: &[GridPoint],
+    ctx: PointContext,
+    sweep_dir: &Path,
+    i: usize,
+) -> Result<()> {
+    let Some(p) = points.get(i) else {
+        bail!(
+            "--task {i}: the grid has {} points (0..{})",
+            points.len(),
+            points.len().saturating_sub(1)
+        );
+    };
+    let threads = a.threads.unwrap_or_else(|| {
+        std::env::var("SLURM_CPUS_PER_TASK")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(cores)
+    });
+    let ctx = PointContext { threads, ..ctx };
+    let r = ctx.run(p);
+    print_outcome(p, &r, 1, 1);
+    return match r.outcome {
+        Outcome::Failed { .. } => bail!("grid point {i} ({}) failed", p.name),
+        Outcome::Interrupted => interrupted(&a.spec, sweep_dir),
+        _ => Ok(()),
+    };
+}
+
+/// Runs every grid point here, `--jobs` at a time, then reports.
+fn run_local(
+    a: &SweepArgs,
+    name: &str,
+    points: &[GridPoint],
+    ctx: PointContext,
+    sweep_dir: &Path,
+) -> Result<()> {
+    let (jobs, threads, note) = pool::plan(cores(), a.jobs, a.threads);
+    if let Some(n) = note {
+        eprintln!("{n}");
+    }
+    let stop = ctx.stop.clone();
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).ok();
+    let ctx = PointContext { threads, ..ctx };
+    eprintln!(
+        "sweep {}: {} grid point(s) in {}, {jobs} at a time with {threads} thread(s) each",
+        name,
+        points.len(),
+        sweep_dir.display()
+    );
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let reports = pool::run(&points, jobs, &stop, |p| {
+        let r = ctx.run(p);
+        let k = done.fetch_add(1, Ordering::SeqCst) + 1;
+        print_outcome(p, &r, k, points.len());
+        r
+    });
+    let failed: Vec<(&GridPoint, &Report)> = points
+        .iter()
+        .zip(&reports)
+        .filter_map(|(p, r)| r.as_ref().map(|r| (p, r)))
+        .filter(|(_, r)| matches!(r.outcome, Outcome::Failed { .. }))
+        .collect();
+    let count =
+        |f: fn(&Outcome) -> bool| reports.iter().flatten().filter(|r| f(&r.outcome)).count();
+    println!(
+        "sweep {}: {} ran, {} already finished, {} failed, {} not started",
+        name,
+        count(|o| matches!(o, Outcome::Finished { .. })),
+        count(|o| *o == Outcome::Skipped),
+        failed.len(),
+        reports.iter().filter(|r| r.is_none()).count()
+    );
+    for (p, r) in &failed {
+        if let Outcome::Failed { stage, message } = &r.outcome {
+            println!("  FAILED {} ({stage}): {message}", p.name);
+        }
+    }
+    if stop.load(Ordering::SeqCst)
+        || reports
+            .iter()
+            .flatten()
+            .any(|r| r.outcome == Outcome::Interrupted)
+    {
+        return interrupted(&a.spec, sweep_dir);
+    }
+    if !a.no_report {
+        report::build(sweep_dir, &report::ReportArgs::for_dir(sweep_dir))?;
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} grid points failed (their logs: SWEEP_DIR/runs/NAME/sweep.log); rerun the \
+             same command to retry them",
+            failed.len(),
+            points.len()
+        );
+    }
     Ok(())
 }

@@ -153,6 +153,15 @@ fn write_files(a: &LinearArgs, points: &[LinearPoint]) -> Result<Vec<PathBuf>> {
         })
         .collect();
     write_csv(&per_t, &["n", "t", "train", "test", "optimum"], &rows_t)?;
+    let mut files = vec![csv, per_t];
+    files.extend(curve_plots(a, points)?);
+    files.push(loss_t_plot(a, points)?);
+    Ok(files)
+}
+
+/// linear_kl.png and linear_loss.png: KL and losses against N/d.
+fn curve_plots(a: &LinearArgs, points: &[LinearPoint]) -> Result<[PathBuf; 2]> {
+    let out = &a.output;
     let x: Vec<f64> = points.iter().map(|p| p.n_over_d).collect();
     let series =
         |label: &str, y: Vec<f64>, band: Option<(Vec<f64>, Vec<f64>)>, dashed: bool| Series {
@@ -224,6 +233,12 @@ fn write_files(a: &LinearArgs, points: &[LinearPoint]) -> Result<Vec<PathBuf>> {
             ),
         ],
     )?;
+    Ok([kl_png, loss_png])
+}
+
+/// linear_loss_t.png: the test loss against t for every N.
+fn loss_t_plot(a: &LinearArgs, points: &[LinearPoint]) -> Result<PathBuf> {
+    let out = &a.output;
     let t_png = out.file("linear_loss_t.png")?;
     let t_axis: Vec<f64> = (1..=a.schedule.t_max).map(|t| t as f64).collect();
     let mut t_series: Vec<Series> = points
@@ -256,5 +271,5 @@ fn write_files(a: &LinearArgs, points: &[LinearPoint]) -> Result<Vec<PathBuf>> {
         },
         &t_series,
     )?;
-    Ok(vec![csv, per_t, kl_png, loss_png, t_png])
+    Ok(t_png)
 }

@@ -8,6 +8,7 @@ use crate::train::lr::learning_rate;
 use anyhow::{Result, anyhow};
 use diffmem_data::Dataset;
 use diffmem_metrics::denoising_loss::{per_timestep_loss, timestep_grid};
+use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::to_vec;
 use diffmem_model::{Diffusion, Net};
@@ -116,6 +117,34 @@ pub struct Logged {
     pub train_fixed: f64,
     /// Fixed-noise loss on held-out rows.
     pub heldout: f64,
+}
+
+impl Logged {
+    /// Nothing logged yet.
+    pub fn none() -> Self {
+        Self {
+            loss: f64::NAN,
+            train_fixed: f64::NAN,
+            heldout: f64::NAN,
+        }
+    }
+
+    /// The window's mean `loss` and the fixed-noise losses of `net` on both sets.
+    pub fn measure(
+        loss: f64,
+        net: &Net,
+        diffusion: &Diffusion,
+        train: &Dataset,
+        heldout: &Dataset,
+        device: &Device,
+    ) -> Self {
+        let net = net.valid();
+        Self {
+            loss,
+            train_fixed: fixed_loss(&net, diffusion, train, device),
+            heldout: fixed_loss(&net, diffusion, heldout, device),
+        }
+    }
 }
 
 /// Fixed-noise loss of `net` on up to `EVAL_SAMPLES` rows of `data`, averaged over

@@ -6,7 +6,7 @@ use crate::run::checkpoint::{self, LoopState};
 use crate::run::config::{LrSchedule, RunConfig};
 use crate::train::batches::Batches;
 use crate::train::lr::learning_rate;
-use crate::train::monitor::{Logged, Monitor, diverged, fixed_loss};
+use crate::train::monitor::{Logged, Monitor, diverged};
 use crate::train::optim;
 use anyhow::Result;
 use diffmem_data::Dataset;
@@ -91,14 +91,7 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
     let ad = inp.device.clone().autodiff();
     // Initial weights come from the device RNG (lazily, at first use): seed it.
     ad.seed(tc.seed);
-    let schedule = Schedule::new(cfg.diffusion.schedule.clone(), cfg.diffusion.timesteps)?;
-    let diffusion = Diffusion::new(
-        schedule.clone(),
-        cfg.objective(),
-        *cfg.diffusion.min_snr_gamma,
-        &ad,
-    );
-    let eval_diffusion = Diffusion::new(schedule, cfg.objective(), None, inp.device);
+    let (diffusion, eval_diffusion) = diffusions(cfg, &ad, inp.device)?;
     let ckpt_root = inp.run_dir.join("checkpoints");
     let mut m = start(&inp, &ad)?;
     let total = cfg.total_steps();
@@ -106,34 +99,15 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
     let train_x = matrix(&inp.train.samples, inp.train.len(), inp.train.dim(), &ad);
     let mut monitor = Monitor::open(inp.run_dir, total, m.state.step, inp.quiet)?;
     let (started, base_elapsed) = (Instant::now(), m.state.elapsed_secs);
-    let mut last = Logged {
-        loss: f64::NAN,
-        train_fixed: f64::NAN,
-        heldout: f64::NAN,
-    };
+    let mut last = Logged::none();
     let mut finish = Finish::Completed;
     while m.state.step < total {
         let step = m.state.step;
-        let (x0, t, eps) = batch(&mut batches, &train_x, step, cfg, &ad);
         let lr = lr_at(cfg, step);
-        let (net, loss) = train_step(
-            m.net,
-            &mut m.optim,
-            &diffusion,
-            x0,
-            &t,
-            eps,
-            lr,
-            *cfg.optim.clip,
-        );
-        m.net = net;
-        m.ema = update_ema(
-            m.ema,
-            &m.net,
-            optim::ema_decay(tc.ema_decay, tc.ema_warmup, step),
-        );
+        let batch = batch(&mut batches, &train_x, step, cfg, &ad);
+        let loss;
+        (m, loss) = m.step(&diffusion, batch, lr, cfg);
         monitor.push(loss);
-        m.state.step += 1;
         let stopping =
             inp.stop.load(Ordering::SeqCst) || inp.stop_after.is_some_and(|k| m.state.step >= k);
         if m.state.step % tc.log_every != 0 && m.state.step != total && !stopping {
@@ -143,29 +117,12 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
         let (loss, rate) = monitor
             .window_loss(m.state.step)
             .map_err(|nf| diverged(cfg, &ckpt_root, nf))?;
-        let eval_net = m.net.valid();
-        last = Logged {
-            loss,
-            train_fixed: fixed_loss(&eval_net, &eval_diffusion, inp.train, inp.device),
-            heldout: fixed_loss(&eval_net, &eval_diffusion, inp.heldout, inp.device),
-        };
+        let (train, heldout) = (inp.train, inp.heldout);
+        last = Logged::measure(loss, &m.net, &eval_diffusion, train, heldout, inp.device);
         m.state.elapsed_secs = base_elapsed + started.elapsed().as_secs_f64();
         monitor.write(m.state.step, lr, m.state.elapsed_secs, rate, &last)?;
-        m.state.has_ema = m.ema.is_some();
         let policy = Policy::after(&mut m.state, last.heldout, cfg, total, stopping);
-        if policy.checkpoint {
-            let dir = checkpoint::save(
-                &ckpt_root,
-                &m.net,
-                m.ema.as_ref(),
-                &m.optim,
-                &m.state,
-                tc.keep_last,
-            )?;
-            if policy.best {
-                checkpoint::mark_best(&ckpt_root, &dir)?;
-            }
-        }
+        m.checkpoint(&ckpt_root, &policy, tc.keep_last)?;
         if let Some(f) = policy.finish {
             finish = f;
             break;
@@ -187,6 +144,58 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
         steps: m.state.step,
         seconds: base_elapsed + started.elapsed().as_secs_f64(),
     })
+}
+
+/// The training diffusion (autodiff device, with the loss weighting) and the one of the logged
+/// losses (plain device, unweighted).
+fn diffusions(cfg: &RunConfig, ad: &Device, device: &Device) -> Result<(Diffusion, Diffusion)> {
+    let d = &cfg.diffusion;
+    let schedule = Schedule::new(d.schedule.clone(), d.timesteps)?;
+    let train = Diffusion::new(schedule.clone(), d.objective, *d.min_snr_gamma, ad);
+    Ok((train, Diffusion::new(schedule, d.objective, None, device)))
+}
+
+impl Model {
+    /// One optimisation step on `batch` at learning rate `lr`, then the EMA update. Returns
+    /// the model after the step and the (device) loss. (The network moves through the step
+    /// by value: a second handle on its parameters would stop the optimiser updating in place.)
+    fn step(
+        mut self,
+        diffusion: &Diffusion,
+        batch: Batch,
+        lr: f64,
+        cfg: &RunConfig,
+    ) -> (Self, Tensor<1>) {
+        let (x0, t, eps) = batch;
+        let clip = *cfg.optim.clip;
+        let (net, loss) = train_step(self.net, &mut self.optim, diffusion, x0, &t, eps, lr, clip);
+        self.net = net;
+        let tc = &cfg.train;
+        let decay = optim::ema_decay(tc.ema_decay, tc.ema_warmup, self.state.step);
+        self.ema = update_ema(self.ema.take(), &self.net, decay);
+        self.state.step += 1;
+        self.state.has_ema = self.ema.is_some();
+        (self, loss)
+    }
+
+    /// Writes a checkpoint when the policy asks for one (and marks it best).
+    fn checkpoint(&self, root: &Path, policy: &Policy, keep: usize) -> Result<()> {
+        if !policy.checkpoint {
+            return Ok(());
+        }
+        let dir = checkpoint::save(
+            root,
+            &self.net,
+            self.ema.as_ref(),
+            &self.optim,
+            &self.state,
+            keep,
+        )?;
+        if policy.best {
+            checkpoint::mark_best(root, &dir)?;
+        }
+        Ok(())
+    }
 }
 
 /// A fresh (seeded) network of the run's model on the autodiff device `ad`.
@@ -232,14 +241,11 @@ fn restore(inp: &LoopInputs<'_>, ad: &Device, dir: &Path) -> Result<Model> {
     })
 }
 
+/// A batch: clean rows x0, timesteps t and noise eps.
+type Batch = (Tensor<2>, Tensor<1, Int>, Tensor<2>);
+
 /// Step `step`'s batch, timesteps and noise: pure functions of (seed, step).
-fn batch(
-    b: &mut Batches,
-    x: &Tensor<2>,
-    step: usize,
-    cfg: &RunConfig,
-    ad: &Device,
-) -> (Tensor<2>, Tensor<1, Int>, Tensor<2>) {
+fn batch(b: &mut Batches, x: &Tensor<2>, step: usize, cfg: &RunConfig, ad: &Device) -> Batch {
     let dim = x.dims()[1];
     let x0 = x.clone().select(0, timesteps(&b.indices(step), ad));
     let (t, eps) = b.timesteps_and_noise(step, cfg.diffusion.timesteps, dim);
