@@ -126,6 +126,8 @@ section! {
         [skip] seed: u64 = 0,
         /// Log (and check for non-finite losses) every K steps.
         [long] log_every: usize = 100,
+        /// Rows of each set (training, held-out) in the logged fixed-noise losses.
+        [long] log_rows: usize = 128,
         /// Checkpoint every K steps (a multiple of --log-every).
         [long] checkpoint_every: usize = 1000,
         /// Checkpoints kept (the newest M, plus `best` with early stopping).
@@ -453,8 +455,8 @@ impl RunConfig {
         if !(0.0..1.0).contains(&t.ema_decay) {
             bail!("--ema must be in [0, 1) (got {})", t.ema_decay);
         }
-        if t.log_every == 0 || t.checkpoint_every == 0 || t.keep_last == 0 {
-            bail!("--log-every, --checkpoint-every and --keep-last must be at least 1");
+        if t.log_every == 0 || t.checkpoint_every == 0 || t.keep_last == 0 || t.log_rows == 0 {
+            bail!("--log-every, --checkpoint-every, --keep-last and --log-rows must be at least 1");
         }
         if self.sample.num == 0 || self.sample.batch == 0 {
             bail!("--num and --sample-batch must be at least 1");

@@ -17,8 +17,6 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-/// Held-out samples (and as many training samples) used for the logged losses.
-const EVAL_SAMPLES: usize = 128;
 /// Timesteps of the logged losses.
 const EVAL_TIMESTEPS: usize = 8;
 /// Seed of the fixed noise draws of the logged losses.
@@ -129,28 +127,35 @@ impl Logged {
         }
     }
 
-    /// The window's mean `loss` and the fixed-noise losses of `net` on both sets.
+    /// The window's mean `loss` and the fixed-noise losses of `net` on up to `rows` rows of
+    /// the training and the held-out set.
     pub fn measure(
         loss: f64,
         net: &Net,
         diffusion: &Diffusion,
-        train: &Dataset,
-        heldout: &Dataset,
+        [train, heldout]: [&Dataset; 2],
+        rows: usize,
         device: &Device,
     ) -> Self {
         let net = net.valid();
         Self {
             loss,
-            train_fixed: fixed_loss(&net, diffusion, train, device),
-            heldout: fixed_loss(&net, diffusion, heldout, device),
+            train_fixed: fixed_loss(&net, diffusion, train, rows, device),
+            heldout: fixed_loss(&net, diffusion, heldout, rows, device),
         }
     }
 }
 
-/// Fixed-noise loss of `net` on up to `EVAL_SAMPLES` rows of `data`, averaged over
+/// Fixed-noise loss of `net` on up to `rows` rows of `data`, averaged over
 /// `EVAL_TIMESTEPS` timesteps: the same rows, timesteps and noise at every logging step.
-pub fn fixed_loss(net: &Net, diffusion: &Diffusion, data: &Dataset, device: &Device) -> f64 {
-    let (d, m) = (data.dim(), data.len().min(EVAL_SAMPLES));
+fn fixed_loss(
+    net: &Net,
+    diffusion: &Diffusion,
+    data: &Dataset,
+    rows: usize,
+    device: &Device,
+) -> f64 {
+    let (d, m) = (data.dim(), data.len().min(rows));
     let grid = timestep_grid(diffusion.steps(), EVAL_TIMESTEPS);
     let rows = &data.samples[..m * d];
     let l = per_timestep_loss(net, diffusion, rows, d, &grid, EVAL_NOISE_SEED, 512, device);

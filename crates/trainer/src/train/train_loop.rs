@@ -117,8 +117,8 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
         let (loss, rate) = monitor
             .window_loss(m.state.step)
             .map_err(|nf| diverged(cfg, &ckpt_root, nf))?;
-        let (train, heldout) = (inp.train, inp.heldout);
-        last = Logged::measure(loss, &m.net, &eval_diffusion, train, heldout, inp.device);
+        let sets = [inp.train, inp.heldout];
+        last = Logged::measure(loss, &m.net, &eval_diffusion, sets, tc.log_rows, inp.device);
         m.state.elapsed_secs = base_elapsed + started.elapsed().as_secs_f64();
         monitor.write(m.state.step, lr, m.state.elapsed_secs, rate, &last)?;
         let policy = Policy::after(&mut m.state, last.heldout, cfg, total, stopping);
