@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use train_loop::{Finish, LoopInputs};
+use train_loop::Finish;
 
 /// Raised when Ctrl-C stopped training (exit code 130).
 #[derive(Debug, thiserror::Error)]
@@ -64,17 +64,7 @@ pub fn fit(inp: &FitInputs<'_>) -> Result<Value> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).ok();
-    let out = train_loop::train(LoopInputs {
-        cfg,
-        run_dir: inp.run_dir,
-        device: inp.device,
-        train: inp.train,
-        heldout: inp.heldout,
-        resume: inp.resume.clone(),
-        quiet: inp.quiet,
-        stop: &stop,
-        stop_after: inp.stop_after,
-    })?;
+    let out = train_loop::train(inp, &stop)?;
     if let Finish::Interrupted { step } = out.finish {
         let run = inp.run_dir.display().to_string();
         return Err(Interrupted { step, run }.into());

@@ -7,7 +7,7 @@ use crate::run::config::{LrSchedule, RunConfig};
 use crate::train::batches::Batches;
 use crate::train::lr::learning_rate;
 use crate::train::monitor::{Logged, Monitor, diverged};
-use crate::train::optim;
+use crate::train::{FitInputs, optim};
 use anyhow::Result;
 use diffmem_data::Dataset;
 use diffmem_model::burn::module::Module;
@@ -16,7 +16,7 @@ use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::{matrix, timesteps};
 use diffmem_model::step::train_step;
 use diffmem_model::{Diffusion, Net, Schedule, ema};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -55,28 +55,6 @@ pub struct Trained {
     pub seconds: f64,
 }
 
-/// Everything the loop needs about the run.
-pub struct LoopInputs<'a> {
-    /// Resolved config.
-    pub cfg: &'a RunConfig,
-    /// Run directory.
-    pub run_dir: &'a Path,
-    /// Plain (non-autodiff) device.
-    pub device: &'a Device,
-    /// Training subset.
-    pub train: &'a Dataset,
-    /// Held-out set.
-    pub heldout: &'a Dataset,
-    /// Checkpoint to resume from.
-    pub resume: Option<PathBuf>,
-    /// Plain log lines instead of a bar.
-    pub quiet: bool,
-    /// Set by the Ctrl-C handler.
-    pub stop: &'a AtomicBool,
-    /// Stop as if interrupted once this many steps are done.
-    pub stop_after: Option<usize>,
-}
-
 /// The network, optimiser, EMA and loop state being trained.
 struct Model {
     net: Net,
@@ -86,14 +64,14 @@ struct Model {
 }
 
 /// Trains the configured network.
-pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
+pub fn train(inp: &FitInputs<'_>, stop: &AtomicBool) -> Result<Trained> {
     let (cfg, tc) = (inp.cfg, &inp.cfg.train);
     let ad = inp.device.clone().autodiff();
     // Initial weights come from the device RNG (lazily, at first use): seed it.
     ad.seed(tc.seed);
     let (diffusion, eval_diffusion) = diffusions(cfg, &ad, inp.device)?;
     let ckpt_root = inp.run_dir.join("checkpoints");
-    let mut m = start(&inp, &ad)?;
+    let mut m = start(inp, &ad)?;
     let total = cfg.total_steps();
     let mut batches = Batches::new(tc.seed, inp.train.len(), tc.batch_size);
     let train_x = matrix(&inp.train.samples, inp.train.len(), inp.train.dim(), &ad);
@@ -109,7 +87,7 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
         (m, loss) = m.step(&diffusion, batch, lr, cfg);
         monitor.push(loss);
         let stopping =
-            inp.stop.load(Ordering::SeqCst) || inp.stop_after.is_some_and(|k| m.state.step >= k);
+            stop.load(Ordering::SeqCst) || inp.stop_after.is_some_and(|k| m.state.step >= k);
         if m.state.step % tc.log_every != 0 && m.state.step != total && !stopping {
             continue;
         }
@@ -131,7 +109,7 @@ pub fn train(inp: LoopInputs<'_>) -> Result<Trained> {
     monitor.finish();
     if let Finish::EarlyStopped { .. } = finish {
         // Continue with the best weights, as the run's result.
-        let best = restore(&inp, &ad, &ckpt_root.join("best"))?;
+        let best = restore(inp, &ad, &ckpt_root.join("best"))?;
         (m.net, m.ema) = (best.net, best.ema);
     }
     checkpoint::write_state(inp.run_dir, &m.state)?;
@@ -206,7 +184,7 @@ fn fresh(cfg: &RunConfig, train: &Dataset, ad: &Device) -> Result<Net> {
 }
 
 /// The starting point: fresh weights, or those of the checkpoint being resumed.
-fn start(inp: &LoopInputs<'_>, ad: &Device) -> Result<Model> {
+fn start(inp: &FitInputs<'_>, ad: &Device) -> Result<Model> {
     let Some(dir) = &inp.resume else {
         return Ok(Model {
             net: fresh(inp.cfg, inp.train, ad)?,
@@ -221,7 +199,7 @@ fn start(inp: &LoopInputs<'_>, ad: &Device) -> Result<Model> {
 }
 
 /// The weights, optimiser, EMA and state of checkpoint `dir`.
-fn restore(inp: &LoopInputs<'_>, ad: &Device, dir: &Path) -> Result<Model> {
+fn restore(inp: &FitInputs<'_>, ad: &Device, dir: &Path) -> Result<Model> {
     let state = checkpoint::load_state(dir)?;
     let net = checkpoint::load_net(fresh(inp.cfg, inp.train, ad)?, dir, "model")?;
     let optim = checkpoint::load_optim(optim::build(&inp.cfg.optim), dir)?;
