@@ -3,7 +3,7 @@
 
 use super::collect::RunRecord;
 use super::theory::TheoryRow;
-use crate::csv::write_csv;
+use crate::io::csv::write_csv;
 use anyhow::Result;
 use std::path::Path;
 
@@ -58,7 +58,7 @@ pub fn write_runs(path: &Path, runs: &[RunRecord]) -> Result<()> {
                 r.status.clone(),
                 r.line.clone(),
                 c.map_or(String::new(), |c| c.model.name().to_string()),
-                c.map_or(String::new(), |c| c.data.spec.clone()),
+                c.map_or(String::new(), |c| c.data.spec.to_string()),
                 c.map_or(String::new(), |c| c.data.n.to_string()),
                 c.map_or(String::new(), |c| c.data.seed.to_string()),
             ];
