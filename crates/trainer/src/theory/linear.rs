@@ -120,7 +120,7 @@ pub fn run(a: &LinearArgs) -> Result<()> {
         "d": a.d,
         "spectrum": a.spectrum,
         "lambda": a.lambda,
-        "schedule": {"beta1": a.schedule.beta1, "betaT": a.schedule.beta_t, "T": a.schedule.t_max},
+        "schedule": a.schedule.json()?,
         "last_step_noise": !a.no_last_noise,
         "seeds": a.seeds,
         "points": points,
@@ -196,7 +196,11 @@ fn write_files(a: &LinearArgs, points: &[LinearPoint]) -> Result<Vec<PathBuf>> {
             })
         })
         .collect();
-    write_csv(&per_t, &["n", "t", "train", "test", "optimum"], &rows_t)?;
+    write_csv(
+        &per_t,
+        &["n", "paper_t", "train", "test", "optimum"],
+        &rows_t,
+    )?;
     let x: Vec<f64> = points.iter().map(|p| p.n_over_d).collect();
     let series =
         |label: &str, y: Vec<f64>, band: Option<(Vec<f64>, Vec<f64>)>, dashed: bool| Series {
@@ -269,7 +273,7 @@ fn write_files(a: &LinearArgs, points: &[LinearPoint]) -> Result<Vec<PathBuf>> {
         ],
     )?;
     let t_png = out.file("linear_loss_t.png")?;
-    let t_axis: Vec<f64> = (1..=a.schedule.t_max).map(|t| t as f64).collect();
+    let t_axis: Vec<f64> = (1..=a.schedule.values()?.t_max).map(|t| t as f64).collect();
     let mut t_series: Vec<Series> = points
         .iter()
         .map(|p| Series {
