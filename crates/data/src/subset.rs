@@ -19,8 +19,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-/// One of two disjoint training subsets of the same size.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// One of two disjoint training subsets of the same size (`a` or `b` in configs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Half {
     /// The first N rows of the shuffle (identical to the unsplit subset).
     A,

@@ -1,30 +1,14 @@
 //! `diffmem`: train DDPM denoisers on datasets of size N and measure memorisation.
 
-mod batches;
-mod checkpoint;
-mod cmd_data;
-mod cmd_eval;
-mod cmd_report;
-mod cmd_sample;
-mod cmd_sweep;
-mod cmd_theory;
-mod cmd_train;
-mod config;
-mod csv;
-mod eval_gaussian;
-mod eval_loss;
-mod eval_memorization;
-mod eval_spectrum;
-mod fsutil;
-mod npy;
-mod progress;
+mod cmd;
+mod eval;
+mod io;
 mod report;
 mod run;
-mod rundata;
-mod sampling;
-mod schedule_lr;
+mod sample;
 mod sweep;
-mod train_loop;
+mod theory;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,36 +24,36 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train a denoiser (or fit an exact one) and draw a sample grid.
-    Train(Box<cmd_train::TrainArgs>),
+    Train(Box<cmd::train::TrainArgs>),
     /// Draw samples from a run.
-    Sample(cmd_sample::SampleArgs),
+    Sample(cmd::sample::SampleArgs),
     /// Memorisation and generalisation metrics of a run (metrics.json, CSVs, plots).
-    Eval(Box<cmd_eval::EvalArgs>),
+    Eval(Box<cmd::eval::EvalArgs>),
     /// Inspect datasets and write sample grids.
-    Data(cmd_data::DataArgs),
+    Data(cmd::data::DataArgs),
     /// The exact theory of linear diffusion: curves, critical noise levels, collapse times.
-    Theory(cmd_theory::TheoryArgs),
+    Theory(cmd::theory::TheoryArgs),
     /// Run a grid of runs (N, model, seed, data...) locally, one task, or as a Slurm array.
-    Sweep(Box<cmd_sweep::SweepArgs>),
+    Sweep(Box<cmd::sweep::SweepArgs>),
     /// Merge a sweep's runs into report.csv, plots against N and report.html.
-    Report(cmd_report::ReportArgs),
+    Report(cmd::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Train(a) => cmd_train::run(a),
-        Command::Sample(a) => cmd_sample::run(a),
-        Command::Eval(a) => cmd_eval::run(a),
-        Command::Data(a) => cmd_data::run(a),
-        Command::Theory(a) => cmd_theory::run(a),
-        Command::Sweep(a) => cmd_sweep::run(a),
-        Command::Report(a) => cmd_report::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Sample(a) => cmd::sample::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Data(a) => cmd::data::run(a),
+        Command::Theory(a) => cmd::theory::run(a),
+        Command::Sweep(a) => cmd::sweep::run(a),
+        Command::Report(a) => cmd::report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(i) = e.downcast_ref::<cmd_train::Interrupted>() {
+            if let Some(i) = e.downcast_ref::<train::Interrupted>() {
                 eprintln!("{i}");
                 return ExitCode::from(130);
             }

@@ -1,7 +1,7 @@
 //! The runs of a sweep directory (`SWEEP_DIR/runs/*`): axes, status, config and scalars.
 
 use super::flatten::{flatten, latent_dims};
-use crate::config::RunConfig;
+use crate::run::config::RunConfig;
 use crate::sweep::{AXES_FILE, POINT_CONFIG, RUNS_DIR, STATUS_FILE};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;

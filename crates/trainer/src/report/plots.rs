@@ -64,13 +64,12 @@ fn draw(
 
 /// The true latent dimension of linear-manifold data, if all runs share one.
 fn true_latent_dim(runs: &[RunRecord]) -> Option<f64> {
-    let mut dims =
-        runs.iter().filter_map(
-            |r| match DataSpec::parse(&r.config.as_ref()?.data.spec).ok()? {
-                DataSpec::Manifold(m) => Some(m.latent_dim()),
-                _ => None,
-            },
-        );
+    let mut dims = runs
+        .iter()
+        .filter_map(|r| match &r.config.as_ref()?.data.spec {
+            DataSpec::Manifold(m) => Some(m.latent_dim()),
+            _ => None,
+        });
     let first = dims.next()?;
     dims.all(|d| d == first).then_some(first as f64)
 }

@@ -3,29 +3,9 @@
 
 use super::collect::RunRecord;
 use super::theory::TheoryRow;
-use crate::csv::write_csv;
+use crate::io::csv::{cell as csv_cell, number as num, write_csv};
 use anyhow::Result;
 use std::path::Path;
-
-/// A CSV cell: quoted (with doubled quotes) when it holds a comma, quote or line break.
-pub fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// A number as a CSV cell (`inf`, empty for NaN).
-pub fn num(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf" } else { "-inf" }.into()
-    } else {
-        x.to_string()
-    }
-}
 
 fn union<'a>(lists: impl Iterator<Item = Vec<&'a String>>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -58,7 +38,7 @@ pub fn write_runs(path: &Path, runs: &[RunRecord]) -> Result<()> {
                 r.status.clone(),
                 r.line.clone(),
                 c.map_or(String::new(), |c| c.model.name().to_string()),
-                c.map_or(String::new(), |c| c.data.spec.clone()),
+                c.map_or(String::new(), |c| c.data.spec.to_string()),
                 c.map_or(String::new(), |c| c.data.n.to_string()),
                 c.map_or(String::new(), |c| c.data.seed.to_string()),
             ];
@@ -113,18 +93,4 @@ pub fn write_theory(path: &Path, rows: &[TheoryRow]) -> Result<()> {
         ],
         &body,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_are_quoted_when_needed() {
-        assert_eq!(csv_cell("mlp"), "mlp");
-        assert_eq!(csv_cell("gaussian:d=4,x"), "\"gaussian:d=4,x\"");
-        assert_eq!(csv_cell("a\"b"), "\"a\"\"b\"");
-        assert_eq!(num(f64::INFINITY), "inf");
-        assert_eq!(num(f64::NAN), "");
-    }
 }

@@ -9,7 +9,7 @@
 
 use super::aggregate::lines;
 use super::collect::RunRecord;
-use crate::config::RunConfig;
+use crate::run::config::RunConfig;
 use anyhow::Result;
 use diffmem_data::DataSpec;
 use diffmem_metrics::theory::divergence::wishart_expected_kl;
@@ -89,10 +89,10 @@ fn key(r: &RunRecord) -> Option<(Key, Vec<f64>)> {
     let cfg: &RunConfig = r.config.as_ref()?;
     let m = r.metrics.as_ref()?;
     m["metrics"].get("gaussian")?;
-    let DataSpec::Gaussian(g) = DataSpec::parse(&cfg.data.spec).ok()? else {
+    let DataSpec::Gaussian(g) = &cfg.data.spec else {
         return None;
     };
-    let eig = diffmem_data::synthetic::Gaussian::new(&g).ok()?.eigenvalues;
+    let eig = diffmem_data::synthetic::Gaussian::new(g).ok()?.eigenvalues;
     let ScheduleKind::Linear { beta_1, beta_t } = cfg.diffusion.schedule else {
         return None;
     };
@@ -106,7 +106,7 @@ fn key(r: &RunRecord) -> Option<(Key, Vec<f64>)> {
     };
     Some((
         Key {
-            spec: cfg.data.spec.clone(),
+            spec: cfg.data.spec.to_string(),
             beta_1,
             beta_t,
             timesteps: cfg.diffusion.timesteps,

@@ -1,12 +1,12 @@
 //! Grid expansion: every combination of axis values becomes a named grid point with its
-//! resolved run config (defaults < `[base]` < the model's entry < axis values).
+//! resolved run config (defaults < `[base]` < the model's entry < axis values), resolved by
+//! `RunConfig::resolve` exactly as `diffmem train` resolves a config file.
 
 use super::axes::{AxisKind, is_line_axis, value_f64};
 use super::naming::{make_unique, point_name};
 use super::spec::SweepSpec;
 use super::toml_path::{display, get_path, merge, set_path};
-use crate::cmd_train::{TrainArgs, apply_flags};
-use crate::config::RunConfig;
+use crate::run::config::{CONFIG_VERSION, RunConfig, RunFlags, RunLayer};
 use anyhow::{Context, Result, bail};
 use diffmem_data::DataSpec;
 use diffmem_model::ModelSpec;
@@ -73,25 +73,13 @@ fn model_table(spec: &SweepSpec, defaults: &Table, value: Option<&str>) -> Resul
 
 /// Data dimension d of a synthetic data spec (for `n_over_d`).
 fn data_dim(spec: &str) -> Result<usize> {
-    match DataSpec::parse(spec).map_err(|e| anyhow::anyhow!("{e}"))? {
+    match DataSpec::parse(spec).map_err(|e| anyhow::anyhow!("{}", e.report()))? {
         DataSpec::Gaussian(g) => Ok(g.d),
         DataSpec::Manifold(m) => Ok(m.d),
         _ => bail!(
             "axis n_over_d needs synthetic data (gaussian:... or manifold:...), not `{spec}`: use n"
         ),
     }
-}
-
-/// The defaults for data `spec`: `diffmem train --data SPEC` (images clipped to [-1, 1] with
-/// the posterior-variance sampler; synthetic data unclipped with the theory's sampler).
-fn defaults_for(spec: &str) -> Result<Table> {
-    let mut cfg = RunConfig::default();
-    let flags = TrainArgs {
-        data: Some(spec.to_string()),
-        ..TrainArgs::default()
-    };
-    apply_flags(&mut cfg, &flags)?;
-    to_table(&cfg)
 }
 
 fn resolve(spec: &SweepSpec, choice: &[usize]) -> Result<(RunConfig, Vec<(String, String)>)> {
@@ -112,7 +100,16 @@ fn resolve(spec: &SweepSpec, choice: &[usize]) -> Result<(RunConfig, Vec<(String
         .or_else(|| get_path(&plain, &["data", "spec"]))
         .map(display)
         .unwrap_or_default();
-    let mut t = defaults_for(&data_spec)?;
+    let mut t = Table::new();
+    t.insert(
+        "config_version".into(),
+        Value::Integer(CONFIG_VERSION.into()),
+    );
+    set_path(
+        &mut t,
+        &["data".into(), "spec".into()],
+        Value::String(data_spec),
+    )?;
     merge(&mut t, &spec.base);
     merge(&mut t, &model_config);
     t.insert("model".into(), Value::Table(model));
@@ -154,11 +151,9 @@ fn resolve(spec: &SweepSpec, choice: &[usize]) -> Result<(RunConfig, Vec<(String
             AxisKind::Config(path) => set_path(&mut t, path, v)?,
         }
     }
-    let cfg: RunConfig = Value::Table(t)
-        .try_into()
+    let layer = RunLayer::from_toml(t)
         .context("the resolved run config is invalid (check [base], [models] and the axes)")?;
-    cfg.validate()?;
-    Ok((cfg, axes))
+    Ok((RunConfig::resolve(layer, &RunFlags::default())?, axes))
 }
 
 /// Expands the spec into its grid points.
@@ -239,7 +234,7 @@ config.train.steps = 3
             (c.data.n, c.data.seed, c.train.seed, c.train.steps),
             (5, 3, 3, 7)
         );
-        assert_eq!(c.sample.clip_x0, None);
+        assert_eq!(*c.sample.clip_x0, None);
         assert!(matches!(
             c.sample.sampler,
             diffmem_model::SamplerConfig::Ddpm {
@@ -272,7 +267,7 @@ config.train.steps = 3
                 last_noise: false
             }
         ));
-        assert_eq!(pts[0].config.data.spec, "mnist-5k");
+        assert_eq!(pts[0].config.data.spec.to_string(), "mnist-5k");
         let e = expand(&spec("[axes]\nn_over_d = [1]")).unwrap_err();
         assert!(format!("{e:#}").contains("synthetic"), "{e:#}");
         let e = expand(&spec("[axes]\nmodel = [\"mlp\"]\nlambda = [0.1]")).unwrap_err();

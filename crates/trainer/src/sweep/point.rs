@@ -5,7 +5,7 @@
 use super::grid::GridPoint;
 use super::state::{State, inspect};
 use super::{AXES_FILE, EVAL_ARGS_FILE, LOG_FILE, POINT_CONFIG, STATUS_FILE};
-use crate::fsutil::write_atomic;
+use crate::io::atomic::write_atomic;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};

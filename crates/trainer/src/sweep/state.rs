@@ -2,8 +2,8 @@
 //! scratch, resume from the latest checkpoint, evaluate, or nothing (finished).
 
 use super::EVAL_ARGS_FILE;
-use crate::checkpoint;
-use crate::config::RunConfig;
+use crate::run::checkpoint;
+use crate::run::config::RunConfig;
 use anyhow::{Result, bail};
 use std::path::Path;
 use std::time::SystemTime;

@@ -1,17 +1,11 @@
 //! Dotted paths into TOML tables: deep merges of partial configs and `KEY=VALUE` overrides.
 //!
-//! The string value `"none"` removes a key, which is how a partial config sets an optional
-//! setting (such as `sample.clip_x0`) to "not set".
+//! The string value `"none"` is kept as it is: the typed config reads it as "not set" for an
+//! optional setting (such as `sample.clip_x0`), which may differ from leaving the key out
+//! ("use the default", e.g. `optim.clip` defaults to 1.0).
 
 use anyhow::{Result, bail};
 use toml::{Table, Value};
-
-/// The value that removes a key when merged or set.
-pub const NONE: &str = "none";
-
-fn is_none(v: &Value) -> bool {
-    v.as_str() == Some(NONE)
-}
 
 /// Splits `a.b."c.d"` into `["a", "b", "c.d"]` (double quotes protect dots).
 pub fn split_path(key: &str) -> Result<Vec<String>> {
@@ -30,7 +24,7 @@ pub fn split_path(key: &str) -> Result<Vec<String>> {
     Ok(parts.into_iter().map(|p| p.trim().to_string()).collect())
 }
 
-/// Sets `path` in `table` to `value`, creating tables on the way (`"none"` removes the key).
+/// Sets `path` in `table` to `value`, creating tables on the way.
 pub fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<()> {
     let Some((last, parents)) = path.split_last() else {
         bail!("empty key");
@@ -49,11 +43,7 @@ pub fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<()> 
             ),
         };
     }
-    if is_none(&value) {
-        t.remove(last);
-    } else {
-        t.insert(last.clone(), value);
-    }
+    t.insert(last.clone(), value);
     Ok(())
 }
 
@@ -67,15 +57,11 @@ pub fn get_path<'a>(table: &'a Table, path: &[&str]) -> Option<&'a Value> {
     t.get(*last)
 }
 
-/// Deep-merges `over` into `base`: tables merge key by key, anything else replaces, and
-/// `"none"` removes the key.
+/// Deep-merges `over` into `base`: tables merge key by key, anything else replaces.
 pub fn merge(base: &mut Table, over: &Table) {
     for (k, v) in over {
         match (base.get_mut(k), v) {
             (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
-            _ if is_none(v) => {
-                base.remove(k);
-            }
             _ => {
                 base.insert(k.clone(), v.clone());
             }
@@ -129,7 +115,10 @@ mod tests {
         merge(&mut t, &over);
         assert_eq!(get_path(&t, &["train", "steps"]), Some(&Value::Integer(7)));
         assert_eq!(get_path(&t, &["train", "seed"]), Some(&Value::Integer(1)));
-        assert_eq!(get_path(&t, &["sample", "clip_x0"]), None);
+        assert_eq!(
+            get_path(&t, &["sample", "clip_x0"]),
+            Some(&Value::String("none".into()))
+        );
         let (path, v) = parse_assignment("train.lr = 1e-3").unwrap();
         set_path(&mut t, &path, v).unwrap();
         assert_eq!(get_path(&t, &["train", "lr"]), Some(&Value::Float(1e-3)));

@@ -1,0 +1,175 @@
+//! `diffmem eval RUN`: memorisation and generalisation metrics of a run, written to
+//! `metrics.json` (schema: docs/metrics.md), CSVs and PNG plots in the run directory.
+
+use crate::eval::spectrum::SpectrumArgs;
+use crate::eval::{EvalContext, Metric, default_metrics, draw_samples, summary};
+use crate::io::atomic::write_atomic;
+use crate::io::npy::encode_f32;
+use crate::run::config::SampleSection;
+use crate::run::{self, LoadedRun, Weights};
+use anyhow::{Result, bail};
+use clap::Args;
+use diffmem_metrics::memorization::DEFAULT_THRESHOLD;
+use diffmem_model::{DdpmVariance, DeviceChoice, SamplerConfig};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `diffmem eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Run directory.
+    pub run: PathBuf,
+    /// Metrics: mem, loss, gaussian, agree, spectrum (comma separated). Default: mem,loss, plus
+    /// gaussian for synthetic data and agree with --against.
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Option<Vec<Metric>>,
+    /// A second run (disjoint split of the same size) for the two-model agreement.
+    #[arg(long)]
+    pub against: Option<PathBuf>,
+    /// Number of generated samples M.
+    #[arg(long = "num", default_value_t = 1000)]
+    pub num_samples: usize,
+    /// Seed of the sampler noise (drawn on the host: the same on every device).
+    #[arg(long = "seed", default_value_t = 0)]
+    pub sample_seed: u64,
+    /// Sampler for the evaluation samples: ddim (default, 100 steps, eta 1) or ddpm (all T steps,
+    /// the run's settings).
+    #[arg(long, default_value = "ddim", value_parser = ["ddpm", "ddim"])]
+    pub sampler: String,
+    /// DDIM steps.
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+    /// DDIM eta.
+    #[arg(long, default_value_t = 1.0)]
+    pub eta: f64,
+    /// Memorisation threshold tau on d1/d2.
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    pub threshold: f64,
+    /// Timesteps of the loss-gap curve.
+    #[arg(long, default_value_t = 20)]
+    pub loss_points: usize,
+    /// Rows per set for the loss gap.
+    #[arg(long, default_value_t = 500)]
+    pub loss_rows: usize,
+    /// Use the raw weights instead of the EMA.
+    #[arg(long)]
+    pub raw: bool,
+    /// Device (default: the run's).
+    #[arg(long)]
+    pub device: Option<DeviceChoice>,
+    /// Output directory (default: the run directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print metrics.json to stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Plain progress lines.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Spectrum settings.
+    #[command(flatten)]
+    pub spectrum: SpectrumArgs,
+}
+
+fn sample_section(a: &EvalArgs, r: &LoadedRun) -> SampleSection {
+    let sampler = if a.sampler == "ddpm" {
+        match &r.cfg.sample.sampler {
+            s @ SamplerConfig::Ddpm { .. } => s.clone(),
+            SamplerConfig::Ddim { .. } => SamplerConfig::Ddpm {
+                variance: DdpmVariance::Beta,
+                last_noise: false,
+            },
+        }
+    } else {
+        SamplerConfig::Ddim {
+            steps: a.steps.min(r.diffusion.steps()),
+            eta: a.eta,
+        }
+    };
+    SampleSection {
+        num: a.num_samples,
+        sampler,
+        seed: a.sample_seed,
+        batch: r.cfg.sample.batch.max(1),
+        clip_x0: r.cfg.sample.clip_x0,
+    }
+}
+
+/// The metrics asked for, checked against the other flags.
+fn metrics(a: &EvalArgs, r: &LoadedRun) -> Result<Vec<Metric>> {
+    let metrics = a
+        .metrics
+        .clone()
+        .unwrap_or_else(|| default_metrics(r, a.against.is_some()));
+    if metrics.contains(&Metric::Agree) && a.against.is_none() {
+        bail!(
+            "--metrics agree needs --against RUN2 (a run on the disjoint split of the same size)"
+        );
+    }
+    if a.num_samples == 0 {
+        bail!("--num must be at least 1");
+    }
+    Ok(metrics)
+}
+
+/// Runs `diffmem eval`.
+pub fn run(a: &EvalArgs) -> Result<()> {
+    let started = Instant::now();
+    let weights = if a.raw { Weights::Raw } else { Weights::Ema };
+    let r = run::load(&a.run, a.device, weights)?;
+    eprintln!("device: {}", r.device.description);
+    let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
+    std::fs::create_dir_all(&out)?;
+    let metrics = metrics(a, &r)?;
+    let section = sample_section(a, &r);
+    let samples = match metrics.iter().any(|m| m.needs_samples()) {
+        true => {
+            let s = draw_samples(&r, &section, a.quiet)?;
+            let shape = [a.num_samples, r.train.dim()];
+            write_atomic(&out.join("eval_samples.npy"), &encode_f32(&s, &shape))?;
+            Some(s)
+        }
+        false => None,
+    };
+    let ctx = EvalContext {
+        run: &r,
+        samples: samples.as_deref(),
+        section: &section,
+        out: &out,
+        threshold: a.threshold,
+        loss_points: a.loss_points,
+        loss_rows: a.loss_rows,
+        against: a.against.clone(),
+        raw: a.raw,
+        quiet: a.quiet,
+        spectrum: &a.spectrum,
+    };
+    let mut results = serde_json::Map::new();
+    let mut nn1 = None;
+    for m in metrics {
+        let t0 = Instant::now();
+        let value = m.compute(&ctx, &mut nn1)?;
+        eprintln!("{}: {:.1}s", m.name(), t0.elapsed().as_secs_f64());
+        results.insert(m.name().to_string(), value);
+    }
+    let doc = serde_json::json!({
+        "schema": "diffmem.metrics/1 (docs/metrics.md)",
+        "run": r.dir.display().to_string(),
+        "checkpoint": r.weights,
+        "data": r.cfg.data.spec,
+        "n_train": r.train.len(),
+        "n_heldout": r.heldout.len(),
+        "dim": r.train.dim(),
+        "model": r.cfg.model.name(),
+        "samples": { "num": a.num_samples, "seed": a.sample_seed, "noise": "host ChaCha8 (HostNoise)", "sampler": section.sampler, "clip_x0": *section.clip_x0 },
+        "metrics": results,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    let text = serde_json::to_string_pretty(&doc)?;
+    write_atomic(&out.join("metrics.json"), text.as_bytes())?;
+    match a.json {
+        true => println!("{text}"),
+        false => summary::print(&doc, &out),
+    }
+    Ok(())
+}

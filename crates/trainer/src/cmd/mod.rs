@@ -1,0 +1,9 @@
+//! One file per subcommand: its flags and a thin `run` that calls the stages.
+
+pub mod data;
+pub mod eval;
+pub mod report;
+pub mod sample;
+pub mod sweep;
+pub mod theory;
+pub mod train;

@@ -1,0 +1,103 @@
+//! `--metrics mem`: nearest-neighbour memorisation of generated samples (Gu et al.,
+//! arXiv 2310.02664; THEORY.md §3), with the held-out control, `nn.csv`, the d1/d2
+//! histogram and `nn_grid.png`.
+
+use crate::io::csv::write_csv;
+use anyhow::Result;
+use diffmem_data::{Dataset, SampleShape};
+use diffmem_metrics::memorization::{per_sample, summarize};
+use diffmem_metrics::nn::{NnConfig, nearest_neighbours};
+use diffmem_metrics::nn_grid::{most_memorized, write_nn_grid};
+use diffmem_metrics::plot::{PlotSpec, histogram};
+use diffmem_model::burn::prelude::Device;
+use std::path::Path;
+
+/// Nearest training indices of each sample (for the agreement metric) and the JSON summary.
+pub struct MemResult {
+    /// Index of each sample's nearest training image.
+    pub nn1: Vec<usize>,
+    /// metrics.json entry.
+    pub json: serde_json::Value,
+}
+
+/// Computes and writes the memorisation metrics of `samples`.
+pub fn run(
+    samples: &[f32],
+    train: &Dataset,
+    heldout: &Dataset,
+    threshold: f64,
+    device: &Device,
+    out: &Path,
+) -> Result<MemResult> {
+    let d = train.dim();
+    let nn_train = nearest_neighbours(samples, &train.samples, d, &NnConfig::new(2, d), device)?;
+    let nn_held = if heldout.len() >= 2 {
+        Some(nearest_neighbours(
+            samples,
+            &heldout.samples,
+            d,
+            &NnConfig::new(2, d),
+            device,
+        )?)
+    } else {
+        None
+    };
+    let summary = summarize(&nn_train, nn_held.as_ref(), threshold)?;
+    let rows = per_sample(&nn_train, nn_held.as_ref(), threshold)?;
+    let ratios: Vec<f64> = rows.iter().map(|r| r.ratio).collect();
+    write_csv(
+        &out.join("nn.csv"),
+        &[
+            "sample",
+            "nn1_train_index",
+            "nn2_train_index",
+            "d1",
+            "d2",
+            "ratio",
+            "memorized",
+            "d1_heldout",
+        ],
+        &rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.sample.to_string(),
+                    train.provenance.indices[r.nn1].to_string(),
+                    train.provenance.indices[r.nn2].to_string(),
+                    r.d1.to_string(),
+                    r.d2.to_string(),
+                    r.ratio.to_string(),
+                    (r.memorized as u8).to_string(),
+                    r.d1_heldout.map_or(String::new(), |v| v.to_string()),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    histogram(
+        &out.join("nn_ratio_hist.png"),
+        &PlotSpec::new(
+            "d1/d2 of generated samples (left of the line: memorised)",
+            "d1 / d2",
+            "samples",
+        ),
+        &ratios,
+        40,
+        Some(threshold),
+    )?;
+    if matches!(train.shape, SampleShape::Image { .. }) {
+        let which = most_memorized(&ratios, 16.min(ratios.len()));
+        write_nn_grid(
+            &out.join("nn_grid.png"),
+            samples,
+            &train.samples,
+            train.shape,
+            &nn_train,
+            &which,
+            2,
+        )?;
+    }
+    Ok(MemResult {
+        nn1: nn_train.indices_at(0)?,
+        json: serde_json::to_value(&summary)?,
+    })
+}

@@ -1,0 +1,172 @@
+//! The evaluation stage: one file per metric family of `diffmem eval`, and the dispatch from
+//! a metric name to its file. A new metric is a variant of [`Metric`], an arm in
+//! [`Metric::compute`] and its own file.
+
+pub mod agreement;
+pub mod gaussian;
+pub mod loss;
+pub mod memorization;
+pub mod spectrum;
+pub mod summary;
+
+use crate::run::LoadedRun;
+use crate::run::config::SampleSection;
+use anyhow::Result;
+use serde_json::Value;
+use spectrum::SpectrumArgs;
+use std::path::{Path, PathBuf};
+
+/// A metric family of `diffmem eval --metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Nearest-neighbour memorisation of samples (R_mem), with the held-out control.
+    Mem,
+    /// Train/held-out denoising loss per timestep.
+    Loss,
+    /// Gaussian fit of the samples against the true Gaussian (synthetic data).
+    Gaussian,
+    /// Two-model agreement with --against RUN2.
+    Agree,
+    /// Jacobian spectra and latent dimension of the score.
+    Spectrum,
+}
+
+impl Metric {
+    /// Every metric, in the order of `--help`.
+    pub const ALL: [Metric; 5] = [
+        Metric::Mem,
+        Metric::Loss,
+        Metric::Gaussian,
+        Metric::Agree,
+        Metric::Spectrum,
+    ];
+
+    /// The name used in `--metrics` and as the key in metrics.json.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Mem => "mem",
+            Metric::Loss => "loss",
+            Metric::Gaussian => "gaussian",
+            Metric::Agree => "agree",
+            Metric::Spectrum => "spectrum",
+        }
+    }
+
+    /// Whether the metric looks at generated samples.
+    pub fn needs_samples(self) -> bool {
+        self != Metric::Loss
+    }
+}
+
+impl std::str::FromStr for Metric {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+                format!("unknown metric `{s}`: use {}", names.join(", "))
+            })
+    }
+}
+
+/// The default metrics of a run: mem and loss, plus gaussian for data with a known truth and
+/// agree when a second run is given.
+pub fn default_metrics(r: &LoadedRun, against: bool) -> Vec<Metric> {
+    let mut m = vec![Metric::Mem, Metric::Loss];
+    if r.train.truth.is_some() {
+        m.push(Metric::Gaussian);
+    }
+    if against {
+        m.push(Metric::Agree);
+    }
+    m
+}
+
+/// Everything the metrics share.
+pub struct EvalContext<'a> {
+    /// The run under evaluation.
+    pub run: &'a LoadedRun,
+    /// The evaluation samples (when a metric needs them).
+    pub samples: Option<&'a [f32]>,
+    /// How they were drawn (the agreement draws the second run the same way).
+    pub section: &'a SampleSection,
+    /// Output directory.
+    pub out: &'a Path,
+    /// Memorisation threshold on d1/d2.
+    pub threshold: f64,
+    /// Timesteps and rows of the loss gap.
+    pub loss_points: usize,
+    /// Rows per set of the loss gap.
+    pub loss_rows: usize,
+    /// The second run for the agreement.
+    pub against: Option<PathBuf>,
+    /// Raw weights instead of the EMA (for the second run too).
+    pub raw: bool,
+    /// Plain progress lines.
+    pub quiet: bool,
+    /// Spectrum settings.
+    pub spectrum: &'a SpectrumArgs,
+}
+
+impl Metric {
+    /// Computes the metric, writes its files into `ctx.out`, and returns its metrics.json
+    /// entry. `nn1` carries the memorisation metric's nearest neighbours to the agreement.
+    pub fn compute(self, ctx: &EvalContext<'_>, nn1: &mut Option<Vec<usize>>) -> Result<Value> {
+        let r = ctx.run;
+        let samples = ctx.samples.unwrap_or_default();
+        let device = &r.device.device;
+        Ok(match self {
+            Metric::Mem => {
+                let res = memorization::run(
+                    samples,
+                    &r.train,
+                    &r.heldout,
+                    ctx.threshold,
+                    device,
+                    ctx.out,
+                )?;
+                *nn1 = Some(res.nn1);
+                res.json
+            }
+            Metric::Loss => loss::run(
+                r.model.as_ref(),
+                &r.diffusion,
+                &r.train,
+                &r.heldout,
+                ctx.loss_points,
+                ctx.loss_rows,
+                device,
+                ctx.out,
+            )?,
+            Metric::Gaussian => gaussian::run(samples, &r.train)?,
+            Metric::Agree => agreement::run(ctx, samples, nn1.as_deref())?,
+            Metric::Spectrum => spectrum::run_spectrum(
+                r.model.as_ref(),
+                &r.diffusion,
+                &r.train,
+                &r.heldout,
+                ctx.samples,
+                device,
+                ctx.spectrum,
+                ctx.out,
+            )?,
+        })
+    }
+}
+
+/// Draws evaluation samples with host noise seeded by `s.seed`: the same numbers on every
+/// device, and for both runs of an agreement.
+pub fn draw_samples(r: &LoadedRun, s: &SampleSection, quiet: bool) -> Result<Vec<f32>> {
+    crate::sample::draw(
+        r.model.as_ref(),
+        &r.diffusion,
+        s,
+        r.train.dim(),
+        &r.device.device,
+        quiet,
+        Some(&mut diffmem_model::noise::HostNoise::seeded(s.seed)),
+    )
+}

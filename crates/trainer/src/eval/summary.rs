@@ -1,0 +1,57 @@
+//! The plain-text summary of `diffmem eval` (the whole document is metrics.json).
+
+use serde_json::Value;
+use std::path::Path;
+
+/// Prints the headline numbers of a metrics.json document.
+pub fn print(doc: &Value, out: &Path) {
+    let m = &doc["metrics"];
+    println!(
+        "eval of {} ({} samples, seed {})",
+        doc["run"].as_str().unwrap_or(""),
+        doc["samples"]["num"],
+        doc["samples"]["seed"]
+    );
+    if let Some(mem) = m.get("mem") {
+        println!(
+            "  R_mem (d1/d2 < {:.3})      {}",
+            mem["threshold"].as_f64().unwrap_or(f64::NAN),
+            mem["r_mem"]
+        );
+        println!("  median d1 train           {}", mem["d1"]["median"]);
+        if let Some(h) = mem.get("heldout").filter(|h| !h.is_null()) {
+            println!("  median d1 held-out        {}", h["d1"]["median"]);
+            println!(
+                "  closer to held-out        {}",
+                h["frac_closer_to_heldout"]
+            );
+        }
+    }
+    if let Some(l) = m.get("loss") {
+        println!(
+            "  loss train / held-out     {} / {} (gap {})",
+            l["mean_train_loss"], l["mean_heldout_loss"], l["mean_gap"]
+        );
+    }
+    if let Some(g) = m.get("gaussian") {
+        println!(
+            "  KL(samples || truth)      {}",
+            g["kl_samples_fit_to_truth"]
+        );
+        println!(
+            "  KL(train Gaussian || truth) {}",
+            g["kl_train_gaussian_to_truth"]
+        );
+    }
+    if let Some(g) = m.get("agree") {
+        println!("  agreement cosine (mean)   {}", g["cosine"]["mean"]);
+    }
+    if m.get("spectrum").is_some() {
+        println!("  spectrum                  spectra.csv, dims.csv");
+    }
+    println!(
+        "  written to {} (metrics.json, *.csv, *.png) in {:.1}s",
+        out.display(),
+        doc["seconds"].as_f64().unwrap_or(0.0)
+    );
+}

@@ -1,0 +1,46 @@
+//! The end of a command: `summary.json` in the run directory and a short summary on stdout
+//! (or the JSON itself with `--json`).
+
+use crate::io::atomic::write_atomic;
+use anyhow::Result;
+use serde_json::Value;
+use std::path::Path;
+
+/// Keys printed by the plain summary, in order.
+const KEYS: [&str; 10] = [
+    "model",
+    "trained",
+    "steps",
+    "finish",
+    "final_train_loss",
+    "train_fixed_loss",
+    "heldout_loss",
+    "gap",
+    "train_seconds",
+    "sample_seconds",
+];
+
+/// Writes `run_dir/summary.json` and prints the summary.
+pub fn finish(run_dir: &Path, summary: &Value, json: bool) -> Result<()> {
+    write_atomic(
+        &run_dir.join("summary.json"),
+        serde_json::to_string_pretty(summary)?.as_bytes(),
+    )?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+        return Ok(());
+    }
+    let text = |k: &str| summary[k].as_str().unwrap_or("").to_string();
+    println!("done: {}", text("run"));
+    for key in KEYS {
+        if let Some(v) = summary.get(key) {
+            println!("  {key:<18} {v}");
+        }
+    }
+    println!("  samples            {}", text("samples"));
+    println!(
+        "  config, log, checkpoints and weights are in {}",
+        text("run")
+    );
+    Ok(())
+}

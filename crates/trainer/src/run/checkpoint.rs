@@ -1,0 +1,213 @@
+//! Checkpoints: `checkpoints/step-NNNNNNN/{model,ema,optim}.bpk` + `state.json`, written into
+//! a temporary directory and renamed into place (atomic), a `latest` pointer file, rotation
+//! keeping the newest M, and a `best` copy for early stopping.
+
+use crate::io::atomic::write_atomic;
+use anyhow::{Context, Result, bail};
+use diffmem_model::Net;
+use diffmem_model::burn::module::Module;
+use diffmem_model::burn::optim::ModuleOptimizer;
+use diffmem_model::burn::store::ModuleRecord;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Loop state saved with each checkpoint. Batches, timesteps and noise are pure functions
+/// of (seed, step), so the step is the whole RNG state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoopState {
+    /// Optimisation steps completed.
+    pub step: usize,
+    /// Best held-out loss seen so far (early stopping).
+    pub best_heldout: Option<f64>,
+    /// Step of the best held-out loss.
+    pub best_step: Option<usize>,
+    /// Logging intervals since the best held-out loss.
+    pub bad_intervals: usize,
+    /// Whether ema.bpk exists.
+    pub has_ema: bool,
+    /// Wall-clock seconds of training so far.
+    pub elapsed_secs: f64,
+}
+
+/// Writes the final loop state to `run_dir/train_state.json`.
+pub fn write_state(run_dir: &Path, state: &LoopState) -> Result<()> {
+    write_atomic(
+        &run_dir.join("train_state.json"),
+        serde_json::to_string_pretty(state)?.as_bytes(),
+    )
+}
+
+/// Name of the checkpoint directory of `step`.
+pub fn step_dir_name(step: usize) -> String {
+    format!("step-{step:07}")
+}
+
+/// Writes a checkpoint of `net`, `ema` and `optim` under `ckpt_root`, updates `latest` and
+/// removes all but the newest `keep` step directories. Returns the checkpoint directory.
+pub fn save(
+    ckpt_root: &Path,
+    net: &Net,
+    ema: Option<&Net>,
+    optim: &ModuleOptimizer,
+    state: &LoopState,
+    keep: usize,
+) -> Result<PathBuf> {
+    let name = step_dir_name(state.step);
+    let tmp = ckpt_root.join(format!(".{name}.tmp"));
+    let dst = ckpt_root.join(&name);
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let rec = |e: diffmem_model::burn::store::RecordError, what: &str| {
+        anyhow::anyhow!("cannot write {what} checkpoint in {}: {e:?}", tmp.display())
+    };
+    net.valid()
+        .into_record()
+        .save(tmp.join("model"))
+        .map_err(|e| rec(e, "model"))?;
+    if let Some(e) = ema {
+        e.clone()
+            .into_record()
+            .save(tmp.join("ema"))
+            .map_err(|er| rec(er, "EMA"))?;
+    }
+    optim
+        .save(tmp.join("optim"))
+        .map_err(|e| rec(e, "optimiser"))?;
+    write_atomic(
+        &tmp.join("state.json"),
+        serde_json::to_string_pretty(state)?.as_bytes(),
+    )?;
+    if dst.exists() {
+        std::fs::remove_dir_all(&dst).ok();
+    }
+    std::fs::rename(&tmp, &dst)
+        .with_context(|| format!("cannot move checkpoint to {}", dst.display()))?;
+    write_atomic(&ckpt_root.join("latest"), name.as_bytes())?;
+    rotate(ckpt_root, keep)?;
+    Ok(dst)
+}
+
+/// Keeps the newest `keep` step directories.
+fn rotate(ckpt_root: &Path, keep: usize) -> Result<()> {
+    let mut steps = list_steps(ckpt_root)?;
+    steps.sort();
+    let n = steps.len();
+    for (_, dir) in steps.into_iter().take(n.saturating_sub(keep)) {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove old checkpoint {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn list_steps(ckpt_root: &Path) -> Result<Vec<(usize, PathBuf)>> {
+    let Ok(rd) = std::fs::read_dir(ckpt_root) else {
+        return Ok(Vec::new());
+    };
+    Ok(rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_prefix("step-")
+                .and_then(|s| s.parse::<usize>().ok())
+                .map(|s| (s, e.path()))
+        })
+        .collect())
+}
+
+/// Copies checkpoint `dir` to `ckpt_root/best` (atomically replaced).
+pub fn mark_best(ckpt_root: &Path, dir: &Path) -> Result<()> {
+    let tmp = ckpt_root.join(".best.tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+    std::fs::create_dir_all(&tmp)?;
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        std::fs::copy(e.path(), tmp.join(e.file_name()))?;
+    }
+    let best = ckpt_root.join("best");
+    if best.exists() {
+        std::fs::remove_dir_all(&best)?;
+    }
+    std::fs::rename(&tmp, &best)?;
+    Ok(())
+}
+
+/// Resolves `--resume`: `latest` (with the run's checkpoint root), a run directory, or a
+/// checkpoint directory.
+pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
+    let (root, explicit) = if arg == "latest" {
+        match run_dir {
+            Some(r) => (r.join("checkpoints"), None),
+            None => {
+                bail!("--resume latest needs --out RUN_DIR (or pass the run directory to --resume)")
+            }
+        }
+    } else {
+        let p = PathBuf::from(arg);
+        if p.join("state.json").exists() {
+            (
+                p.parent().map(Path::to_path_buf).unwrap_or_default(),
+                Some(p),
+            )
+        } else if p.join("checkpoints").is_dir() {
+            (p.join("checkpoints"), None)
+        } else if p.join("latest").exists() {
+            (p, None)
+        } else {
+            bail!(
+                "--resume {arg}: no checkpoint there (expected a run directory, its checkpoints/ folder, or a step-NNNNNNN folder)"
+            );
+        }
+    };
+    if let Some(p) = explicit {
+        return Ok(p);
+    }
+    let latest = root.join("latest");
+    let name = std::fs::read_to_string(&latest).with_context(|| {
+        format!(
+            "no checkpoint to resume: {} is missing (has the run written one yet?)",
+            latest.display()
+        )
+    })?;
+    let dir = root.join(name.trim());
+    if !dir.join("state.json").exists() {
+        bail!(
+            "{} points to {}, which is not a complete checkpoint",
+            latest.display(),
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// Reads a checkpoint's loop state.
+pub fn load_state(dir: &Path) -> Result<LoopState> {
+    let p = dir.join("state.json");
+    let text =
+        std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is corrupt", p.display()))
+}
+
+/// Loads `file` (without `.bpk`) of checkpoint `dir` into `net`.
+pub fn load_net(net: Net, dir: &Path, file: &str) -> Result<Net> {
+    let path = dir.join(file);
+    let record = ModuleRecord::load(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}.bpk: {e:?}", path.display()))?;
+    net.try_load_record(record).map_err(|e| {
+        anyhow::anyhow!(
+            "{}.bpk does not match the configured model: {e:?}",
+            path.display()
+        )
+    })
+}
+
+/// Loads the optimiser state of checkpoint `dir`.
+pub fn load_optim(optim: ModuleOptimizer, dir: &Path) -> Result<ModuleOptimizer> {
+    let path = dir.join("optim");
+    optim
+        .load(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}.bpk: {e:?}", path.display()))
+}

@@ -1,0 +1,127 @@
+//! A run directory and the denoiser it holds: the trained weights (`weights/`, or the latest
+//! checkpoint of an interrupted run) or, for `linear-exact` and `empirical`, the closed form
+//! refitted from the run's training set (a pure function of it).
+
+use crate::run::checkpoint;
+use crate::run::config::RunConfig;
+use crate::run::data as run_data;
+use anyhow::{Context, Result, bail};
+use diffmem_data::Dataset;
+use diffmem_model::burn::module::Module;
+use diffmem_model::burn::prelude::*;
+use diffmem_model::{
+    Denoiser, DeviceChoice, Diffusion, Net, Schedule, SelectedDevice, select_device,
+};
+use std::path::{Path, PathBuf};
+
+/// Which weights of a trained run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Weights {
+    /// The EMA weights when the run has them, else the raw ones.
+    Ema,
+    /// The raw (last optimiser step) weights.
+    Raw,
+}
+
+/// A run loaded for sampling or evaluation.
+pub struct LoadedRun {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Its config.
+    pub cfg: RunConfig,
+    /// The device in use.
+    pub device: SelectedDevice,
+    /// Training subset (same indices as when trained).
+    pub train: Dataset,
+    /// Held-out set.
+    pub heldout: Dataset,
+    /// Schedule and objective on the device.
+    pub diffusion: Diffusion,
+    /// The denoiser.
+    pub model: Box<dyn Denoiser>,
+    /// Which weights were loaded (a description for reports).
+    pub weights: String,
+}
+
+/// Path of the final weights directory of a run.
+pub fn weights_dir(run: &Path) -> PathBuf {
+    run.join("weights")
+}
+
+/// Loads the run in `dir` on `device` (None: the run's own device setting).
+pub fn load(dir: &Path, device: Option<DeviceChoice>, weights: Weights) -> Result<LoadedRun> {
+    let cfg_path = dir.join("config.toml");
+    if !cfg_path.exists() {
+        bail!(
+            "{} is not a run directory: {} is missing",
+            dir.display(),
+            cfg_path.display()
+        );
+    }
+    let cfg = RunConfig::load(&cfg_path)?;
+    let device = select_device(device.unwrap_or(cfg.train.device))?;
+    let (train, heldout) = run_data::load(&cfg.data)?;
+    let schedule = Schedule::new(cfg.diffusion.schedule.clone(), cfg.diffusion.timesteps)?;
+    let diffusion = Diffusion::new(
+        schedule,
+        cfg.objective(),
+        *cfg.diffusion.min_snr_gamma,
+        &device.device,
+    );
+    let (model, desc): (Box<dyn Denoiser>, String) =
+        match cfg
+            .model
+            .fit_exact(&train.samples, train.dim(), &diffusion, &device.device)?
+        {
+            Some(m) => (
+                m,
+                format!(
+                    "{} fitted on the run's {} training samples",
+                    cfg.model.name(),
+                    train.len()
+                ),
+            ),
+            None => {
+                let (net, desc) = load_net(dir, &cfg, &train, &device.device, weights)?;
+                (Box::new(net), desc)
+            }
+        };
+    Ok(LoadedRun {
+        dir: dir.to_path_buf(),
+        cfg,
+        device,
+        train,
+        heldout,
+        diffusion,
+        model,
+        weights: desc,
+    })
+}
+
+fn load_net(
+    dir: &Path,
+    cfg: &RunConfig,
+    train: &Dataset,
+    device: &Device,
+    weights: Weights,
+) -> Result<(Net, String)> {
+    let fresh = cfg
+        .model
+        .init_net(train.shape, cfg.diffusion.timesteps, device)?
+        .context("not a trainable model")?;
+    let final_dir = weights_dir(dir);
+    let src = if final_dir.join("model.bpk").exists() {
+        final_dir
+    } else {
+        checkpoint::resolve("latest", Some(dir)).with_context(|| {
+            format!(
+                "{} has no trained weights yet: train it (or resume it) first",
+                dir.display()
+            )
+        })?
+    };
+    let use_ema = weights == Weights::Ema && src.join("ema.bpk").exists();
+    let file = if use_ema { "ema" } else { "model" };
+    let net = checkpoint::load_net(fresh.valid(), &src, file)?;
+    Ok((net, format!("{}/{file}.bpk", src.display())))
+}

@@ -1,0 +1,154 @@
+//! The model part of a run's layers: `[model]` of a config file (kept as a table, since its
+//! keys depend on the model kind) and the model flags, resolved into one `ModelSpec`.
+//!
+//! Settings live on the model crate's configs (`MlpConfig`, `UnetConfig`, `LinearConfig`): a
+//! new model setting is a field there, plus one flag line below if it deserves a flag.
+
+use anyhow::{Context, Result, bail};
+use diffmem_model::ModelSpec;
+use toml::{Table, Value};
+
+/// The model flags of `diffmem train` (each is a key of the model's TOML table).
+#[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+pub struct ModelFlags {
+    /// Model: linear, mlp, unet, linear-exact, empirical.
+    #[arg(long = "model")]
+    pub name: Option<String>,
+    /// MLP width.
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// MLP residual blocks.
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Time-embedding width (MLP).
+    #[arg(long)]
+    pub temb: Option<usize>,
+    /// UNet base channels.
+    #[arg(long)]
+    pub base: Option<usize>,
+    /// UNet channel multipliers, e.g. 1,2,2.
+    #[arg(long, value_delimiter = ',')]
+    pub mults: Option<Vec<usize>>,
+    /// UNet self-attention resolutions, e.g. 8.
+    #[arg(long, value_delimiter = ',')]
+    pub attn: Option<Vec<usize>>,
+    /// `linear`: number of timestep bins (default: one per timestep).
+    #[arg(long)]
+    pub bins: Option<usize>,
+    /// `linear-exact`: ridge lambda.
+    #[arg(long)]
+    pub lambda: Option<f64>,
+}
+
+fn ints(v: &[usize]) -> Value {
+    Value::Array(v.iter().map(|&x| Value::Integer(x as i64)).collect())
+}
+
+impl ModelFlags {
+    /// The set flags as (flag, TOML key, value).
+    fn entries(&self) -> Vec<(&'static str, &'static str, Value)> {
+        let int = |v: Option<usize>| v.map(|x| Value::Integer(x as i64));
+        [
+            ("--width", "width", int(self.width)),
+            ("--depth", "depth", int(self.depth)),
+            ("--temb", "temb", int(self.temb)),
+            ("--base", "base", int(self.base)),
+            ("--mults", "mults", self.mults.as_deref().map(ints)),
+            ("--attn", "attn_res", self.attn.as_deref().map(ints)),
+            ("--bins", "bins", int(self.bins)),
+            ("--lambda", "lambda", self.lambda.map(Value::Float)),
+        ]
+        .into_iter()
+        .filter_map(|(flag, key, v)| v.map(|v| (flag, key, v)))
+        .collect()
+    }
+}
+
+/// A model's settings as a TOML table (with its `name`).
+fn table_of(spec: &ModelSpec) -> Result<Table> {
+    match Value::try_from(spec)? {
+        Value::Table(t) => Ok(t),
+        _ => bail!("internal: a model spec is not a table"),
+    }
+}
+
+/// The model: `base` (the defaults), then the file's `[model]` table, then the flags. A file or
+/// flag that names another kind starts from that kind's defaults (settings of the old kind do
+/// not carry over); a flag that the chosen kind does not have is an error naming both.
+pub fn resolve_model(base: &ModelSpec, file: &Table, flags: &ModelFlags) -> Result<ModelSpec> {
+    let file_kind = file.get("name").and_then(Value::as_str);
+    let kind = flags
+        .name
+        .as_deref()
+        .or(file_kind)
+        .unwrap_or(base.name())
+        .to_string();
+    let mut table = if kind == base.name() {
+        table_of(base)?
+    } else {
+        table_of(&ModelSpec::from_name(&kind)?)?
+    };
+    let known: Vec<String> = table.keys().cloned().collect();
+    if file_kind.is_none_or(|k| k == kind) {
+        for (k, v) in file {
+            table.insert(k.clone(), v.clone());
+        }
+    }
+    for (flag, key, v) in flags.entries() {
+        if !known.iter().any(|k| k == key) && !(kind == "linear" && key == "bins") {
+            bail!("{flag} applies to another model, not --model {kind}");
+        }
+        table.insert(key.to_string(), v);
+    }
+    // "none" means "not set" (as in sweeps); the model configs use plain options.
+    table.retain(|_, v| v.as_str() != Some("none"));
+    Value::Table(table)
+        .try_into()
+        .with_context(|| format!("invalid [model] settings for `{kind}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diffmem_model::denoiser::MlpConfig;
+
+    fn mlp(width: usize, depth: usize) -> ModelSpec {
+        ModelSpec::Mlp(MlpConfig {
+            width,
+            depth,
+            temb: 128,
+        })
+    }
+
+    #[test]
+    fn flags_override_file_which_overrides_base() {
+        let file: Table = toml::from_str("name = \"mlp\"\nwidth = 64").unwrap();
+        let flags = ModelFlags {
+            depth: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_model(&mlp(1024, 3), &file, &flags).unwrap(),
+            mlp(64, 1)
+        );
+    }
+
+    #[test]
+    fn another_kind_starts_from_its_defaults_and_foreign_flags_are_named() {
+        let flags = ModelFlags {
+            name: Some("linear".into()),
+            bins: Some(10),
+            ..Default::default()
+        };
+        let m = resolve_model(&mlp(1024, 3), &Table::new(), &flags).unwrap();
+        assert_eq!(m.name(), "linear");
+        let bad = ModelFlags {
+            name: Some("unet".into()),
+            width: Some(8),
+            ..Default::default()
+        };
+        let e = resolve_model(&mlp(1024, 3), &Table::new(), &bad).unwrap_err();
+        assert!(e.to_string().contains("--width"), "{e}");
+        assert!(e.to_string().contains("unet"), "{e}");
+    }
+}

@@ -1,0 +1,78 @@
+//! Drawing samples from a loaded run and writing `samples.png` and `samples.npy`.
+
+use crate::io::atomic::write_atomic;
+use crate::io::npy::encode_f32;
+use crate::io::progress::Progress;
+use crate::run::config::SampleSection;
+use anyhow::{Result, anyhow};
+use diffmem_data::SampleShape;
+use diffmem_model::burn::prelude::*;
+use diffmem_model::noise::{DeviceNoise, NoiseSource};
+use diffmem_model::sampler::sample;
+use diffmem_model::{Denoiser, Diffusion};
+use std::path::Path;
+
+/// Draws `s.num` samples with the sampler of `s`, taking every Gaussian draw from `noise`
+/// (None: the device RNG seeded with `s.seed`).
+pub fn draw(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    s: &SampleSection,
+    dim: usize,
+    device: &Device,
+    quiet: bool,
+    noise: Option<&mut dyn NoiseSource>,
+) -> Result<Vec<f32>> {
+    let mut device_noise;
+    let noise: &mut dyn NoiseSource = match noise {
+        Some(n) => n,
+        None => {
+            device_noise = DeviceNoise::seeded(device, s.seed);
+            &mut device_noise
+        }
+    };
+    let progress = Progress::new("sample", s.num, 0, quiet);
+    let out = sample(
+        model,
+        diffusion,
+        &s.sampler,
+        *s.clip_x0,
+        s.num,
+        dim,
+        s.batch,
+        noise,
+        device,
+        &mut |done, _| progress.report(done, "samples"),
+    )?;
+    progress.finish();
+    if out.iter().any(|v| !v.is_finite()) {
+        return Err(anyhow!(
+            "sampling produced non-finite values: the model has diverged"
+        ));
+    }
+    Ok(out)
+}
+
+/// Writes `dir/samples.png` (grid, values clamped to [-1, 1]) and `dir/samples.npy`
+/// (shape [num, C, H, W] or [num, D]).
+pub fn write(dir: &Path, samples: &[f32], shape: SampleShape) -> Result<()> {
+    let n = samples.len() / shape.dim().max(1);
+    let npy_shape: Vec<usize> = match shape {
+        SampleShape::Image { c, h, w } => vec![n, c, h, w],
+        SampleShape::Flat { d } => vec![n, d],
+    };
+    write_atomic(&dir.join("samples.npy"), &encode_f32(samples, &npy_shape))?;
+    let cols = (n as f64).sqrt().ceil() as usize;
+    match diffmem_data::grid::write_grid(&dir.join("samples.png"), samples, shape, cols.max(1)) {
+        Ok(()) => Ok(()),
+        // Vectors that are not square images have no picture; the .npy holds them.
+        Err(e) if matches!(shape, SampleShape::Flat { .. }) => {
+            eprintln!(
+                "note: no samples.png for {}-dimensional vectors ({e})",
+                shape.dim()
+            );
+            Ok(())
+        }
+        Err(e) => Err(crate::run::data::with_hint(e)),
+    }
+}

@@ -1,0 +1,27 @@
+//! The sampling stage: drawing samples from a loaded run and writing them.
+
+mod draw;
+
+pub use draw::{draw, write};
+
+use crate::run::{self, Weights};
+use anyhow::Result;
+use diffmem_model::DeviceChoice;
+use std::path::Path;
+
+/// The end-of-training grid: loads the run just trained (EMA weights when it has them) and
+/// draws `sample.num` samples with its own sampler into `samples.png` and `samples.npy`.
+pub fn grid(run_dir: &Path, device: DeviceChoice, quiet: bool) -> Result<()> {
+    let r = run::load(run_dir, Some(device), Weights::Ema)?;
+    let s = &r.cfg.sample;
+    let samples = draw(
+        r.model.as_ref(),
+        &r.diffusion,
+        s,
+        r.train.dim(),
+        &r.device.device,
+        quiet,
+        None,
+    )?;
+    write(run_dir, &samples, r.train.shape)
+}

@@ -1,0 +1,96 @@
+//! The training stage: fit the run's denoiser (train a network, or note that an exact one is
+//! a closed form of the training set), save the final weights, and summarise.
+
+pub mod batches;
+pub mod lr;
+mod monitor;
+mod optim;
+pub mod train_loop;
+
+use crate::run::config::RunConfig;
+use crate::run::weights_dir;
+use anyhow::{Result, anyhow};
+use diffmem_data::Dataset;
+use diffmem_model::Net;
+use diffmem_model::burn::module::Module;
+use diffmem_model::burn::prelude::Device;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use train_loop::Finish;
+
+/// Raised when Ctrl-C stopped training (exit code 130).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted at step {step}; checkpoint written. Resume with: diffmem train --resume {run}"
+)]
+pub struct Interrupted {
+    /// Last completed step.
+    pub step: usize,
+    /// Run directory.
+    pub run: String,
+}
+
+/// What fitting a run needs.
+pub struct FitInputs<'a> {
+    /// Resolved config.
+    pub cfg: &'a RunConfig,
+    /// Run directory.
+    pub run_dir: &'a Path,
+    /// Plain (non-autodiff) device.
+    pub device: &'a Device,
+    /// Training subset.
+    pub train: &'a Dataset,
+    /// Held-out set.
+    pub heldout: &'a Dataset,
+    /// Checkpoint to resume from.
+    pub resume: Option<PathBuf>,
+    /// Plain log lines instead of a bar.
+    pub quiet: bool,
+    /// Stop as if interrupted once this many steps are done.
+    pub stop_after: Option<usize>,
+}
+
+/// Trains the run's network (Ctrl-C checkpoints and returns [`Interrupted`]) and saves
+/// `weights/model.bpk` (and `ema.bpk`); an exact model needs nothing. Returns the summary.
+pub fn fit(inp: &FitInputs<'_>) -> Result<Value> {
+    let cfg = inp.cfg;
+    if cfg.model.is_exact() {
+        return Ok(
+            json!({"model": cfg.model.name(), "trained": "closed form (fitted from the training set)"}),
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).ok();
+    let out = train_loop::train(inp, &stop)?;
+    if let Finish::Interrupted { step } = out.finish {
+        let run = inp.run_dir.display().to_string();
+        return Err(Interrupted { step, run }.into());
+    }
+    save_weights(inp.run_dir, &out.net, out.ema.as_ref())?;
+    Ok(json!({
+        "model": cfg.model.name(), "steps": out.steps, "finish": format!("{:?}", out.finish),
+        "final_train_loss": out.last_loss, "train_fixed_loss": out.last_eval.0,
+        "heldout_loss": out.last_eval.1, "gap": out.last_eval.1 - out.last_eval.0,
+        "train_seconds": out.seconds,
+    }))
+}
+
+/// Writes the final weights to `RUN/weights/`.
+fn save_weights(run_dir: &Path, net: &Net, ema: Option<&Net>) -> Result<()> {
+    let wdir = weights_dir(run_dir);
+    std::fs::create_dir_all(&wdir)?;
+    let save = |net: &Net, name: &str| -> Result<()> {
+        net.clone()
+            .into_record()
+            .save(wdir.join(name))
+            .map_err(|e| anyhow!("cannot write {}/{name}.bpk: {e:?}", wdir.display()))
+    };
+    save(net, "model")?;
+    if let Some(e) = ema {
+        save(e, "ema")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! What the training loop reports at each logging step: the mean training loss of the window
+//! (one device read-back), fixed-noise losses on training and held-out rows, the rate, a line
+//! of `log.jsonl`, the progress bar, and the divergence error.
+
+use crate::io::progress::Progress;
+use crate::run::config::{LrSchedule, RunConfig};
+use crate::train::lr::learning_rate;
+use anyhow::{Result, anyhow};
+use diffmem_data::Dataset;
+use diffmem_metrics::denoising_loss::{per_timestep_loss, timestep_grid};
+use diffmem_model::burn::module::Module;
+use diffmem_model::burn::prelude::*;
+use diffmem_model::diffusion::to_vec;
+use diffmem_model::{Diffusion, Net};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// Timesteps of the logged losses.
+const EVAL_TIMESTEPS: usize = 8;
+/// Seed of the fixed noise draws of the logged losses.
+const EVAL_NOISE_SEED: u64 = 0x5eed;
+
+/// A non-finite training loss found when the window was read back.
+#[derive(Clone, Copy, Debug)]
+pub struct NonFinite {
+    /// The loss.
+    pub loss: f32,
+    /// 0-based step that produced it.
+    pub step: usize,
+}
+
+/// The loop's log: loss window, `log.jsonl` and the progress bar.
+pub struct Monitor {
+    window: Vec<Tensor<1>>,
+    log: File,
+    progress: Progress,
+    interval: (Instant, usize),
+}
+
+impl Monitor {
+    /// Opens `run_dir/log.jsonl` for appending and starts the bar at `step` of `total`.
+    pub fn open(run_dir: &Path, total: usize, step: usize, quiet: bool) -> Result<Self> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(run_dir.join("log.jsonl"))?;
+        Ok(Self {
+            window: Vec::new(),
+            log,
+            progress: Progress::new("train", total, step, quiet),
+            interval: (Instant::now(), step),
+        })
+    }
+
+    /// Keeps a step's (device) loss until the next logging step.
+    pub fn push(&mut self, loss: Tensor<1>) {
+        self.window.push(loss);
+        self.progress.tick();
+    }
+
+    /// The mean loss of the window ending at `step` (one device read-back), and the training
+    /// rate of the interval; the first non-finite loss is an error.
+    pub fn window_loss(&mut self, step: usize) -> Result<(f64, f64), NonFinite> {
+        let losses = to_vec(Tensor::cat(std::mem::take(&mut self.window), 0));
+        if let Some(k) = losses.iter().position(|l| !l.is_finite()) {
+            self.progress.finish();
+            let step = step - losses.len() + k;
+            return Err(NonFinite {
+                loss: losses[k],
+                step,
+            });
+        }
+        let mean = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64;
+        let seconds = self.interval.0.elapsed().as_secs_f64().max(1e-9);
+        Ok((mean, (step - self.interval.1) as f64 / seconds))
+    }
+
+    /// Writes the log line of `step` and updates the bar; the next interval starts now.
+    pub fn write(
+        &mut self,
+        step: usize,
+        lr: f64,
+        elapsed: f64,
+        rate: f64,
+        l: &Logged,
+    ) -> Result<()> {
+        self.interval = (Instant::now(), step);
+        let line = serde_json::json!({
+            "step": step, "loss": l.loss, "lr": lr, "train_fixed_loss": l.train_fixed,
+            "heldout_loss": l.heldout, "steps_per_sec": rate, "time": elapsed,
+        });
+        writeln!(self.log, "{line}")?;
+        let text = format!(
+            "loss {:.4} held-out {:.4} lr {lr:.2e} {rate:.1} steps/s",
+            l.loss, l.heldout
+        );
+        self.progress.report(step, &text);
+        Ok(())
+    }
+
+    /// Ends the progress bar.
+    pub fn finish(&self) {
+        self.progress.finish();
+    }
+}
+
+/// Losses measured at one logging step.
+#[derive(Clone, Copy, Debug)]
+pub struct Logged {
+    /// Mean training loss of the window.
+    pub loss: f64,
+    /// Fixed-noise loss on training rows.
+    pub train_fixed: f64,
+    /// Fixed-noise loss on held-out rows.
+    pub heldout: f64,
+}
+
+impl Logged {
+    /// Nothing logged yet.
+    pub fn none() -> Self {
+        Self {
+            loss: f64::NAN,
+            train_fixed: f64::NAN,
+            heldout: f64::NAN,
+        }
+    }
+
+    /// The window's mean `loss` and the fixed-noise losses of `net` on up to `rows` rows of
+    /// the training and the held-out set.
+    pub fn measure(
+        loss: f64,
+        net: &Net,
+        diffusion: &Diffusion,
+        [train, heldout]: [&Dataset; 2],
+        rows: usize,
+        device: &Device,
+    ) -> Self {
+        let net = net.valid();
+        Self {
+            loss,
+            train_fixed: fixed_loss(&net, diffusion, train, rows, device),
+            heldout: fixed_loss(&net, diffusion, heldout, rows, device),
+        }
+    }
+}
+
+/// Fixed-noise loss of `net` on up to `rows` rows of `data`, averaged over
+/// `EVAL_TIMESTEPS` timesteps: the same rows, timesteps and noise at every logging step.
+fn fixed_loss(
+    net: &Net,
+    diffusion: &Diffusion,
+    data: &Dataset,
+    rows: usize,
+    device: &Device,
+) -> f64 {
+    let (d, m) = (data.dim(), data.len().min(rows));
+    let grid = timestep_grid(diffusion.steps(), EVAL_TIMESTEPS);
+    let rows = &data.samples[..m * d];
+    let l = per_timestep_loss(net, diffusion, rows, d, &grid, EVAL_NOISE_SEED, 512, device);
+    l.iter().sum::<f64>() / l.len().max(1) as f64
+}
+
+/// The divergence error: which step, at which learning rate, the last good checkpoint.
+pub fn diverged(cfg: &RunConfig, ckpt_root: &Path, nf: NonFinite) -> anyhow::Error {
+    let o = &cfg.optim;
+    let cosine = o.lr_schedule == LrSchedule::Cosine;
+    let lr = learning_rate(o.lr, nf.step, o.warmup, cfg.total_steps(), cosine);
+    let last_good = std::fs::read_to_string(ckpt_root.join("latest")).map_or(
+        "none (no checkpoint was written before the divergence)".into(),
+        |n| ckpt_root.join(n.trim()).display().to_string(),
+    );
+    anyhow!(
+        "training diverged: non-finite loss ({}) at step {} (learning rate {lr:.3e}).\n\
+         The last good checkpoint is {last_good} .\n\
+         hint: lower the learning rate (e.g. --lr {:.1e}) or clip gradients (--clip 1.0)",
+        nf.loss,
+        nf.step + 1,
+        o.lr / 10.0
+    )
+}
