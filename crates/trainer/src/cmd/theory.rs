@@ -14,7 +14,7 @@
 use crate::theory::{check, collapse, critical, flow, linear};
 
 use anyhow::{Context, Result};
-use diffmem_metrics::theory::LinearSchedule;
+use diffmem_metrics::theory::Schedule;
 
 /// Arguments of `diffmem theory`.
 #[derive(clap::Args, Debug)]
@@ -68,8 +68,8 @@ pub struct ScheduleArgs {
 
 impl ScheduleArgs {
     /// The float64 schedule.
-    pub fn schedule(&self) -> Result<LinearSchedule> {
-        Ok(LinearSchedule::new(self.beta1, self.beta_t, self.t_max)?)
+    pub fn schedule(&self) -> Result<Schedule> {
+        Ok(Schedule::linear(self.beta1, self.beta_t, self.t_max)?)
     }
 
     /// `linear 1e-4..1e-2, T = 1000`.
