@@ -96,7 +96,8 @@ mod tests {
             let c = (1.0 - abar) / abar;
             let want: f64 = model
                 .moments
-                .eigvals
+                .eigen
+                .values
                 .iter()
                 .map(|l| l / (l + c))
                 .sum::<f64>()

@@ -27,6 +27,9 @@ pub enum MetricsError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A model-crate computation failed (the linear-Gaussian core, a schedule).
+    #[error(transparent)]
+    Model(#[from] diffmem_model::ModelError),
     /// A computation on a burn device failed, or its result could not be read back.
     #[error("device: {0}")]
     Device(String),

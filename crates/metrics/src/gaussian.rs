@@ -59,25 +59,7 @@ impl Gaussian {
 
     /// Maximum-likelihood fit of `n x d` row-major f64 samples (1/N normalisation).
     pub fn fit_f64(samples: &[f64], d: usize) -> Result<Self> {
-        if d == 0 || samples.is_empty() || samples.len() % d != 0 {
-            return Err(MetricsError::Invalid(format!(
-                "cannot fit a Gaussian of dimension {d} to {} values",
-                samples.len()
-            )));
-        }
-        let n = samples.len() / d;
-        let mut mean = vec![0.0; d];
-        for row in samples.chunks_exact(d) {
-            for (m, x) in mean.iter_mut().zip(row) {
-                *m += x;
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= n as f64);
-        let centred = Mat::from_fn(n, d, |i, j| samples[i * d + j] - mean[j]);
-        let scatter = centred.transpose() * &centred;
-        let cov = (0..d * d)
-            .map(|k| scatter[(k / d, k % d)] / n as f64)
-            .collect();
+        let (mean, cov) = diffmem_model::linear_gaussian::sample_mean_cov(samples, d)?;
         Gaussian::new(mean, cov, d)
     }
 

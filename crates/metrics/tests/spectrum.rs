@@ -13,8 +13,8 @@ use diffmem_metrics::spectrum::{
     PointSet, ScoreField, ScoreMatrixConfig, SpectrumConfig, analyse, write_report,
 };
 use diffmem_model::burn::prelude::*;
-use diffmem_model::denoiser::linear_exact::GaussianMoments;
 use diffmem_model::denoiser::{Empirical, LinearExact};
+use diffmem_model::linear_gaussian::GaussianMoments;
 use diffmem_model::{Diffusion, Objective, Schedule, ScheduleKind};
 use faer::Mat;
 use rand_chacha::ChaCha8Rng;
@@ -122,6 +122,7 @@ fn linear_exact_neg_jacobian_eigenvalues_are_one_over_sigma2_plus_l() {
     let d = vars.len();
     let (_, cov) = gaussian(&vars, 1, 3);
     let mean: Vec<f64> = (0..d).map(|i| 0.1 * i as f64).collect();
+    let cov: Vec<f64> = (0..d * d).map(|k| cov[(k / d, k % d)]).collect();
     let moments = GaussianMoments::from_mean_cov(mean.clone(), &cov, 1000).unwrap();
     let schedule = Schedule::new(ScheduleKind::default(), 1000).unwrap();
     let levels = NoiseLevels::of(&schedule);

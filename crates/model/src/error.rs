@@ -27,6 +27,9 @@ pub enum ModelError {
     /// No device of the requested kind could be opened.
     #[error("device: {0}")]
     Device(String),
+    /// An input that cannot give a meaningful result (empty sample set, wrong dimension...).
+    #[error("invalid input: {0}")]
+    Invalid(String),
     /// A linear-algebra step of an exact denoiser failed.
     #[error("linear algebra: {0}")]
     Linalg(String),

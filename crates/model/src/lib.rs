@@ -7,6 +7,7 @@ pub mod device;
 pub mod diffusion;
 pub mod ema;
 pub mod error;
+pub mod linear_gaussian;
 pub mod noise;
 pub mod sampler;
 pub mod schedule;
@@ -17,8 +18,9 @@ pub use denoiser::{Denoiser, Net};
 pub use device::{DeviceChoice, MatmulPrecision, SelectedDevice, select_device};
 pub use diffusion::{Diffusion, Objective};
 pub use error::{ModelError, Result};
-pub use sampler::{DdpmVariance, SamplerConfig};
-pub use schedule::{Schedule, ScheduleKind};
+pub use linear_gaussian::{Eigen, GaussianMoments};
+pub use sampler::{DdpmVariance, SamplerConfig, SamplerStep};
+pub use schedule::{NoiseLevel, Schedule, ScheduleKind};
 pub use spec::ModelSpec;
 
 /// Re-export of burn so dependants use the exact same version.

@@ -2,6 +2,11 @@
 //!
 //! Timestep convention: index `i` in `0..T` is the paper's t = i + 1, so `betas[0]` is beta_1
 //! and `abar[i] = prod_{s <= i} (1 - betas[s])`.
+//!
+//! This is the project's one float64 schedule: the device samplers and denoisers use it, and so
+//! does the exact theory (`diffmem_metrics::theory`), which needs `one_minus_abar`: 1 - abar_t
+//! accumulated as (1 - abar_{t-1}) + abar_{t-1} beta_t, so that 1 - abar_1 = beta_1 bit for bit
+//! and the last exact sampler step annihilates directions absent from the data exactly.
 
 use crate::error::{ModelError, Result};
 use burn::prelude::*;
@@ -50,6 +55,8 @@ pub struct Schedule {
     pub alphas: Vec<f64>,
     /// abar_t = prod_{s<=t} alpha_s.
     pub abar: Vec<f64>,
+    /// 1 - abar_t, accumulated without cancellation: (1 - abar_{t-1}) + abar_{t-1} beta_t.
+    pub one_minus_abar: Vec<f64>,
     /// Posterior variance tilde beta_t = beta_t (1 - abar_{t-1}) / (1 - abar_t), abar_0 = 1.
     pub posterior_var: Vec<f64>,
 }
@@ -90,11 +97,13 @@ impl Schedule {
             }
         };
         let alphas: Vec<f64> = betas.iter().map(|b| 1.0 - b).collect();
-        let mut abar = Vec::with_capacity(t_max);
-        let mut acc = 1.0;
-        for a in &alphas {
+        let (mut abar, mut one_minus_abar) = (Vec::with_capacity(t_max), Vec::with_capacity(t_max));
+        let (mut acc, mut om) = (1.0, 0.0);
+        for (a, b) in alphas.iter().zip(&betas) {
+            om += acc * b;
             acc *= a;
             abar.push(acc);
+            one_minus_abar.push(om);
         }
         let posterior_var = (0..t_max)
             .map(|i| {
@@ -107,8 +116,54 @@ impl Schedule {
             betas,
             alphas,
             abar,
+            one_minus_abar,
             posterior_var,
         })
+    }
+
+    /// The linear schedule beta_t = beta_1 + (beta_T - beta_1)(t - 1)/(T - 1) with `t_max` steps.
+    pub fn linear(beta_1: f64, beta_t: f64, t_max: usize) -> Result<Self> {
+        Self::new(ScheduleKind::Linear { beta_1, beta_t }, t_max)
+    }
+
+    /// The schedule of Merger & Goldt (arXiv 2505.24769): beta from 1e-4 to 1e-2, T = 1000.
+    pub fn merger_goldt() -> Self {
+        Self::linear(1e-4, 1e-2, 1000).expect("valid constants")
+    }
+
+    /// The noise level (abar_t, exact 1 - abar_t) at index `i`.
+    pub fn level(&self, i: usize) -> NoiseLevel {
+        NoiseLevel {
+            abar: self.abar[i],
+            one_minus_abar: self.one_minus_abar[i],
+        }
+    }
+
+    /// c_t = (1 - abar_t) / abar_t at index `i` (t = i + 1): the variance-exploding noise level
+    /// sigma^2 of x_t / sqrt(abar_t) = x_0 + sqrt(c_t) eps.
+    pub fn c(&self, i: usize) -> f64 {
+        self.one_minus_abar[i] / self.abar[i]
+    }
+
+    /// Ornstein-Uhlenbeck time of index `i`: abar_t = e^{-2 t_OU}, t_OU = -ln(abar_t)/2
+    /// (Biroli et al., arXiv 2402.18491).
+    pub fn ou_time(&self, i: usize) -> f64 {
+        -0.5 * self.abar[i].ln()
+    }
+
+    /// First timestep t (1-based) whose VE noise level c_t reaches `sigma2`, or `None` if the
+    /// schedule never gets there.
+    pub fn step_at_ve_sigma2(&self, sigma2: f64) -> Option<usize> {
+        (0..self.len())
+            .find(|&i| self.c(i) >= sigma2)
+            .map(|i| i + 1)
+    }
+
+    /// First timestep t (1-based) whose OU time reaches `t_ou`, or `None` if beyond T.
+    pub fn step_at_ou_time(&self, t_ou: f64) -> Option<usize> {
+        (0..self.len())
+            .find(|&i| self.ou_time(i) >= t_ou)
+            .map(|i| i + 1)
     }
 
     /// Number of timesteps T.
@@ -139,6 +194,26 @@ impl Schedule {
             sqrt_abar: t(self.abar.iter().map(|a| a.sqrt()).collect()),
             sqrt_one_minus_abar: t(self.abar.iter().map(|a| (1.0 - a).sqrt()).collect()),
             snr: t((0..self.len()).map(|i| self.snr(i)).collect()),
+        }
+    }
+}
+
+/// The noise level of one timestep: abar_t and 1 - abar_t, the latter kept separately so that
+/// it stays exact where abar_t is close to 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoiseLevel {
+    /// abar_t.
+    pub abar: f64,
+    /// 1 - abar_t.
+    pub one_minus_abar: f64,
+}
+
+impl NoiseLevel {
+    /// The level of a bare abar, with 1 - abar computed directly.
+    pub fn from_abar(abar: f64) -> Self {
+        Self {
+            abar,
+            one_minus_abar: 1.0 - abar,
         }
     }
 }
@@ -256,6 +331,24 @@ mod tests {
         };
         assert!(Schedule::new(bad, 10).is_err());
         assert!(Schedule::new(ScheduleKind::default(), 1).is_err());
+    }
+
+    #[test]
+    fn abar_and_its_complement_are_consistent() {
+        let s = Schedule::merger_goldt();
+        assert_eq!(s.len(), 1000);
+        assert_eq!(s.one_minus_abar[0], 1e-4);
+        assert!((s.betas[999] - 1e-2).abs() < 1e-15);
+        let direct: f64 = s.betas.iter().map(|b| 1.0 - b).product();
+        assert!((s.abar[999] - direct).abs() < 1e-15);
+        for i in 0..s.len() {
+            assert!((s.abar[i] + s.one_minus_abar[i] - 1.0).abs() < 1e-14);
+            assert_eq!(s.level(i).one_minus_abar, s.one_minus_abar[i]);
+        }
+        let t = s.step_at_ve_sigma2(1.0).unwrap();
+        assert!(s.c(t - 1) >= 1.0 && s.c(t - 2) < 1.0);
+        assert_eq!(s.step_at_ou_time(0.0), Some(1));
+        assert_eq!(s.step_at_ou_time(100.0), None);
     }
 
     #[test]

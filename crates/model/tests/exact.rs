@@ -1,7 +1,6 @@
 //! The exact denoisers and the samplers against independent computations.
 
 use diffmem_model::burn::prelude::*;
-use diffmem_model::denoiser::linear_exact::GaussianMoments;
 use diffmem_model::denoiser::{Denoiser, Empirical, LinearExact};
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::noise::{HostNoise, NoiseSource};
@@ -31,7 +30,7 @@ fn draw(
     )
     .unwrap()
 }
-use diffmem_model::{DdpmVariance, Diffusion, Objective, Schedule, ScheduleKind};
+use diffmem_model::{DdpmVariance, Diffusion, NoiseLevel, Objective, Schedule, ScheduleKind};
 use faer::linalg::solvers::Solve;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -150,7 +149,9 @@ fn linear_exact_equals_least_squares_on_noised_samples() {
             }
         }
         // And the host-side W_t* matches the device one.
-        let w_host = model.moments.optimum_weight(abar, 0.0);
+        let w_host = model
+            .moments
+            .optimum_weight(NoiseLevel::from_abar(abar), 0.0);
         for i in 0..d {
             for j in 0..d {
                 let dev = out[(j + 1) * d + i] as f64 - out[i] as f64;
@@ -426,17 +427,6 @@ fn same_seed_same_samples_with_device_noise() {
     };
     assert_eq!(draw(4), draw(4));
     assert_ne!(draw(4), draw(5));
-}
-
-#[test]
-fn moments_are_the_one_over_n_covariance() {
-    let rows = [0f32, 0., 2., 0., 0., 4.];
-    let m = GaussianMoments::from_samples(&rows, 2).unwrap();
-    assert!((m.mean[0] - 2.0 / 3.0).abs() < 1e-12 && (m.mean[1] - 4.0 / 3.0).abs() < 1e-12);
-    // Sigma0 = [[8/9, -8/9], [-8/9, 32/9]]: trace 40/9, det (256 - 64)/81.
-    let tr: f64 = m.eigvals.iter().sum();
-    let det: f64 = m.eigvals.iter().product();
-    assert!((tr - 40.0 / 9.0).abs() < 1e-12 && (det - 192.0 / 81.0).abs() < 1e-12);
 }
 
 /// With a clip bound that never binds, the posterior-mean (x0) form of the DDPM step and the

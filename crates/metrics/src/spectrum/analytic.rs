@@ -29,7 +29,8 @@
 
 use super::field::{NoiseLevels, ScoreField};
 use crate::{MetricsError, Result};
-use diffmem_model::denoiser::linear_exact::GaussianMoments;
+use diffmem_model::NoiseLevel;
+use diffmem_model::linear_gaussian::GaussianMoments;
 use faer::Mat;
 
 /// Weights below this fraction of the largest one are left out of Cov_w (their contribution
@@ -188,14 +189,15 @@ impl GaussianScore {
         })
     }
 
-    /// Eigenvalues of -J in the order of `moments.eigvals`: 1 / (abar l_i + 1 - abar + lambda).
+    /// Eigenvalues of -J in the order of `moments.eigen.values` (decreasing l_i):
+    /// 1 / (abar l_i + 1 - abar + lambda).
     pub fn neg_jacobian_eigenvalues(&self, t: usize) -> Result<Vec<f64>> {
         self.levels.check(t)?;
         let abar = self.levels.abar[t];
         let sigma = (1.0 - abar).sqrt();
         Ok(self
             .moments
-            .optimum_eigenvalues(abar, self.lambda)
+            .optimum_gains(NoiseLevel::from_abar(abar), self.lambda)
             .into_iter()
             .map(|w| w / sigma)
             .collect())
@@ -208,7 +210,7 @@ impl GaussianScore {
         let sigma = (1.0 - abar).sqrt();
         Ok(self
             .moments
-            .optimum_weight(abar, self.lambda)
+            .optimum_weight(NoiseLevel::from_abar(abar), self.lambda)
             .into_iter()
             .map(|w| -w / sigma)
             .collect())
@@ -217,13 +219,13 @@ impl GaussianScore {
 
 impl ScoreField for GaussianScore {
     fn dim(&self) -> usize {
-        self.moments.dim
+        self.moments.d()
     }
 
     /// s(x) = J (x - sqrt(abar_t) mu0).
     fn score(&self, x: &[f64], t: usize) -> Result<Vec<f64>> {
         let j = self.scaled_weight(t)?;
-        let d = self.moments.dim;
+        let d = self.moments.d();
         let a = self.levels.sqrt_abar(t);
         let mut out = Vec::with_capacity(x.len());
         for row in x.chunks(d) {
@@ -247,7 +249,7 @@ impl ScoreField for GaussianScore {
     }
 
     fn jacobian(&self, x: &[f64], t: usize) -> Result<Mat<f64>> {
-        let d = self.moments.dim;
+        let d = self.moments.d();
         if x.len() != d {
             return Err(MetricsError::Invalid(format!(
                 "a point of dimension {} for a score of dimension {d}",

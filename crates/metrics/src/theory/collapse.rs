@@ -11,8 +11,8 @@
 //! and t_C solves f(t_C) = ln N. For isotropic data (lambda_i = sigma^2, alpha = ln N / d) this
 //! gives t_C = 1/2 ln(1 + sigma^2 / (e^{2 alpha} - 1)). Speciation: t_S = 1/2 ln(Lambda_max).
 
-use super::schedule::LinearSchedule;
 use crate::error::{MetricsError, Result};
+use diffmem_model::Schedule;
 use serde::Serialize;
 
 /// Excess entropy f(t) = 1/2 sum_i ln(1 + lambda_i / (e^{2t} - 1)) of the noised data over one
@@ -78,7 +78,7 @@ pub struct CollapseTimes {
 pub fn collapse_times(
     spectrum: &[f64],
     ns: &[usize],
-    schedule: &LinearSchedule,
+    schedule: &Schedule,
 ) -> Result<Vec<CollapseTimes>> {
     let d = spectrum.len();
     let lambda_max = spectrum.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn more_data_collapses_later_in_the_reverse_process() {
-        let sch = LinearSchedule::merger_goldt();
+        let sch = Schedule::merger_goldt();
         let spec: Vec<f64> = (1..=20).map(|k| 20.0 / k as f64).collect();
         let rows = collapse_times(&spec, &[10, 100, 10_000], &sch).unwrap();
         assert!(rows[0].t_collapse > rows[1].t_collapse && rows[1].t_collapse > rows[2].t_collapse);

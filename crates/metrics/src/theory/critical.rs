@@ -75,7 +75,7 @@ pub fn critical_levels(
     spectrum: &[f64],
     ns: &[usize],
     normalized: bool,
-    schedule: &super::schedule::LinearSchedule,
+    schedule: &diffmem_model::Schedule,
 ) -> Result<Vec<CriticalLevel>> {
     if spectrum.is_empty() || spectrum.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
         return Err(MetricsError::Invalid(
@@ -129,7 +129,7 @@ pub fn critical_levels(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::theory::schedule::LinearSchedule;
+    use diffmem_model::Schedule;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, StandardNormal};
@@ -259,7 +259,7 @@ mod tests {
         let mut spectrum = vec![1.0; 2];
         spectrum.extend([0.09; 5]);
         spectrum.extend([1e-4; 23]);
-        let sch = LinearSchedule::merger_goldt();
+        let sch = Schedule::merger_goldt();
         for normalized in [false, true] {
             let lv = critical_levels(&spectrum, &[250, 500, 20000], normalized, &sch).unwrap();
             assert_eq!(lv.len(), 9);

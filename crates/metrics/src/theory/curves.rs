@@ -3,13 +3,13 @@
 //! nested (the first N draws of one stream), so curves are smooth in N.
 
 use super::divergence::{best_isotropic_c, empirical_kl, sampled_kl, wishart_expected_kl};
-use super::eigen::{Eigen, TrainingSet};
 use super::linear::LinearDenoiser;
 use super::losses::loss_curves;
 use super::sampling::sampled_distribution;
-use super::schedule::LinearSchedule;
 use crate::error::{MetricsError, Result};
 use crate::gaussian::Gaussian;
+use diffmem_model::Schedule;
+use diffmem_model::linear_gaussian::{Eigen, GaussianMoments};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -18,7 +18,7 @@ use serde::Serialize;
 #[derive(Clone, Debug)]
 pub struct CurveConfig {
     /// Noise schedule (training and sampling).
-    pub schedule: LinearSchedule,
+    pub schedule: Schedule,
     /// Ridge lambda on W_t.
     pub lambda: f64,
     /// Whether the sampler adds noise at the last step (sigma_1^2 = beta_1).
@@ -112,16 +112,19 @@ impl Truth {
     }
 
     /// Training set of the first `n` draws of the stream seeded by `seed`.
-    pub fn training_set(&self, n: usize, seed: u64) -> Result<TrainingSet> {
+    pub fn training_set(&self, n: usize, seed: u64) -> Result<GaussianMoments> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        TrainingSet::from_samples(&self.gaussian.sample(n, &mut rng)?, self.d())
+        Ok(GaussianMoments::from_samples(
+            &self.gaussian.sample(n, &mut rng)?,
+            self.d(),
+        )?)
     }
 }
 
 /// Evaluates one trained model: optimum if `tau` is None, gradient flow at `tau` otherwise.
 pub fn evaluate(
     truth: &Truth,
-    train: TrainingSet,
+    train: GaussianMoments,
     config: &CurveConfig,
     tau: Option<f64>,
 ) -> Result<SeedResult> {
@@ -357,7 +360,7 @@ mod tests {
 
     fn config(seeds: usize) -> CurveConfig {
         CurveConfig {
-            schedule: LinearSchedule::merger_goldt(),
+            schedule: Schedule::merger_goldt(),
             lambda: 0.0,
             last_step_noise: true,
             seeds,

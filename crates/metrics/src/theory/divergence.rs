@@ -2,11 +2,11 @@
 //! expectation, and the best isotropic c of rho_N ~ N(mu0, Sigma0 + c I)
 //! (THEORY.md §1, Merger & Goldt arXiv 2505.24769).
 
-use super::eigen::TrainingSet;
 use super::linear::LinearDenoiser;
 use super::sampling::SampledGaussian;
 use crate::error::Result;
 use crate::gaussian::{Gaussian, kl};
+use diffmem_model::linear_gaussian::GaussianMoments;
 use statrs::function::gamma::digamma;
 
 /// KL(rho_N || rho) of the exact sampled distribution of `den` from the truth, by the Gaussian
@@ -25,7 +25,7 @@ pub fn sampled_kl(
 
 /// KL(N(mu0, Sigma0) || rho) of the empirical Gaussian itself (the c -> 0 limit);
 /// `f64::INFINITY` when Sigma0 is singular (N <= d).
-pub fn empirical_kl(train: &TrainingSet, truth: &Gaussian) -> Result<f64> {
+pub fn empirical_kl(train: &GaussianMoments, truth: &Gaussian) -> Result<f64> {
     if train.rank() < train.d() {
         return Ok(f64::INFINITY);
     }
@@ -113,7 +113,7 @@ pub fn best_isotropic_c(den: &LinearDenoiser, sampled: &SampledGaussian) -> f64 
 mod tests {
     use super::*;
     use crate::theory::sampling::sampled_distribution;
-    use crate::theory::schedule::LinearSchedule;
+    use diffmem_model::Schedule;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -137,7 +137,8 @@ mod tests {
         let kls: Vec<f64> = (0..seeds)
             .map(|s| {
                 let mut rng = ChaCha8Rng::seed_from_u64(1000 + s);
-                let tr = TrainingSet::from_samples(&truth.sample(n, &mut rng).unwrap(), d).unwrap();
+                let tr =
+                    GaussianMoments::from_samples(&truth.sample(n, &mut rng).unwrap(), d).unwrap();
                 empirical_kl(&tr, &truth).unwrap()
             })
             .collect();
@@ -158,8 +159,8 @@ mod tests {
     fn best_c_is_beta_1_without_ridge_and_beta_1_plus_lambda_with() {
         let truth = Gaussian::diagonal(vec![0.0; 6], &[3.0, 2.0, 1.0, 0.5, 0.3, 0.1]).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let tr = TrainingSet::from_samples(&truth.sample(3, &mut rng).unwrap(), 6).unwrap();
-        let sch = LinearSchedule::merger_goldt();
+        let tr = GaussianMoments::from_samples(&truth.sample(3, &mut rng).unwrap(), 6).unwrap();
+        let sch = Schedule::merger_goldt();
         for lambda in [0.0, 0.02] {
             let den = LinearDenoiser::optimum(tr.clone(), sch.clone(), lambda).unwrap();
             let c = best_isotropic_c(&den, &sampled_distribution(&den, true));

@@ -1,10 +1,12 @@
 //! The linear denoiser eps_theta(x, t) = W_t x + b_t of Merger & Goldt (arXiv 2505.24769):
 //! its exact optimum and its gradient-flow trajectory, both diagonal in the eigenbasis of
-//! Sigma0 and computed from ONE eigendecomposition for every t.
+//! Sigma0 and computed from ONE eigendecomposition for every t. The optimum itself is the
+//! model crate's linear-Gaussian core ([`diffmem_model::linear_gaussian`]), the one the
+//! `linear-exact` denoiser uses; this module adds the gradient-flow fraction.
 
-use super::eigen::TrainingSet;
-use super::schedule::LinearSchedule;
 use crate::error::{MetricsError, Result};
+use diffmem_model::Schedule;
+use diffmem_model::linear_gaussian::{GaussianMoments, curvature, optimum_gain};
 
 /// A linear denoiser trained on a training set, per timestep: W_t = U diag(w_t) U^T with
 /// U the eigenvectors of Sigma0, and b_t = -sqrt(abar_t) W_t mu0.
@@ -20,9 +22,9 @@ use crate::error::{MetricsError, Result};
 #[derive(Clone, Debug)]
 pub struct LinearDenoiser {
     /// The training set (mu0, eigendecomposition of Sigma0).
-    pub train: TrainingSet,
+    pub train: GaussianMoments,
     /// The schedule it was trained for.
-    pub schedule: LinearSchedule,
+    pub schedule: Schedule,
     /// Ridge penalty lambda on W_t (loss + lambda ||W_t||_F^2).
     pub lambda: f64,
     /// Gradient-flow time tau; `None` for the fully trained optimum (tau = infinity).
@@ -31,14 +33,14 @@ pub struct LinearDenoiser {
 
 impl LinearDenoiser {
     /// The exact optimum W_t*, b_t* with ridge `lambda`.
-    pub fn optimum(train: TrainingSet, schedule: LinearSchedule, lambda: f64) -> Result<Self> {
+    pub fn optimum(train: GaussianMoments, schedule: Schedule, lambda: f64) -> Result<Self> {
         LinearDenoiser::build(train, schedule, lambda, None)
     }
 
     /// The gradient-flow solution at time `tau` from W = 0.
     pub fn gradient_flow(
-        train: TrainingSet,
-        schedule: LinearSchedule,
+        train: GaussianMoments,
+        schedule: Schedule,
         lambda: f64,
         tau: f64,
     ) -> Result<Self> {
@@ -51,8 +53,8 @@ impl LinearDenoiser {
     }
 
     fn build(
-        train: TrainingSet,
-        schedule: LinearSchedule,
+        train: GaussianMoments,
+        schedule: Schedule,
         lambda: f64,
         tau: Option<f64>,
     ) -> Result<Self> {
@@ -75,10 +77,13 @@ impl LinearDenoiser {
     }
 
     /// a_t(l0_j) = abar_t l0_j + 1 - abar_t + lambda at timestep index `i`, direction `j`:
-    /// the curvature of the eps-loss along eigendirection j.
+    /// the curvature of the eps-loss along eigendirection j (the core's [`curvature`]).
     pub fn curvature(&self, i: usize, j: usize) -> f64 {
-        let s = &self.schedule;
-        s.abar[i] * self.train.eigen.values[j] + s.one_minus_abar[i] + self.lambda
+        curvature(
+            self.schedule.level(i),
+            self.train.eigen.values[j],
+            self.lambda,
+        )
     }
 
     /// Fraction f in [0, 1] of the optimal gain learned along direction `j` at index `i`.
@@ -89,9 +94,10 @@ impl LinearDenoiser {
         }
     }
 
-    /// Gain w_t(l0_j) = sqrt(1 - abar_t) f / a_t(l0_j).
+    /// Gain w_t(l0_j) = f sqrt(1 - abar_t) / a_t(l0_j): the core's [`optimum_gain`] times f.
     pub fn gain(&self, i: usize, j: usize) -> f64 {
-        self.schedule.one_minus_abar[i].sqrt() * self.learned_fraction(i, j) / self.curvature(i, j)
+        let l0 = self.train.eigen.values[j];
+        optimum_gain(self.schedule.level(i), l0, self.lambda) * self.learned_fraction(i, j)
     }
 
     /// 1 - sqrt(1 - abar_t) w_t(l0_j) = (abar_t l0_j + lambda + (1 - abar_t)(1 - f)) / a_t,
@@ -115,14 +121,8 @@ impl LinearDenoiser {
 
     /// b_t = -sqrt(abar_t) W_t mu0.
     pub fn bias(&self, i: usize) -> Vec<f64> {
-        let e = &self.train.eigen;
-        let y = e.to_basis(&self.train.mean);
-        let scaled: Vec<f64> = y
-            .iter()
-            .enumerate()
-            .map(|(j, v)| -self.schedule.abar[i].sqrt() * self.gain(i, j) * v)
-            .collect();
-        e.from_basis(&scaled)
+        self.train
+            .bias_for_gains(self.schedule.level(i), &self.gains(i))
     }
 }
 
@@ -136,7 +136,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, StandardNormal};
 
-    fn train(d: usize, n: usize, seed: u64) -> TrainingSet {
+    fn train(d: usize, n: usize, seed: u64) -> GaussianMoments {
         let truth = Gaussian::new(
             (0..d).map(|i| 0.5 - i as f64 * 0.3).collect(),
             {
@@ -152,10 +152,10 @@ mod tests {
         )
         .unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        TrainingSet::from_samples(&truth.sample(n, &mut rng).unwrap(), d).unwrap()
+        GaussianMoments::from_samples(&truth.sample(n, &mut rng).unwrap(), d).unwrap()
     }
 
-    fn dense_cov(t: &TrainingSet) -> Vec<f64> {
+    fn dense_cov(t: &GaussianMoments) -> Vec<f64> {
         t.eigen.compose(&t.eigen.values)
     }
 
@@ -163,7 +163,7 @@ mod tests {
     fn optimum_equals_direct_solve() {
         let d = 5;
         let tr = train(d, 3, 1);
-        let sch = LinearSchedule::new(1e-4, 2e-2, 60).unwrap();
+        let sch = Schedule::linear(1e-4, 2e-2, 60).unwrap();
         let cov = dense_cov(&tr);
         for lambda in [0.0, 0.05] {
             let den = LinearDenoiser::optimum(tr.clone(), sch.clone(), lambda).unwrap();
@@ -199,8 +199,8 @@ mod tests {
             let g = Gaussian::diagonal(vec![1.0, 0.0, -1.0], &[2.0, 1.0, 0.5]).unwrap();
             g.sample(8, &mut rng).unwrap()
         };
-        let tr = TrainingSet::from_samples(&tr_samples, d).unwrap();
-        let sch = LinearSchedule::new(1e-3, 2e-2, 50).unwrap();
+        let tr = GaussianMoments::from_samples(&tr_samples, d).unwrap();
+        let sch = Schedule::linear(1e-3, 2e-2, 50).unwrap();
         let den = LinearDenoiser::optimum(tr, sch.clone(), 0.0).unwrap();
         let i = 30;
         let (sa, so) = (sch.abar[i].sqrt(), sch.one_minus_abar[i].sqrt());
@@ -243,7 +243,7 @@ mod tests {
     fn gradient_flow_matches_euler_and_converges() {
         let d = 4;
         let tr = train(d, 3, 2);
-        let sch = LinearSchedule::new(1e-3, 2e-2, 20).unwrap();
+        let sch = Schedule::linear(1e-3, 2e-2, 20).unwrap();
         let cov = dense_cov(&tr);
         let lambda = 0.01;
         let i = 5;
@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn residual_is_one_minus_scaled_gain() {
         let tr = train(4, 2, 3);
-        let sch = LinearSchedule::new(1e-4, 2e-2, 30).unwrap();
+        let sch = Schedule::linear(1e-4, 2e-2, 30).unwrap();
         for den in [
             LinearDenoiser::optimum(tr.clone(), sch.clone(), 0.0).unwrap(),
             LinearDenoiser::gradient_flow(tr.clone(), sch.clone(), 0.1, 50.0).unwrap(),

@@ -4,10 +4,10 @@
 //! Losses are summed over the d coordinates: L_t = E ||eps - W_t x_t - b_t||^2 with
 //! x_t = sqrt(abar_t) x0 + sqrt(1-abar_t) eps.
 
-use super::eigen::{Eigen, TrainingSet};
 use super::linear::LinearDenoiser;
 use crate::error::{MetricsError, Result};
 use crate::gaussian::Gaussian;
+use diffmem_model::linear_gaussian::{Eigen, GaussianMoments};
 
 /// Per-timestep losses (index i is t = i + 1), summed over coordinates.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +32,7 @@ pub struct DataMoments {
 
 impl DataMoments {
     /// Moments of the training distribution itself: (l0, 0).
-    pub fn of_training_set(train: &TrainingSet) -> Self {
+    pub fn of_training_set(train: &GaussianMoments) -> Self {
         DataMoments {
             variance: train.eigen.values.clone(),
             offset: vec![0.0; train.d()],
@@ -40,7 +40,7 @@ impl DataMoments {
     }
 
     /// Moments of a Gaussian data distribution (e.g. the truth) in the basis of Sigma0.
-    pub fn of_gaussian(train: &TrainingSet, data: &Gaussian) -> Result<Self> {
+    pub fn of_gaussian(train: &GaussianMoments, data: &Gaussian) -> Result<Self> {
         if data.d != train.d() {
             return Err(MetricsError::Invalid(format!(
                 "data of dimension {} for a training set of dimension {}",
@@ -125,7 +125,7 @@ pub fn loss_curves(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::theory::schedule::LinearSchedule;
+    use diffmem_model::Schedule;
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, StandardNormal};
@@ -139,10 +139,9 @@ mod tests {
         .unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let xs = truth.sample(n, &mut rng).unwrap();
-        let tr = TrainingSet::from_samples(&xs, 3).unwrap();
-        let den =
-            LinearDenoiser::optimum(tr, LinearSchedule::new(1e-3, 2e-2, 100).unwrap(), lambda)
-                .unwrap();
+        let tr = GaussianMoments::from_samples(&xs, 3).unwrap();
+        let den = LinearDenoiser::optimum(tr, Schedule::linear(1e-3, 2e-2, 100).unwrap(), lambda)
+            .unwrap();
         (truth, xs, den)
     }
 

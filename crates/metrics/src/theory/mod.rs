@@ -8,6 +8,11 @@
 //!   ([`critical`]).
 //! - §3 (Biroli et al., arXiv 2402.18491): collapse and speciation times ([`collapse`]).
 //!
+//! The linear-Gaussian core (mu0, the eigendecomposition of Sigma0, W_t*) and the float64
+//! schedule are the model crate's ([`diffmem_model::linear_gaussian`],
+//! [`diffmem_model::Schedule`]), shared with the `linear-exact` denoiser; they are re-exported
+//! here.
+//!
 //! The theory is rotation invariant: a Gaussian truth can be given in its eigenbasis,
 //! N(0, diag(spectrum)).
 
@@ -15,17 +20,15 @@ pub mod collapse;
 pub mod critical;
 pub mod curves;
 pub mod divergence;
-pub mod eigen;
 pub mod linear;
 pub mod losses;
 pub mod sampling;
-pub mod schedule;
 
 pub use curves::{
     CurveConfig, FlowPoint, LinearPoint, PointStats, Summary, Truth, flow_curve, linear_curve,
     parse_grid, parse_n_grid,
 };
-pub use eigen::{Eigen, TrainingSet};
+pub use diffmem_model::linear_gaussian::{Eigen, GaussianMoments};
+pub use diffmem_model::{NoiseLevel, Schedule};
 pub use linear::LinearDenoiser;
 pub use sampling::{SampledGaussian, sampled_distribution};
-pub use schedule::LinearSchedule;

@@ -92,8 +92,8 @@ pub fn sampled_distribution(den: &LinearDenoiser, last_step_noise: bool) -> Samp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::theory::eigen::TrainingSet;
-    use crate::theory::schedule::LinearSchedule;
+    use diffmem_model::Schedule;
+    use diffmem_model::linear_gaussian::GaussianMoments;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, StandardNormal};
@@ -101,9 +101,8 @@ mod tests {
     fn denoiser(n: usize, lambda: f64, t_max: usize) -> LinearDenoiser {
         let g = Gaussian::diagonal(vec![2.0, -1.0, 0.5, 0.0], &[3.0, 1.0, 0.5, 0.2]).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let tr = TrainingSet::from_samples(&g.sample(n, &mut rng).unwrap(), 4).unwrap();
-        LinearDenoiser::optimum(tr, LinearSchedule::new(1e-3, 5e-2, t_max).unwrap(), lambda)
-            .unwrap()
+        let tr = GaussianMoments::from_samples(&g.sample(n, &mut rng).unwrap(), 4).unwrap();
+        LinearDenoiser::optimum(tr, Schedule::linear(1e-3, 5e-2, t_max).unwrap(), lambda).unwrap()
     }
 
     /// Runs the dense f64 DDPM sampler and returns the fitted Gaussian of the samples.

@@ -15,7 +15,7 @@ use crate::theory::{check, collapse, critical, flow, linear};
 
 use crate::run::config::RunConfig;
 use anyhow::{Context, Result, bail};
-use diffmem_metrics::theory::LinearSchedule;
+use diffmem_metrics::theory::Schedule;
 use diffmem_model::ScheduleKind;
 use std::path::PathBuf;
 
@@ -124,9 +124,9 @@ impl ScheduleArgs {
     }
 
     /// The float64 schedule.
-    pub fn schedule(&self) -> Result<LinearSchedule> {
+    pub fn schedule(&self) -> Result<Schedule> {
         let v = self.values()?;
-        Ok(LinearSchedule::new(v.beta1, v.beta_t, v.t_max)?)
+        Ok(Schedule::linear(v.beta1, v.beta_t, v.t_max)?)
     }
 
     /// `linear beta 0.0001..0.02, T = 1000` (and the run it comes from).

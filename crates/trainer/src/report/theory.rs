@@ -13,7 +13,7 @@ use crate::run::config::RunConfig;
 use anyhow::Result;
 use diffmem_data::DataSpec;
 use diffmem_metrics::theory::divergence::wishart_expected_kl;
-use diffmem_metrics::theory::{CurveConfig, LinearSchedule, Truth, linear_curve, parse_grid};
+use diffmem_metrics::theory::{CurveConfig, Schedule, Truth, linear_curve, parse_grid};
 use diffmem_model::{ModelSpec, ScheduleKind};
 use serde::Serialize;
 
@@ -128,7 +128,7 @@ fn curve(key: &Key, eig: &[f64], ns: &[usize], seeds: usize) -> Result<TheoryCur
     all.sort_unstable();
     all.dedup();
     let config = CurveConfig {
-        schedule: LinearSchedule::new(key.beta_1, key.beta_t, key.timesteps)?,
+        schedule: Schedule::linear(key.beta_1, key.beta_t, key.timesteps)?,
         lambda: key.lambda,
         last_step_noise: key.last_noise,
         seeds,

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use diffmem_metrics::gaussian::{Gaussian, kl};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_metrics::theory::divergence::wishart_expected_kl;
-use diffmem_metrics::theory::{LinearDenoiser, LinearSchedule, TrainingSet, sampled_distribution};
+use diffmem_metrics::theory::{GaussianMoments, LinearDenoiser, Schedule, sampled_distribution};
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::{DdpmVariance, DeviceChoice, ModelSpec, SamplerConfig, ScheduleKind};
 use serde::Serialize;
@@ -84,13 +84,13 @@ pub fn run(a: &CheckArgs) -> Result<()> {
     };
     let schedule = match &r.cfg.diffusion.schedule {
         ScheduleKind::Linear { beta_1, beta_t } => {
-            LinearSchedule::new(*beta_1, *beta_t, r.cfg.diffusion.timesteps)?
+            Schedule::linear(*beta_1, *beta_t, r.cfg.diffusion.timesteps)?
         }
         _ => bail!("the theory uses a linear beta schedule; this run does not"),
     };
     let d = r.train.dim();
     let xs: Vec<f64> = r.train.samples.iter().map(|&v| f64::from(v)).collect();
-    let den = LinearDenoiser::optimum(TrainingSet::from_samples(&xs, d)?, schedule, lambda)?;
+    let den = LinearDenoiser::optimum(GaussianMoments::from_samples(&xs, d)?, schedule, lambda)?;
     let report = compare(&r, &den, a)?;
     let files = write_files(a, &report)?;
     let header = format!(
