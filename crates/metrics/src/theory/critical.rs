@@ -237,7 +237,7 @@ mod tests {
             }
         }
         let spectrum: Vec<f64> = scales.iter().map(|s| s * s).collect();
-        let sch = LinearSchedule::merger_goldt();
+        let sch = Schedule::merger_goldt();
         let lv = critical_levels(&spectrum, &[500], true, &sch).unwrap();
         assert_eq!(lv.len(), 3);
         for (g, l) in lv.iter().enumerate() {
