@@ -114,7 +114,10 @@ impl Truth {
     /// Training set of the first `n` draws of the stream seeded by `seed`.
     pub fn training_set(&self, n: usize, seed: u64) -> Result<GaussianMoments> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        GaussianMoments::from_samples(&self.gaussian.sample(n, &mut rng)?, self.d())
+        Ok(GaussianMoments::from_samples(
+            &self.gaussian.sample(n, &mut rng)?,
+            self.d(),
+        )?)
     }
 }
 
