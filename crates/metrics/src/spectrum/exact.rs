@@ -49,8 +49,9 @@ mod tests {
     use diffmem_model::{Diffusion, Objective, Schedule, ScheduleKind};
 
     /// At t = T every block of the paper's manifold is fully kept by the Gaussian score (it
-    /// generalises at every noise level): kappa = 1. The float64 closed form gives 1 to 1e-9;
-    /// the float32 autodiff path of the same model loses digits to cancellation.
+    /// generalises at every noise level): kappa = 1 up to O(abar_T) ~ 1e-5. The float64 closed
+    /// form gives 1.000; the float32 autodiff path of the same model loses digits to
+    /// cancellation (0.978 in issue 12).
     #[test]
     fn linear_exact_keeps_every_block_at_t_max_in_float64() {
         let spec = DataSpec::parse("manifold:paper").unwrap();
@@ -88,7 +89,7 @@ mod tests {
         let exact = kept(field.as_ref());
         let single = kept(&f32_field);
         eprintln!("kept at t = T: float64 {exact:?}, float32 autodiff {single:?}");
-        assert!(exact.iter().all(|k| (k - 1.0).abs() < 1e-6), "{exact:?}");
+        assert!(exact.iter().all(|k| (k - 1.0).abs() < 1e-3), "{exact:?}");
         assert!(
             exact_score_field(&ModelSpec::Empirical, &train.samples, d, &levels)
                 .unwrap()
