@@ -63,7 +63,6 @@ pub struct SampleArgs {
 pub fn run(a: &SampleArgs) -> Result<()> {
     let weights = if a.raw { Weights::Raw } else { Weights::Ema };
     let r = run::load(&a.run, a.device, weights)?;
-    eprintln!("device: {}", r.device.description);
     let mut s = r.cfg.sample.clone();
     if let Some(n) = a.num {
         s.num = n;
