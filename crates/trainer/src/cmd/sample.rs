@@ -48,7 +48,7 @@ pub struct SampleArgs {
     /// Never clamp predicted x0.
     #[arg(long, conflicts_with = "clip_x0")]
     pub no_clip_x0: bool,
-    /// Device: auto, wgpu, flex, ndarray (default: the run's).
+    /// Device: auto, wgpu, cuda, flex, ndarray (default: the run's).
     #[arg(long)]
     pub device: Option<DeviceChoice>,
     /// Output directory (default: the run directory).
