@@ -40,6 +40,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any thread or GPU runtime starts (Mesa's XDG_RUNTIME_DIR complaint).
+    diffmem_model::device::quiet_driver_env();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(a) => cmd::train::run(a),

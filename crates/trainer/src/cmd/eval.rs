@@ -114,7 +114,6 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let started = Instant::now();
     let weights = if a.raw { Weights::Raw } else { Weights::Ema };
     let r = run::load(&a.run, a.device, weights)?;
-    eprintln!("device: {}", r.device.description);
     let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
     std::fs::create_dir_all(&out)?;
     let metrics = metrics(a, &r)?;

@@ -52,7 +52,7 @@ pub struct SampleArgs {
     /// Never clamp predicted x0.
     #[arg(long, conflicts_with = "clip_x0")]
     pub no_clip_x0: bool,
-    /// Device: auto, wgpu, flex, ndarray (default: the run's).
+    /// Device: auto, wgpu, cuda, flex, ndarray (default: the run's).
     #[arg(long)]
     pub device: Option<DeviceChoice>,
     /// Output directory (default: the run directory).
@@ -96,7 +96,6 @@ fn ddpm_sampler(a: &SampleArgs, cfg: &RunConfig) -> SamplerConfig {
 pub fn run(a: &SampleArgs) -> Result<()> {
     let weights = if a.raw { Weights::Raw } else { Weights::Ema };
     let r = run::load(&a.run, a.device, weights)?;
-    eprintln!("device: {}", r.device.description);
     let mut s = r.cfg.sample.clone();
     if let Some(n) = a.num {
         s.num = n;

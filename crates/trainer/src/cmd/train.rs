@@ -8,7 +8,6 @@ use crate::run::{checkpoint, dir};
 use crate::{sample, train};
 use anyhow::{Context, Result};
 use clap::Args;
-use diffmem_model::select_device;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `diffmem train` (every flag overrides the config file).
@@ -91,8 +90,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         run_dir,
         resume,
     } = plan(a)?;
-    let device = select_device(cfg.train.device)?;
-    eprintln!("device: {}", device.description);
+    let device = crate::run::device::open(cfg.train.device)?;
     let (train_set, heldout) = crate::run::data::load(&cfg.data)?;
     cfg.model
         .validate(train_set.shape, cfg.diffusion.timesteps, cfg.objective())?;
@@ -119,6 +117,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     })?;
     let sample_started = std::time::Instant::now();
     sample::grid(&run_dir, device.kind, a.quiet)?;
+    summary["device"] = device.description.clone().into();
+    summary["matmul_precision"] = device.matmul.to_string().into();
     summary["sample_seconds"] = sample_started.elapsed().as_secs_f64().into();
     summary["total_seconds"] = started.elapsed().as_secs_f64().into();
     summary["run"] = run_dir.display().to_string().into();

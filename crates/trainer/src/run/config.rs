@@ -134,7 +134,7 @@ section! {
         [long] keep_last: usize = 2,
         /// Early stopping: logging intervals without a better held-out loss, or none.
         [long] patience: OrNone<usize> = OrNone::none(),
-        /// Device: auto, wgpu, flex, ndarray.
+        /// Device: auto (CUDA, else a real wgpu GPU, else flex), wgpu, cuda, flex, ndarray.
         [long] device: DeviceChoice = DeviceChoice::Flex,
     }
 }

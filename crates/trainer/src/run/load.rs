@@ -9,9 +9,7 @@ use anyhow::{Context, Result, bail};
 use diffmem_data::Dataset;
 use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::*;
-use diffmem_model::{
-    Denoiser, DeviceChoice, Diffusion, Net, Schedule, SelectedDevice, select_device,
-};
+use diffmem_model::{Denoiser, DeviceChoice, Diffusion, Net, Schedule, SelectedDevice};
 use std::path::{Path, PathBuf};
 
 /// Which weights of a trained run.
@@ -59,7 +57,7 @@ pub fn load(dir: &Path, device: Option<DeviceChoice>, weights: Weights) -> Resul
         );
     }
     let cfg = RunConfig::load(&cfg_path)?;
-    let device = select_device(device.unwrap_or(cfg.train.device))?;
+    let device = crate::run::device::open(device.unwrap_or(cfg.train.device))?;
     let (train, heldout) = run_data::load(&cfg.data)?;
     let schedule = Schedule::new(cfg.diffusion.schedule.clone(), cfg.diffusion.timesteps)?;
     let diffusion = Diffusion::new(

@@ -31,7 +31,7 @@ pub struct CheckArgs {
     /// Use the raw weights instead of the EMA.
     #[arg(long)]
     pub raw: bool,
-    /// Device: auto, wgpu, flex, ndarray (default: the run's).
+    /// Device: auto, wgpu, cuda, flex, ndarray (default: the run's).
     #[arg(long)]
     pub device: Option<DeviceChoice>,
     /// Output.
