@@ -1,6 +1,8 @@
 //! A run directory: its typed config, its data, checkpoints, and loading a trained run back.
 
 pub mod checkpoint;
+#[cfg(test)]
+mod checkpoint_fuzz;
 pub mod checksum;
 pub mod config;
 pub mod data;
