@@ -35,11 +35,34 @@ pub fn check(what: &str, flag: &str, bytes: f64, avail: f64) -> Result<()> {
     Ok(())
 }
 
+/// The dense matrices a synthetic spec builds: its true covariance (d x d, f64) and, when
+/// rotated, its rotation.
+pub fn spec_estimates(spec: &DataSpec) -> Vec<(&'static str, &'static str, f64)> {
+    let dense = |d: usize| (d as f64) * (d as f64) * 8.0;
+    match spec {
+        DataSpec::Gaussian(g) => {
+            let k = if g.rotate { 2.0 } else { 1.0 };
+            vec![("the true d x d covariance", "d= of --data", k * dense(g.d))]
+        }
+        DataSpec::Manifold(m) => vec![("the true d x d covariance", "d= of --data", dense(m.d))],
+        _ => vec![],
+    }
+}
+
+/// Checks the dense matrices of a data spec against the memory available now.
+pub fn check_spec(spec: &DataSpec) -> Result<()> {
+    let avail = available_memory();
+    for (what, flag, bytes) in spec_estimates(spec) {
+        check(what, flag, bytes, avail)?;
+    }
+    Ok(())
+}
+
 /// The dominant buffers of a run, each as (what, flag, bytes).
 pub fn estimates(cfg: &RunConfig) -> Vec<(&'static str, &'static str, f64)> {
     let (n, heldout) = (cfg.data.n as f64, cfg.data.heldout as f64);
     let batch = cfg.train.batch_size as f64;
-    let mut out = vec![];
+    let mut out = spec_estimates(&cfg.data.spec);
     if let Some(d) = known_dim(&cfg.data.spec) {
         let d = d as f64;
         // The training and held-out sets, on the host and on the device.
@@ -116,6 +139,10 @@ mod tests {
         assert_eq!(data.2, 2.0 * 1000.0 * 784.0 * 4.0);
         assert!(check("x", "--n", 2.0 * GIB, GIB).is_err());
         assert!(check("x", "--n", 0.5 * GIB, GIB).is_ok());
+        let spec = DataSpec::parse("gaussian:d=1000000,spectrum=power:1").unwrap();
+        let dense = spec_estimates(&spec);
+        // A million-dimensional covariance: 10^12 f64 values.
+        assert_eq!(dense[0].2, 8e12);
         cfg.data.n = usize::MAX / 16;
         let err = format!("{:#}", check_run(&cfg).unwrap_err());
         assert!(err.contains("lower --n"), "{err}");
