@@ -251,6 +251,25 @@ fn the_bad_input_matrix() {
     late_args[num + 1] = "50000".into();
     late_args.extend(["--sample-batch".to_string(), "16".to_string()]);
     let fork = root.join("fork");
+    // Sweeps: one long MLP point to stop with SIGTERM; one point whose directory is locked.
+    let spec = |steps: &str| {
+        format!(
+            "name = \"one\"\n[base]\ndata.spec = \"gaussian:d=4,spectrum=power:1\"\n\
+             data.heldout = 32\ndiffusion.timesteps = 50\ntrain.steps = {steps}\n\
+             train.batch_size = 8\ntrain.log_every = 10\ntrain.checkpoint_every = 10\n\
+             sample.num = 8\n[axes]\nmodel = [\"small\"]\nn = [16]\n[models.small]\n\
+             name = \"mlp\"\nwidth = 16\ndepth = 1\ntemb = 8\n"
+        )
+    };
+    let (long_spec, short_spec) = (root.join("long.toml"), root.join("short.toml"));
+    std::fs::write(&long_spec, spec("1000000")).unwrap();
+    std::fs::write(&short_spec, spec("10")).unwrap();
+    let (sweep_term, sweep_locked) = (root.join("sw-term"), root.join("sw-locked"));
+    let busy = sweep_locked.join("runs/small-n16");
+    std::fs::create_dir_all(&busy).unwrap();
+    let busy_lock = std::fs::File::create(busy.join(".lock")).unwrap();
+    busy_lock.try_lock().unwrap();
+    std::fs::write(busy.join(".lock"), format!("{}\n", std::process::id())).unwrap();
 
     let mut cases = vec![
         // Resume: explicit; flags that would change the run are refused by name.
@@ -358,6 +377,38 @@ fn the_bad_input_matrix() {
                 signal: "INT",
             },
         },
+        Case {
+            family: "signal",
+            args: [
+                "sweep",
+                s(&long_spec),
+                "--out",
+                s(&sweep_term),
+                "--no-report",
+            ]
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+            exit: Exit::Signal(143),
+            fragment: "interrupted (SIGTERM); resume with: diffmem sweep",
+            action: Action::SignalWhen {
+                dir: sweep_term.join("runs/small-n16"),
+                file: "checkpoints/latest",
+                signal: "TERM",
+            },
+        },
+        case(
+            "lock",
+            &[
+                "sweep",
+                s(&short_spec),
+                "--out",
+                s(&sweep_locked),
+                "--no-report",
+            ],
+            Exit::Error,
+            "being written by another diffmem (pid",
+        ),
         // Validation of every numeric flag, at parse time.
         case(
             "validation",
@@ -594,7 +645,18 @@ fn the_bad_input_matrix() {
     assert!(state.contains("\"step\": 40"), "{state}");
     assert!(step40.join("SHA256SUMS").exists());
     assert!(fork.join("checkpoints/step-0000050").exists());
-    drop(lock);
+    // The sweep stopped its child: the run's lock is free and its checkpoint is there.
+    let child_lock = std::fs::File::open(sweep_term.join("runs/small-n16/.lock")).unwrap();
+    assert!(
+        child_lock.try_lock().is_ok(),
+        "the sweep's child still runs"
+    );
+    assert!(
+        sweep_term
+            .join("runs/small-n16/checkpoints/latest")
+            .exists()
+    );
+    drop((lock, busy_lock));
     let _ = std::fs::remove_dir_all(&root);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
