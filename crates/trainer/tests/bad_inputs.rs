@@ -521,6 +521,18 @@ fn the_bad_input_matrix() {
         ),
         case(
             "validation",
+            &["eval", r, "--spectrum-rows-per-pass", "0"],
+            Exit::Usage,
+            "--spectrum-rows-per-pass",
+        ),
+        case(
+            "validation",
+            &["eval", r, "--threshold=-1"],
+            Exit::Usage,
+            "--threshold",
+        ),
+        case(
+            "validation",
             &["sample", r, "--num", "0"],
             Exit::Usage,
             "--num",
@@ -561,6 +573,23 @@ fn the_bad_input_matrix() {
             &["train", "--num", "100000000000"],
             Exit::Error,
             "lower --num",
+        ),
+        case(
+            "memory",
+            &[
+                "data",
+                "inspect",
+                "--data",
+                "gaussian:d=10000000,spectrum=power:1",
+            ],
+            Exit::Error,
+            "lower d= of --data",
+        ),
+        case(
+            "memory",
+            &["theory", "linear", "--d", "10000000"],
+            Exit::Error,
+            "lower --d",
         ),
         // Report: an unreadable metrics.json is a failed run, and the conclusion says so.
         case("report", &["report", s(&sweep)], Exit::Ok, "is unreadable"),

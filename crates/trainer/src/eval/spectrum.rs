@@ -52,10 +52,10 @@ pub struct SpectrumArgs {
     #[arg(long = "spectrum-floor", default_value_t = 1e-2, value_parser = crate::io::range::positive_f64)]
     pub floor: f64,
     /// Manifold blocks: kept fraction below which a block counts as collapsed.
-    #[arg(long = "spectrum-collapse", default_value_t = 0.5)]
+    #[arg(long = "spectrum-collapse", default_value_t = 0.5, value_parser = crate::io::range::positive_f64)]
     pub collapse: f64,
     /// Jacobian rows per backward pass (bounds memory).
-    #[arg(long = "spectrum-rows-per-pass", default_value_t = DEFAULT_ROWS_PER_PASS)]
+    #[arg(long = "spectrum-rows-per-pass", default_value_t = DEFAULT_ROWS_PER_PASS, value_parser = crate::io::range::positive_usize)]
     pub rows_per_pass: usize,
     /// Seed of the point choice and the perturbations.
     #[arg(long = "spectrum-seed", default_value_t = 0)]
