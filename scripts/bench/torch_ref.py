@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch CPU reference for diffmem's speed benchmark: the same architectures, batch sizes
-and step counts as crates/trainer/benches/speed.rs. Prints one JSON line per measurement.
+"""PyTorch reference for diffmem's speed benchmarks: the same architectures, batch sizes and
+step counts. Prints one JSON line per measurement.
 
-Usage: python3 scripts/bench/torch_ref.py --threads 1
+CPU (crates/trainer/benches/speed.rs, scripts/bench/compare.py):
+    python3 scripts/bench/torch_ref.py --threads 1
+CUDA (scripts/bench/gpu.sh): the MLP 784 -> 1024 x3 and the UNet at MNIST and CIFAR shape at
+batch 128, and 1024 samples x 1000 DDPM steps of the MLP, in f32 with TF32 off and on:
+    python3 scripts/bench/torch_ref.py --device cuda [--tf32 off,on] [--quick]
 """
 import argparse
 import json
@@ -140,16 +144,22 @@ def schedule(T=1000):
     return betas, torch.cumprod(1 - betas, 0)
 
 
-def train_rate(model, b, steps, d=784, T=1000):
+def sync(dev):
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def train_rate(model, b, steps, d=784, T=1000, dev=torch.device("cpu"), warmup=3):
+    model = model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-8)
     _, abar = schedule(T)
-    abar = abar.float()
+    abar = abar.float().to(dev)
 
     def run(k):
         for i in range(k):
-            x0 = torch.randn(b, d).tanh()
-            eps = torch.randn(b, d)
-            t = (torch.arange(b) * 7 + i * 31) % T
+            x0 = torch.randn(b, d, device=dev).tanh()
+            eps = torch.randn(b, d, device=dev)
+            t = (torch.arange(b, device=dev) * 7 + i * 31) % T
             a = abar[t][:, None]
             xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
             loss = F.mse_loss(model(xt, t), eps)
@@ -158,31 +168,76 @@ def train_rate(model, b, steps, d=784, T=1000):
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
 
-    run(3)
+    run(warmup)
+    sync(dev)
     start = time.perf_counter()
     run(steps)
+    sync(dev)
     return steps / (time.perf_counter() - start)
 
 
 @torch.no_grad()
-def sample_seconds(model, n=64, d=784, T=1000):
+def sample_seconds(model, n=64, d=784, T=1000, dev=torch.device("cpu")):
+    model = model.to(dev)
     betas, abar = schedule(T)
-    x = torch.randn(n, d)
+    x = torch.randn(n, d, device=dev)
+    sync(dev)
     start = time.perf_counter()
     for i in reversed(range(T)):
-        t = torch.full((n,), i, dtype=torch.long)
+        t = torch.full((n,), i, dtype=torch.long, device=dev)
         eps = model(x, t)
         x = (x - float(betas[i] / (1 - abar[i]).sqrt()) * eps) / float((1 - betas[i]).sqrt())
         if i > 0:
-            x = x + float(betas[i].sqrt()) * torch.randn(n, d)
+            x = x + float(betas[i].sqrt()) * torch.randn(n, d, device=dev)
+    sync(dev)
     return time.perf_counter() - start
+
+
+def gpu_suite(a):
+    """The networks of scripts/bench/gpu.sh on one CUDA device, once per TF32 setting."""
+    dev = torch.device(a.device)
+    if not torch.cuda.is_available():
+        raise SystemExit("torch_ref.py: torch sees no CUDA device (torch.cuda.is_available() is False)")
+    # --quick: the shapes of gpu.sh --quick (tiny networks, few steps).
+    if a.quick:
+        mlp = dict(width=64, depth=1, temb=32)
+        mnist, cifar, batch, steps, warm = dict(base=8), dict(base=8), 8, 3, 2
+        sample_n, sample_t = 16, 20
+    else:
+        mlp = dict(width=1024, depth=3, temb=128)
+        mnist, cifar, batch, steps, warm = dict(base=32), dict(base=64), 128, 50, 10
+        sample_n, sample_t = 1024, 1000
+    for tf32 in a.tf32.split(","):
+        on = tf32 == "on"
+        torch.backends.cuda.matmul.allow_tf32 = on
+        torch.backends.cudnn.allow_tf32 = on
+        torch.manual_seed(0)
+
+        def emit(bench, value, unit):
+            print(json.dumps({"bench": bench, "impl": "pytorch", "backend": "cuda",
+                              "tf32": on, "device": torch.cuda.get_device_name(dev),
+                              "value": value, "unit": unit}), flush=True)
+
+        emit("mlp_train", train_rate(Mlp(784, **mlp), batch, steps, dev=dev, warmup=warm), "steps/s")
+        emit("unet_mnist_train",
+             train_rate(Unet(1, 28, mults=(1, 2, 2), **mnist), batch, max(steps // 2, 1), dev=dev,
+                        warmup=warm), "steps/s")
+        emit("unet_cifar_train",
+             train_rate(Unet(3, 32, mults=(1, 2, 2), **cifar), batch, max(steps // 2, 1),
+                        d=3 * 32 * 32, dev=dev, warmup=warm), "steps/s")
+        emit("mlp_sample", sample_seconds(Mlp(784, **mlp), n=sample_n, T=sample_t, dev=dev), "s")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda / cuda:N for the GPU suite")
+    ap.add_argument("--tf32", default="off,on", help="GPU suite: TF32 settings to run (off,on)")
     a = ap.parse_args()
+    if a.device != "cpu":
+        gpu_suite(a)
+        return
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     k = (lambda full: -(-full // 5)) if a.quick else (lambda full: full)

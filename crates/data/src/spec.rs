@@ -8,7 +8,8 @@
 //! folder:PATH[,size=64,crop=140,grey=false] any folder of PNG/JPEG images
 //! gaussian:d=100,spectrum=power:1[,rotate=false,mean=0,seed=0]
 //!          spectrum=list:1,0.5,...; mean=C or mean=randn:SCALE
-//! manifold:paper[,KEY=VALUE...]             d=30, blocks=2x1+5x0.3, ambient=0.01
+//! manifold:paper[,KEY=VALUE...]             d=30, blocks=2x1+5x0.3, ambient=0.01, unit norm
+//! manifold:paper-raw[,KEY=VALUE...]         the same without the unit-norm scaling
 //! manifold:d=30,blocks=2x1.0+5x0.3[,ambient=0,normalize=false,axis=false,seed=0]
 //! ```
 //!
@@ -259,13 +260,16 @@ impl DataSpec {
                 Ok(DataSpec::Gaussian(g))
             }
             "manifold" => {
-                let (preset, rest) = match body.split_once(',') {
-                    Some(("paper", rest)) => (true, rest),
-                    _ if body == "paper" => (true, ""),
-                    _ => (false, body),
+                let (name, rest) = body.split_once(',').unwrap_or((body, ""));
+                let (preset, rest) = match name.trim() {
+                    "paper" => (Some(ManifoldSpec::paper()), rest),
+                    "paper-raw" => (Some(ManifoldSpec::paper_raw()), rest),
+                    _ => (None, body),
                 };
                 let o = Options::parse(s, rest, &MANIFOLD_KEYS)?;
-                let base = ManifoldSpec::paper();
+                let base = preset.clone().unwrap_or_else(ManifoldSpec::paper);
+                let preset_normalize = preset.as_ref().is_some_and(|p| p.normalize);
+                let preset = preset.is_some();
                 let m = ManifoldSpec {
                     d: o.size("d", preset.then_some(base.d))?,
                     blocks: match (o.get("blocks"), preset) {
@@ -274,7 +278,7 @@ impl DataSpec {
                         (None, false) => return Err(bad(s, "missing option `blocks=`")),
                     },
                     ambient: o.real("ambient", Some(if preset { base.ambient } else { 0.0 }))?,
-                    normalize: o.flag("normalize", false)?,
+                    normalize: o.flag("normalize", preset_normalize)?,
                     axis: o.flag("axis", false)?,
                     seed: o.seed()?,
                 };
@@ -429,8 +433,20 @@ mod tests {
         assert_eq!(m, DataSpec::Manifold(ManifoldSpec::paper()));
         assert_eq!(
             m.to_string(),
+            "manifold:d=30,blocks=2x1+5x0.3,ambient=0.01,normalize=true,axis=false,seed=0"
+        );
+        // The unnormalised variant keeps a name, and `normalize=false` reaches it too.
+        let raw = roundtrip("manifold:paper-raw");
+        assert_eq!(raw, DataSpec::Manifold(ManifoldSpec::paper_raw()));
+        assert_eq!(roundtrip("manifold:paper,normalize=false"), raw);
+        assert_eq!(
+            raw.to_string(),
             "manifold:d=30,blocks=2x1+5x0.3,ambient=0.01,normalize=false,axis=false,seed=0"
         );
+        assert!(matches!(
+            roundtrip("manifold:paper-raw,seed=2"),
+            DataSpec::Manifold(ref s) if !s.normalize && s.seed == 2
+        ));
         let m2 = roundtrip("manifold:d=30,blocks=2x1.0+5x0.3,ambient=0.01,normalize=true");
         assert!(
             matches!(m2, DataSpec::Manifold(ref s) if s.normalize && s.blocks == ManifoldSpec::paper().blocks)

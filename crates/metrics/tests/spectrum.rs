@@ -5,7 +5,7 @@
 use diffmem_data::synthetic::haar_orthogonal;
 use diffmem_data::{DataSpec, SubsetSpec, train_and_heldout};
 use diffmem_metrics::spectrum::latent_dim::{DimParams, Flat, cliff, estimate, largest_gap};
-use diffmem_metrics::spectrum::report::TimeGrid;
+use diffmem_metrics::spectrum::report::{Probe, ProbeConfig, TimeGrid};
 use diffmem_metrics::spectrum::score_matrix::score_matrix_singular_values;
 use diffmem_metrics::spectrum::svd::{neg_sym_eigenvalues, singular_values};
 use diffmem_metrics::spectrum::{
@@ -420,6 +420,7 @@ fn empirical_score_loses_the_high_variance_block_first() {
         dims: DimParams::default(),
         seed: 0,
         collapse_threshold: 0.5,
+        probe: ProbeConfig::default(),
     };
     let points = PointSet::choose("train", &train.samples, d, 12, 1);
     for (name, field) in [
@@ -510,6 +511,10 @@ fn report_writes_csv_files_and_plots() {
         dims: DimParams::default(),
         seed: 3,
         collapse_threshold: 0.5,
+        probe: ProbeConfig {
+            probes: vec![Probe::Clean, Probe::Noised],
+            noise_draws: 2,
+        },
     };
     assert_eq!(cfg.timesteps, vec![0, 9, 99, 999]);
     let sets = [
@@ -527,8 +532,9 @@ fn report_writes_csv_files_and_plots() {
     )
     .unwrap();
     assert_eq!(calls, 4);
-    // 2 sets x 2 points x 4 timesteps x (2 Jacobian kinds + score matrix).
-    assert_eq!(a.spectra.len(), 48);
+    // 2 sets x 2 points x 4 timesteps x (1 clean + 2 noised) x (2 Jacobian kinds + score
+    // matrix).
+    assert_eq!(a.spectra.len(), 144);
     let dir = std::env::temp_dir().join(format!("diffmem-spectrum-{}", std::process::id()));
     let summary = write_report(&a, &dir).unwrap();
     for f in [
@@ -536,6 +542,7 @@ fn report_writes_csv_files_and_plots() {
         "dims.csv",
         "blocks.csv",
         "spectra_jacobian_singular_train.png",
+        "spectra_jacobian_singular_train_noised.png",
         "spectra_score-matrix_singular_heldout.png",
         "latent_dim_train.png",
         "blocks_heldout.png",
@@ -544,11 +551,74 @@ fn report_writes_csv_files_and_plots() {
         assert!(meta.len() > 0, "{f} is empty");
     }
     let spectra = std::fs::read_to_string(dir.join("spectra.csv")).unwrap();
-    assert_eq!(spectra.lines().count(), 1 + 48 * d);
+    assert_eq!(spectra.lines().count(), 1 + 144 * d);
+    // One timestep convention: the paper's t (1..=T), in a column named so; each row says
+    // which probe it measured.
+    let header = |f: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        text.lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(String::from)
+            .collect()
+    };
+    for f in ["spectra.csv", "dims.csv", "blocks.csv"] {
+        let h = header(f);
+        assert!(
+            h.contains(&"paper_t".into()) && !h.contains(&"t".into()),
+            "{f}: {h:?}"
+        );
+        assert!(
+            h.contains(&"probe".into()) && h.contains(&"draw".into()),
+            "{f}: {h:?}"
+        );
+    }
+    assert!(header("dims.csv").contains(&"cliff_authors".into()));
+    let dims = std::fs::read_to_string(dir.join("dims.csv")).unwrap();
+    let ts: std::collections::BTreeSet<&str> = dims
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(6).unwrap())
+        .collect();
+    assert_eq!(
+        ts.into_iter().collect::<Vec<_>>(),
+        ["1", "10", "100", "1000"]
+    );
+    let blocks_csv = std::fs::read_to_string(dir.join("blocks.csv")).unwrap();
+    // 2 sets x 2 points x 4 timesteps x 3 probe draws x 2 blocks.
+    assert_eq!(blocks_csv.lines().count(), 1 + 96);
+    assert_eq!(
+        blocks_csv
+            .lines()
+            .filter(|l| l.contains(",noised,"))
+            .count(),
+        64
+    );
     let json = serde_json::to_value(&summary).unwrap();
-    assert_eq!(json["dims"].as_array().unwrap().len(), 2 * 3 * 4);
-    assert_eq!(json["blocks"]["blocks"].as_array().unwrap().len(), 2);
+    // 2 sets x 2 probes x 3 (method, kind) x 4 timesteps.
+    let rows = json["dims"].as_array().unwrap();
+    assert_eq!(rows.len(), 2 * 2 * 3 * 4);
+    assert!(rows.iter().all(|r| r["paper_t"].as_u64().unwrap() >= 1));
+    assert_eq!(
+        json["config"]["paper_t"],
+        serde_json::json!([1, 10, 100, 1000])
+    );
+    let blocks = json["blocks"]["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 2);
+    // One curve per (set, probe); the critical level's step is a paper t.
+    assert_eq!(blocks[0]["curves"].as_array().unwrap().len(), 4);
+    let crit_t = blocks[0]["critical_paper_t"].as_u64().unwrap() as usize;
+    let crit = blocks[0]["critical_sigma2"].as_f64().unwrap();
+    assert!(levels.ve_sigma2(crit_t - 1) >= crit && levels.ve_sigma2(crit_t - 2) < crit);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!("log:0".parse::<TimeGrid>().is_err());
-    assert!(TimeGrid::List(vec![1000]).resolve(1000).is_err());
+    // Lists are the paper's t: 1..=T.
+    assert_eq!(TimeGrid::List(vec![1000]).resolve(1000).unwrap(), vec![999]);
+    assert_eq!(
+        "1,10".parse::<TimeGrid>().unwrap().resolve(1000).unwrap(),
+        vec![0, 9]
+    );
+    assert!(TimeGrid::List(vec![0]).resolve(1000).is_err());
+    assert!(TimeGrid::List(vec![1001]).resolve(1000).is_err());
 }

@@ -14,7 +14,7 @@ pub mod spec;
 pub mod step;
 
 pub use denoiser::{Denoiser, Net};
-pub use device::{DeviceChoice, SelectedDevice, select_device};
+pub use device::{DeviceChoice, MatmulPrecision, SelectedDevice, select_device};
 pub use diffusion::{Diffusion, Objective};
 pub use error::{ModelError, Result};
 pub use sampler::{DdpmVariance, SamplerConfig};

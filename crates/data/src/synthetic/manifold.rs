@@ -34,9 +34,23 @@ pub struct ManifoldSpec {
 }
 
 impl ManifoldSpec {
-    /// The paper's configuration (Achilli et al.): d = 30, 2 directions with std 1.0, 5 with
-    /// std 0.3, the other 23 with std 0.01; random embedding, not normalised, seed 0.
+    /// The paper's configuration (Achilli et al., arXiv 2410.08727; authors' generator
+    /// `generate_linear_model_spectrum` in `synthetic-experiments/synthetic_score_common.py`
+    /// of github beatriceachilli/losing-dimensions, `is_normalized=True` in every figure):
+    /// d = 30, 2 directions with std 1.0, 5 with std 0.3, the other 23 with std 0.01, every
+    /// sample scaled to unit norm; random embedding, seed 0. The data spec `manifold:paper`.
     pub fn paper() -> ManifoldSpec {
+        ManifoldSpec {
+            normalize: true,
+            ..ManifoldSpec::paper_raw()
+        }
+    }
+
+    /// The paper's configuration WITHOUT the unit-norm scaling (the data spec
+    /// `manifold:paper-raw`, equal to `manifold:paper,normalize=false`). Its two blocks have
+    /// nearly equal critical levels (THEORY.md section 2, unnormalised formula), so the paper's
+    /// central effect, the high-variance block collapsing first, barely shows.
+    pub fn paper_raw() -> ManifoldSpec {
         ManifoldSpec {
             d: 30,
             blocks: vec![(2, 1.0), (5, 0.3)],
@@ -213,8 +227,30 @@ mod tests {
     }
 
     #[test]
-    fn paper_per_block_variances() {
+    fn paper_rows_have_unit_norm() {
+        // The authors normalise every row (`is_normalized=True`); so does `manifold:paper`.
         let m = Manifold::new(&ManifoldSpec::paper()).unwrap();
+        let x = m.sample(&mut stream(0, Purpose::TrainSamples, 0), 0, 500);
+        for r in x.chunks(30) {
+            let norm = r.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-6, "{norm}");
+        }
+        let raw = Manifold::new(&ManifoldSpec::paper_raw()).unwrap();
+        let y = raw.sample(&mut stream(0, Purpose::TrainSamples, 0), 0, 500);
+        assert!(y.chunks(30).any(|r| {
+            let n2: f32 = r.iter().map(|v| v * v).sum();
+            (n2.sqrt() - 1.0).abs() > 0.1
+        }));
+        // Same generator before the scaling: the rows are parallel.
+        for (a, b) in x.chunks(30).zip(y.chunks(30)).take(20) {
+            let nb: f32 = b.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!(a.iter().zip(b).all(|(p, q)| (p - q / nb).abs() < 1e-5));
+        }
+    }
+
+    #[test]
+    fn paper_raw_per_block_variances() {
+        let m = Manifold::new(&ManifoldSpec::paper_raw()).unwrap();
         let n = 20000;
         let x = m.sample(&mut stream(0, Purpose::TrainSamples, 0), 0, n);
         let blocks = m.blocks();
@@ -261,7 +297,7 @@ mod tests {
         }
         let axis = Manifold::new(&ManifoldSpec {
             axis: true,
-            ..ManifoldSpec::paper()
+            ..ManifoldSpec::paper_raw()
         })
         .unwrap();
         let b = &axis.blocks()[1];

@@ -9,8 +9,12 @@
 //!   |v_{i+1} - 2 v_i + v_{i-1}| and its median m; the cliff is the first index i with a
 //!   second difference above c * m. The latent dimension is the number of values after
 //!   index i. On a step (values a, ..., a, b, ..., b) the first spike sits on the last `a`,
-//!   so this counts exactly the `b`s. (The authors' code returns one more, counting the
-//!   cliff point itself.)
+//!   so this counts exactly the `b`s: the tangent directions. The authors' code returns one
+//!   more: their `estimate_manifold_dim` (github beatriceachilli/losing-dimensions,
+//!   `image_experiments/plot_svds_data.ipynb`) takes the spike index j of the second
+//!   difference of the trimmed spectrum, n = j + 1, k = n + d_bar and returns d - k with d the
+//!   number of values, while ours is d - 1 - (d_bar + j + 1): authors' = ours + 1, counting
+//!   the cliff point itself. Every output carries both ([`Dims::cliff_authors`]).
 //! - largest gap (Stanczuk et al., arXiv 2212.12611): i* = argmax_i (v_i - v_{i+1}), latent
 //!   dimension = number of values after i*, i.e. k = d - i* with 1-based i*.
 //!
@@ -78,8 +82,11 @@ impl Flat {
 /// Both estimates for one spectrum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dims {
-    /// Cliff estimate.
+    /// Cliff estimate (tangent directions: the values after the cliff point).
     pub cliff: usize,
+    /// The same cliff in the authors' convention, `cliff + 1` when a cliff is found (their
+    /// count includes the cliff point); equal to `cliff` for a flat spectrum.
+    pub cliff_authors: usize,
     /// Largest-gap estimate.
     pub gap: usize,
     /// False when the cliff estimator found no cliff and `cliff` comes from [`Flat`].
@@ -126,14 +133,73 @@ pub fn largest_gap(values: &[f64], floor: f64) -> Option<usize> {
 pub fn estimate(values: &[f64], p: &DimParams, flat: Flat) -> Dims {
     let c = cliff(values, p);
     let g = largest_gap(values, p.floor);
+    let cliff = c.unwrap_or_else(|| flat.dim(values.len()));
     Dims {
-        cliff: c.unwrap_or_else(|| flat.dim(values.len())),
+        cliff,
+        cliff_authors: c.map_or(cliff, authors_cliff),
         gap: g.unwrap_or_else(|| flat.dim(values.len())),
         cliff_found: c.is_some(),
         gap_found: g.is_some(),
     }
 }
 
+/// Our cliff count in the authors' convention (module docs): one more.
+pub fn authors_cliff(cliff: usize) -> usize {
+    cliff + 1
+}
+
 fn max_abs(values: &[f64]) -> f64 {
     values.iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transcription of the authors' `estimate_manifold_dim` for one spectrum (median over
+    /// that spectrum's second differences, first spike), to check the +1 between conventions.
+    fn authors_estimate(v: &[f64], c: f64, d_bar: usize) -> Option<usize> {
+        let d = v.len();
+        let trimmed = &v[d_bar..];
+        let d2: Vec<f64> = (0..trimmed.len() - 2)
+            .map(|i| (trimmed[i + 2] - 2.0 * trimmed[i + 1] + trimmed[i]).abs())
+            .collect();
+        let mut s = d2.clone();
+        s.sort_by(f64::total_cmp);
+        let m = if s.len() % 2 == 1 {
+            s[s.len() / 2]
+        } else {
+            0.5 * (s[s.len() / 2 - 1] + s[s.len() / 2])
+        };
+        let j = d2.iter().position(|&x| x > c * m)?;
+        let n = j + 1;
+        let k = n + d_bar;
+        Some(d - k)
+    }
+
+    #[test]
+    fn authors_convention_is_ours_plus_one() {
+        let p = DimParams::default();
+        // A noisy two-level spectrum with 7 low values (the paper's manifold dimension).
+        for low in [3usize, 7, 12] {
+            let v: Vec<f64> = (0..29)
+                .map(|i| {
+                    let wiggle = 1e-4 * ((i * 7919) % 13) as f64;
+                    if i < 29 - low {
+                        1.0 - wiggle
+                    } else {
+                        0.2 - wiggle
+                    }
+                })
+                .collect();
+            let ours = estimate(&v, &p, Flat::Zero);
+            assert!(ours.cliff_found);
+            assert_eq!(ours.cliff, low);
+            let theirs = authors_estimate(&v, p.c, p.d_bar).unwrap();
+            assert_eq!(theirs, low + 1);
+            assert_eq!(ours.cliff_authors, theirs);
+        }
+        let flat = estimate(&[1.0; 20], &p, Flat::Zero);
+        assert_eq!((flat.cliff, flat.cliff_authors), (0, 0));
+    }
 }

@@ -16,6 +16,7 @@
 //!   Jacobian by batched vector-Jacobian products.
 //! - [`analytic`]: closed-form scores and Jacobians of the `empirical` and `linear-exact`
 //!   denoisers, in float64.
+//! - [`exact`]: the float64 field of an exact model spec, used by `eval` for those models.
 //! - [`score_matrix`]: the authors' method, singular values of scores at orthogonal
 //!   perturbations of a point.
 //! - [`svd`]: singular values and symmetric-part eigenvalues with faer, and the authors'
@@ -28,6 +29,7 @@
 //! - [`output`]: `spectra.csv`, `dims.csv`, `blocks.csv` and plots ([`output::write_report`]).
 
 pub mod analytic;
+pub mod exact;
 pub mod field;
 pub mod jacobian;
 pub mod latent_dim;
@@ -39,11 +41,14 @@ pub mod summary;
 pub mod svd;
 
 pub use analytic::{EmpiricalScore, GaussianScore};
+pub use exact::exact_score_field;
 pub use field::{NoiseLevels, ScoreField};
 pub use jacobian::ModelScore;
 pub use latent_dim::{DimParams, Dims};
 pub use manifold::ManifoldBlocks;
 pub use output::write_report;
-pub use report::{Analysis, Method, PointSet, SpectrumConfig, TimeGrid, analyse};
+pub use report::{
+    Analysis, Method, PointSet, Probe, ProbeConfig, SpectrumConfig, TimeGrid, analyse,
+};
 pub use score_matrix::{Perturbation, ScoreMatrixConfig};
 pub use summary::SpectrumSummary;

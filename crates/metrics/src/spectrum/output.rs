@@ -2,17 +2,23 @@
 //! plots of the normalised spectra at several timesteps, the latent dimension vs noise and the
 //! kept fraction of each manifold block vs noise.
 //!
-//! - `spectra.csv`: `set,point,method,kind,t,ve_sigma2,index,value,raw`; `index` is the rank in
-//!   the descending raw spectrum (0-based) and `value = raw / raw[1]`, so the rows with
-//!   index >= 1 are the authors' normalised spectrum.
-//! - `dims.csv`: `set,point,method,kind,t,ve_sigma2,cliff,gap,cliff_found,gap_found`.
-//! - `blocks.csv`: `set,point,t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,min_eig,max_eig,kept`
+//! Conventions shared by every file: `paper_t` is the paper's timestep t in 1..=T (schedule
+//! index t - 1, abar_t = prod_{s<=t} (1 - beta_s)); `probe` says where the field was probed,
+//! `clean` (sqrt(abar_t) x0) or `noised` (sqrt(abar_t) x0 + sqrt(1 - abar_t) z, draw `draw`);
+//! the theory's `critical_sigma2` applies to `noised` rows.
+//!
+//! - `spectra.csv`: `set,point,probe,draw,method,kind,paper_t,ve_sigma2,index,value,raw`;
+//!   `index` is the rank in the descending raw spectrum (0-based) and `value = raw / raw[1]`,
+//!   so the rows with index >= 1 are the authors' normalised spectrum.
+//! - `dims.csv`: `set,point,probe,draw,method,kind,paper_t,ve_sigma2,cliff,cliff_authors,gap,cliff_found,gap_found`
+//!   (`cliff` counts tangent directions, `cliff_authors` = the authors' convention, one more).
+//! - `blocks.csv`: `set,point,probe,draw,paper_t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,min_eig,max_eig,kept`
 //!   (eigenvalues of the block-projected symmetric part of -J).
 //!
 //! Every file is written to a temporary name and renamed.
 
-use super::report::Analysis;
-use super::summary::{SpectrumSummary, mean_spectrum, method_kinds};
+use super::report::{Analysis, Probe};
+use super::summary::{SpectrumSummary, mean_spectrum, method_kinds, probes};
 use crate::plot::{PlotSpec, Series, line_plot};
 use crate::{MetricsError, Result};
 use std::fmt::Write as _;
@@ -46,19 +52,22 @@ pub fn write_outputs(a: &Analysis, summary: &SpectrumSummary, dir: &Path) -> Res
 }
 
 fn spectra_csv(a: &Analysis) -> String {
-    let mut s = String::from("set,point,method,kind,t,ve_sigma2,index,value,raw\n");
+    let mut s =
+        String::from("set,point,probe,draw,method,kind,paper_t,ve_sigma2,index,value,raw\n");
     for r in &a.spectra {
         let ve = a.levels.ve_sigma2(r.t);
         let norm = r.raw.get(1).copied().filter(|v| *v > 0.0).unwrap_or(1.0);
         for (i, v) in r.raw.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{ve:e},{i},{:e},{v:e}",
+                "{},{},{},{},{},{},{},{ve:e},{i},{:e},{v:e}",
                 r.set,
                 r.point,
+                r.probe.label(),
+                r.draw,
                 r.method,
                 r.kind,
-                r.t,
+                r.t + 1,
                 v / norm
             );
         }
@@ -67,18 +76,23 @@ fn spectra_csv(a: &Analysis) -> String {
 }
 
 fn dims_csv(a: &Analysis) -> String {
-    let mut s = String::from("set,point,method,kind,t,ve_sigma2,cliff,gap,cliff_found,gap_found\n");
+    let mut s = String::from(
+        "set,point,probe,draw,method,kind,paper_t,ve_sigma2,cliff,cliff_authors,gap,cliff_found,gap_found\n",
+    );
     for r in &a.spectra {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{:e},{},{},{},{}",
+            "{},{},{},{},{},{},{},{:e},{},{},{},{},{}",
             r.set,
             r.point,
+            r.probe.label(),
+            r.draw,
             r.method,
             r.kind,
-            r.t,
+            r.t + 1,
             a.levels.ve_sigma2(r.t),
             r.dims.cliff,
+            r.dims.cliff_authors,
             r.dims.gap,
             r.dims.cliff_found,
             r.dims.gap_found
@@ -89,7 +103,7 @@ fn dims_csv(a: &Analysis) -> String {
 
 fn blocks_csv(a: &Analysis) -> String {
     let mut s = String::from(
-        "set,point,t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,min_eig,max_eig,kept\n",
+        "set,point,probe,draw,paper_t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,min_eig,max_eig,kept\n",
     );
     let Some(m) = a.manifold.as_ref() else {
         return s;
@@ -99,10 +113,12 @@ fn blocks_csv(a: &Analysis) -> String {
             let b = &m.blocks[l.block];
             let _ = writeln!(
                 s,
-                "{},{},{},{:e},{},\"{}\",{:e},{:e},{:e},{:e},{:e},{:e}",
+                "{},{},{},{},{},{:e},{},\"{}\",{:e},{:e},{:e},{:e},{:e},{:e}",
                 r.set,
                 r.point,
-                r.t,
+                r.probe.label(),
+                r.draw,
+                r.t + 1,
                 a.levels.ve_sigma2(r.t),
                 l.block,
                 b.label,
@@ -129,54 +145,71 @@ fn plots(a: &Analysis, summary: &SpectrumSummary, dir: &Path) -> Result<Vec<Path
     };
     let mut out = Vec::new();
     for set in &a.sets {
-        for (method, kind) in method_kinds(a) {
-            let series: Vec<Series> = shown
-                .iter()
-                .filter_map(|&t| {
-                    let (mean, std) = mean_spectrum(a, set, method, kind, t)?;
-                    let x: Vec<f64> = (1..=mean.len()).map(|i| i as f64).collect();
-                    let lo = mean.iter().zip(&std).map(|(m, s)| m - s).collect();
-                    let hi = mean.iter().zip(&std).map(|(m, s)| m + s).collect();
-                    let label = format!("t={} (sigma2_VE={:.3e})", t + 1, a.levels.ve_sigma2(t));
-                    Some(Series::new(label, x, mean).with_band(lo, hi))
-                })
-                .collect();
-            let path = dir.join(format!("spectra_{method}_{kind}_{set}.png"));
-            let title = format!("normalised {kind} spectrum ({method}, {set})");
-            let spec = PlotSpec {
-                log_y: true,
-                ..PlotSpec::new(&title, "rank (first value dropped)", "value / max")
-            };
-            line_plot(&path, &spec, &series)?;
-            out.push(path);
+        for probe in probes(a) {
+            for (method, kind) in method_kinds(a) {
+                let series: Vec<Series> = shown
+                    .iter()
+                    .filter_map(|&t| {
+                        let (mean, std) = mean_spectrum(a, set, probe, method, kind, t)?;
+                        let x: Vec<f64> = (1..=mean.len()).map(|i| i as f64).collect();
+                        let lo = mean.iter().zip(&std).map(|(m, s)| m - s).collect();
+                        let hi = mean.iter().zip(&std).map(|(m, s)| m + s).collect();
+                        let label =
+                            format!("t={} (sigma2_VE={:.3e})", t + 1, a.levels.ve_sigma2(t));
+                        Some(Series::new(label, x, mean).with_band(lo, hi))
+                    })
+                    .collect();
+                let path = dir.join(format!(
+                    "spectra_{method}_{kind}_{set}{}.png",
+                    suffix(probe)
+                ));
+                let title = format!(
+                    "normalised {kind} spectrum ({method}, {set}, {} points)",
+                    probe.label()
+                );
+                let spec = PlotSpec {
+                    log_y: true,
+                    ..PlotSpec::new(&title, "rank (first value dropped)", "value / max")
+                };
+                line_plot(&path, &spec, &series)?;
+                out.push(path);
+            }
         }
         let mut series = Vec::new();
-        for (method, kind) in method_kinds(a) {
-            let rows: Vec<_> = summary
-                .dims
-                .iter()
-                .filter(|r| &r.set == set && r.method == method && r.kind == kind)
-                .collect();
-            let x: Vec<f64> = rows.iter().map(|r| r.ve_sigma2).collect();
-            for (name, mean, std, dashed) in [
-                (
-                    "Cliff",
-                    rows.iter().map(|r| r.cliff_mean).collect::<Vec<_>>(),
-                    rows.iter().map(|r| r.cliff_std).collect::<Vec<_>>(),
-                    false,
-                ),
-                (
-                    "Gap",
-                    rows.iter().map(|r| r.gap_mean).collect(),
-                    rows.iter().map(|r| r.gap_std).collect(),
-                    true,
-                ),
-            ] {
-                let lo = mean.iter().zip(&std).map(|(m, s)| m - s).collect();
-                let hi = mean.iter().zip(&std).map(|(m, s)| m + s).collect();
-                let s = Series::new(format!("{name} {method} {kind}"), x.clone(), mean)
+        for probe in probes(a) {
+            for (method, kind) in method_kinds(a) {
+                let rows: Vec<_> = summary
+                    .dims
+                    .iter()
+                    .filter(|r| {
+                        &r.set == set && r.probe == probe && r.method == method && r.kind == kind
+                    })
+                    .collect();
+                let x: Vec<f64> = rows.iter().map(|r| r.ve_sigma2).collect();
+                for (name, mean, std, dashed) in [
+                    (
+                        "Cliff",
+                        rows.iter().map(|r| r.cliff_mean).collect::<Vec<_>>(),
+                        rows.iter().map(|r| r.cliff_std).collect::<Vec<_>>(),
+                        false,
+                    ),
+                    (
+                        "Gap",
+                        rows.iter().map(|r| r.gap_mean).collect(),
+                        rows.iter().map(|r| r.gap_std).collect(),
+                        true,
+                    ),
+                ] {
+                    let lo = mean.iter().zip(&std).map(|(m, s)| m - s).collect();
+                    let hi = mean.iter().zip(&std).map(|(m, s)| m + s).collect();
+                    let s = Series::new(
+                        format!("{name} {method} {kind} {}", probe.label()),
+                        x.clone(),
+                        mean,
+                    )
                     .with_band(lo, hi);
-                series.push(if dashed { s.as_dashed() } else { s });
+                    series.push(if dashed { s.as_dashed() } else { s });
+                }
             }
         }
         let path = dir.join(format!("latent_dim_{set}.png"));
@@ -198,39 +231,46 @@ fn plots(a: &Analysis, summary: &SpectrumSummary, dir: &Path) -> Result<Vec<Path
     Ok(out)
 }
 
-/// Kept fraction per block vs noise for one set, with the theory's critical levels dashed.
+/// File-name suffix of a probe: none for clean points (the historical names), `_noised`.
+fn suffix(probe: Probe) -> &'static str {
+    match probe {
+        Probe::Clean => "",
+        Probe::Noised => "_noised",
+    }
+}
+
+/// Kept fraction per block vs noise for one set, one curve per probe, with the theory's
+/// critical levels dashed; the legend says that the theory applies to noised points.
 fn block_plot(summary: &SpectrumSummary, set: &str, dir: &Path) -> Result<Option<PathBuf>> {
     let Some(bs) = summary.blocks.as_ref() else {
         return Ok(None);
     };
     let mut series = Vec::new();
     for b in &bs.blocks {
-        let Some(c) = b.curves.iter().find(|c| c.set == set) else {
-            continue;
-        };
-        let lo = c
-            .kept_mean
-            .iter()
-            .zip(&c.kept_std)
-            .map(|(m, s)| m - s)
-            .collect();
-        let hi = c
-            .kept_mean
-            .iter()
-            .zip(&c.kept_std)
-            .map(|(m, s)| m + s)
-            .collect();
-        series.push(
-            Series::new(
-                b.label.clone(),
+        for c in b.curves.iter().filter(|c| c.set == set) {
+            let lo = c
+                .kept_mean
+                .iter()
+                .zip(&c.kept_std)
+                .map(|(m, s)| m - s)
+                .collect();
+            let hi = c
+                .kept_mean
+                .iter()
+                .zip(&c.kept_std)
+                .map(|(m, s)| m + s)
+                .collect();
+            let curve = Series::new(
+                format!("{} {} points", b.label, c.probe.label()),
                 summary.ve_sigma2.clone(),
                 c.kept_mean.clone(),
             )
-            .with_band(lo, hi),
-        );
+            .with_band(lo, hi);
+            series.push(curve);
+        }
         series.push(
             Series::new(
-                format!("theory sigma2_c {}", b.label),
+                format!("theory sigma2_c {} (noised points)", b.label),
                 vec![b.critical_sigma2; 2],
                 vec![0.0, 1.0],
             )

@@ -1,27 +1,35 @@
-//! Averages over points: latent dimension per timestep with its spread, mean normalised
-//! spectra, and per-block kept fractions with the collapse level beside the theory's.
+//! Averages over points (and noise draws of noised probes): latent dimension per timestep with
+//! its spread, mean normalised spectra, and per-block kept fractions with the collapse level
+//! beside the theory's. Timesteps are the paper's t (1..=T, `paper_t`); every row says which
+//! probe (`clean` or `noised`, [`Probe`]) it averages. The theory's critical levels apply to
+//! the `noised` probe.
 
-use super::report::{Analysis, SpectrumConfig, SpectrumRecord};
+use super::report::{Analysis, Probe, SpectrumConfig, SpectrumRecord};
 use crate::summary::DistributionSummary;
 use serde::Serialize;
 
-/// Latent-dimension estimates of one (set, method, kind, timestep), over points.
+/// Latent-dimension estimates of one (set, probe, method, kind, timestep), over points and
+/// noise draws.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DimsRow {
     /// Point set.
     pub set: String,
+    /// `clean` or `noised`.
+    pub probe: Probe,
     /// `jacobian` or `score-matrix`.
     pub method: String,
     /// `singular` or `neg-sym-eig`.
     pub kind: String,
-    /// Timestep index.
-    pub t: usize,
+    /// The paper's timestep t (1..=T; schedule index t - 1).
+    pub paper_t: usize,
     /// VE noise variance (1 - abar_t) / abar_t.
     pub ve_sigma2: f64,
-    /// Number of points.
+    /// Number of spectra averaged (points x noise draws).
     pub points: usize,
-    /// Mean cliff estimate.
+    /// Mean cliff estimate (tangent directions).
     pub cliff_mean: f64,
+    /// Mean cliff estimate in the authors' convention (ours + 1 where a cliff is found).
+    pub cliff_authors_mean: f64,
     /// Std of the cliff estimate over points.
     pub cliff_std: f64,
     /// Mean largest-gap estimate.
@@ -32,11 +40,13 @@ pub struct DimsRow {
     pub cliff_found: f64,
 }
 
-/// One manifold block over the timestep grid for one point set.
+/// One manifold block over the timestep grid for one point set and probe.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BlockCurve {
     /// Point set.
     pub set: String,
+    /// `clean` or `noised` (the theory's critical level applies to `noised`).
+    pub probe: Probe,
     /// Mean kept fraction per timestep of the grid.
     pub kept_mean: Vec<f64>,
     /// Its std over points.
@@ -54,11 +64,11 @@ pub struct BlockSummary {
     pub std: f64,
     /// Training-set variance along the block.
     pub s2: f64,
-    /// Theory's critical VE noise level.
+    /// Theory's critical VE noise level, for noised training points x^mu + sigma z.
     pub critical_sigma2: f64,
-    /// First timestep index at or above the critical level.
-    pub critical_t: Option<usize>,
-    /// Measurements per point set.
+    /// First paper timestep t (1..=T) whose VE noise level reaches the critical level.
+    pub critical_paper_t: Option<usize>,
+    /// Measurements per point set and probe.
     pub curves: Vec<BlockCurve>,
 }
 
@@ -94,29 +104,33 @@ impl SpectrumSummary {
         let ts = &a.config.timesteps;
         let mut dims = Vec::new();
         for set in &a.sets {
-            for (method, kind) in method_kinds(a) {
-                for &t in ts {
-                    let recs = select(a, set, method, kind, t);
-                    if recs.is_empty() {
-                        continue;
+            for probe in probes(a) {
+                for (method, kind) in method_kinds(a) {
+                    for &t in ts {
+                        let recs = select(a, set, probe, method, kind, t);
+                        if recs.is_empty() {
+                            continue;
+                        }
+                        let stat = |f: &dyn Fn(&SpectrumRecord) -> f64| {
+                            DistributionSummary::of(&recs.iter().map(|r| f(r)).collect::<Vec<_>>())
+                        };
+                        let (c, g) = (stat(&|r| r.dims.cliff as f64), stat(&|r| r.dims.gap as f64));
+                        dims.push(DimsRow {
+                            set: set.clone(),
+                            probe,
+                            method: method.into(),
+                            kind: kind.into(),
+                            paper_t: t + 1,
+                            ve_sigma2: a.levels.ve_sigma2(t),
+                            points: recs.len(),
+                            cliff_mean: c.mean,
+                            cliff_authors_mean: stat(&|r| r.dims.cliff_authors as f64).mean,
+                            cliff_std: c.std,
+                            gap_mean: g.mean,
+                            gap_std: g.std,
+                            cliff_found: stat(&|r| f64::from(u8::from(r.dims.cliff_found))).mean,
+                        });
                     }
-                    let stat = |f: &dyn Fn(&SpectrumRecord) -> f64| {
-                        DistributionSummary::of(&recs.iter().map(|r| f(r)).collect::<Vec<_>>())
-                    };
-                    let (c, g) = (stat(&|r| r.dims.cliff as f64), stat(&|r| r.dims.gap as f64));
-                    dims.push(DimsRow {
-                        set: set.clone(),
-                        method: method.into(),
-                        kind: kind.into(),
-                        t,
-                        ve_sigma2: a.levels.ve_sigma2(t),
-                        points: recs.len(),
-                        cliff_mean: c.mean,
-                        cliff_std: c.std,
-                        gap_mean: g.mean,
-                        gap_std: g.std,
-                        cliff_found: stat(&|r| f64::from(u8::from(r.dims.cliff_found))).mean,
-                    });
                 }
             }
         }
@@ -141,30 +155,45 @@ pub fn method_kinds(a: &Analysis) -> Vec<(&'static str, &'static str)> {
     .collect()
 }
 
-/// The records of one (set, method, kind, t).
+/// The probes present in `a`, in the configured order.
+pub fn probes(a: &Analysis) -> Vec<Probe> {
+    a.config
+        .probe
+        .probes
+        .iter()
+        .copied()
+        .filter(|p| a.spectra.iter().any(|r| r.probe == *p))
+        .collect()
+}
+
+/// The records of one (set, probe, method, kind, t).
 pub fn select<'a>(
     a: &'a Analysis,
     set: &str,
+    probe: Probe,
     method: &str,
     kind: &str,
     t: usize,
 ) -> Vec<&'a SpectrumRecord> {
     a.spectra
         .iter()
-        .filter(|r| r.set == set && r.method == method && r.kind == kind && r.t == t)
+        .filter(|r| {
+            r.set == set && r.probe == probe && r.method == method && r.kind == kind && r.t == t
+        })
         .collect()
 }
 
-/// Mean and std over points of the normalised spectra of one (set, method, kind, t), or
-/// None without records.
+/// Mean and std over points (and draws) of the normalised spectra of one (set, probe, method,
+/// kind, t), or None without records.
 pub fn mean_spectrum(
     a: &Analysis,
     set: &str,
+    probe: Probe,
     method: &str,
     kind: &str,
     t: usize,
 ) -> Option<(Vec<f64>, Vec<f64>)> {
-    let recs = select(a, set, method, kind, t);
+    let recs = select(a, set, probe, method, kind, t);
     let spectra: Vec<Vec<f64>> = recs.iter().map(|r| r.normalised()).collect();
     let len = spectra.iter().map(Vec::len).min()?;
     let stats: Vec<DistributionSummary> = (0..len)
@@ -191,14 +220,15 @@ fn blocks_summary(a: &Analysis) -> Option<BlocksSummary> {
             let curves = a
                 .sets
                 .iter()
-                .map(|set| {
+                .flat_map(|set| probes(a).into_iter().map(move |p| (set, p)))
+                .map(|(set, probe)| {
                     let stats: Vec<DistributionSummary> = ts
                         .iter()
                         .map(|&t| {
                             let kept: Vec<f64> = a
                                 .blocks
                                 .iter()
-                                .filter(|r| &r.set == set && r.t == t)
+                                .filter(|r| &r.set == set && r.probe == probe && r.t == t)
                                 .filter_map(|r| r.levels.get(bi).map(|l| l.kept))
                                 .collect();
                             DistributionSummary::of(&kept)
@@ -208,6 +238,7 @@ fn blocks_summary(a: &Analysis) -> Option<BlocksSummary> {
                     let ve: Vec<f64> = ts.iter().map(|&t| a.levels.ve_sigma2(t)).collect();
                     BlockCurve {
                         set: set.clone(),
+                        probe,
                         collapse_sigma2: super::manifold::collapse_level(&ve, &kept_mean, thr),
                         kept_std: stats.iter().map(|s| s.std).collect(),
                         kept_mean,
@@ -219,7 +250,7 @@ fn blocks_summary(a: &Analysis) -> Option<BlocksSummary> {
                 std: b.std,
                 s2: b.s2,
                 critical_sigma2: b.critical_sigma2,
-                critical_t: a.levels.step_at_ve_sigma2(b.critical_sigma2),
+                critical_paper_t: a.levels.step_at_ve_sigma2(b.critical_sigma2).map(|t| t + 1),
                 curves,
             }
         })

@@ -14,6 +14,7 @@
 //! Higher-variance directions collapse at larger sigma, i.e. first.
 
 use crate::error::{MetricsError, Result};
+use diffmem_data::synthetic::unit_norm::unit_norm_variances;
 use serde::Serialize;
 
 /// The REM energy variance V_i(sigma^2) along direction i (module docs); `sum_s4` is
@@ -60,10 +61,16 @@ pub struct CriticalLevel {
     pub ddpm_step: Option<usize>,
 }
 
-/// Critical levels of every distinct variance of `spectrum` (variances s_i^2, grouped when
-/// equal up to 1e-9 times the largest, so that eigenvalues of a rotated covariance group) for each N in `ns`, normalised or not; DDPM steps from
-/// `schedule`. For normalised data the spectrum is first scaled to unit total variance
-/// (E ||x||^2 = 1, as for unit-norm samples).
+/// Critical levels of every distinct variance for each N in `ns`, normalised or not; DDPM
+/// steps from `schedule`.
+///
+/// `spectrum` holds the variances s_i^2 of the centred Gaussian that generates the data
+/// (principal axes; grouped when equal up to 1e-9 times the largest, so that eigenvalues of a
+/// rotated covariance group). With `normalized` the data are that Gaussian with every sample
+/// scaled to unit norm, y = x / |x|, whose variances are E[x_i^2 / |x|^2] (exact quadrature,
+/// [`unit_norm_variances`]); the normalised formula is applied to those. (A plain rescaling
+/// s_i^2 / sum_j s_j^2 is wrong: for the paper's manifold it puts block 2 at 0.037 instead
+/// of 0.059, 38% low, because small-norm samples give the small directions more weight.)
 pub fn critical_levels(
     spectrum: &[f64],
     ns: &[usize],
@@ -80,13 +87,13 @@ pub fn critical_levels(
             "critical levels need N >= 2 (ln N > 0), got {n}"
         )));
     }
-    let total: f64 = spectrum.iter().sum();
-    let scale = if normalized && total > 0.0 {
-        1.0 / total
+    let variances: Vec<f64> = if normalized {
+        let scales: Vec<f64> = spectrum.iter().map(|v| v.sqrt()).collect();
+        unit_norm_variances(&scales)
     } else {
-        1.0
+        spectrum.to_vec()
     };
-    let mut sorted: Vec<f64> = spectrum.iter().map(|v| v * scale).collect();
+    let mut sorted = variances;
     sorted.sort_by(|a, b| b.total_cmp(a));
     let tol = 1e-9 * sorted.first().copied().unwrap_or(0.0);
     let mut groups: Vec<(f64, usize)> = Vec::new();
@@ -200,6 +207,51 @@ mod tests {
                 "dir {i}: {var} vs {expected}"
             );
         }
+    }
+
+    #[test]
+    fn normalised_levels_use_the_variances_of_unit_norm_samples() {
+        // Monte Carlo: the paper's generator (stds 1, 0.3, 0.01 on axes), rows scaled to unit
+        // norm, variance per coordinate averaged over each group.
+        let stds = [(2usize, 1.0f64), (5, 0.3), (23, 0.01)];
+        let scales: Vec<f64> = stds
+            .iter()
+            .flat_map(|&(k, s)| std::iter::repeat_n(s, k))
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let m = 100_000;
+        let mut second = [0.0f64; 3];
+        for _ in 0..m {
+            let x: Vec<f64> = scales
+                .iter()
+                .map(|s| {
+                    let g: f64 = StandardNormal.sample(&mut rng);
+                    s * g
+                })
+                .collect();
+            let n2: f64 = x.iter().map(|v| v * v).sum();
+            let mut first = 0;
+            for (g, &(k, _)) in stds.iter().enumerate() {
+                second[g] += x[first..first + k].iter().map(|v| v * v).sum::<f64>() / n2 / k as f64;
+                first += k;
+            }
+        }
+        let spectrum: Vec<f64> = scales.iter().map(|s| s * s).collect();
+        let sch = LinearSchedule::merger_goldt();
+        let lv = critical_levels(&spectrum, &[500], true, &sch).unwrap();
+        assert_eq!(lv.len(), 3);
+        for (g, l) in lv.iter().enumerate() {
+            let mc = second[g] / m as f64;
+            assert!(
+                (l.s2 / mc - 1.0).abs() < 0.02,
+                "group {g}: {} vs {mc}",
+                l.s2
+            );
+            assert!((l.sigma2_c / critical_sigma2_normalized(mc, 500.0) - 1.0).abs() < 0.02);
+        }
+        // Block 2 is far above the plain rescaling 0.09 / sum s^2.
+        let total: f64 = spectrum.iter().sum();
+        assert!(lv[1].s2 > 1.4 * 0.09 / total, "{}", lv[1].s2);
     }
 
     #[test]

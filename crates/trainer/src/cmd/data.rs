@@ -1,5 +1,7 @@
-//! `diffmem data inspect|grid`: look at a dataset (or the subset a run would train on)
-//! before training on it.
+//! `diffmem data inspect|grid|export`: look at a dataset (or the subset a run would train on)
+//! before training on it, or export the exact rows a run trains on.
+
+mod export;
 
 use anyhow::{Result, anyhow};
 use diffmem_data::{
@@ -25,6 +27,9 @@ enum DataCommand {
     Inspect(InspectArgs),
     /// Write a PNG grid of the first samples (of the subset, with --n).
     Grid(GridArgs),
+    /// Write the exact training rows of a run (--run RUN) or of train's data flags (--data
+    /// SPEC --n N --seed S [--split a|b]) as .npy, with labels, original indices and a .json.
+    Export(export::ExportArgs),
 }
 
 /// Which samples to look at: a data spec and optionally the subset flags of `diffmem train`.
@@ -79,6 +84,7 @@ pub fn run(a: &DataArgs) -> Result<()> {
     match &a.command {
         DataCommand::Inspect(i) => inspect(i),
         DataCommand::Grid(g) => grid(g),
+        DataCommand::Export(e) => export::run(e),
     }
 }
 

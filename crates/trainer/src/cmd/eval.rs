@@ -10,7 +10,7 @@ use crate::run::{self, LoadedRun, Weights};
 use anyhow::{Result, bail};
 use clap::Args;
 use diffmem_metrics::memorization::DEFAULT_THRESHOLD;
-use diffmem_model::{DdpmVariance, DeviceChoice, SamplerConfig};
+use diffmem_model::{DeviceChoice, SamplerConfig};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -75,10 +75,7 @@ fn sample_section(a: &EvalArgs, r: &LoadedRun) -> SampleSection {
     let sampler = if a.sampler == "ddpm" {
         match &r.cfg.sample.sampler {
             s @ SamplerConfig::Ddpm { .. } => s.clone(),
-            SamplerConfig::Ddim { .. } => SamplerConfig::Ddpm {
-                variance: DdpmVariance::Beta,
-                last_noise: false,
-            },
+            SamplerConfig::Ddim { .. } => crate::run::config::default_ddpm(&r.cfg.data.spec),
         }
     } else {
         SamplerConfig::Ddim {
@@ -160,6 +157,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "schema": "diffmem.metrics/1 (docs/metrics.md)",
         "run": r.dir.display().to_string(),
         "checkpoint": r.weights,
+        "weights": crate::eval::weights::describe(&r),
         "data": r.cfg.data.spec,
         "n_train": r.train.len(),
         "n_heldout": r.heldout.len(),

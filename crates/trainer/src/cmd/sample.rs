@@ -1,5 +1,6 @@
 //! `diffmem sample RUN`: draws samples from a trained (or exact) run.
 
+use crate::run::config::{RunConfig, default_ddpm};
 use crate::run::{self, Weights};
 use crate::sample;
 use anyhow::Result;
@@ -24,12 +25,15 @@ pub struct SampleArgs {
     /// DDIM eta.
     #[arg(long, default_value_t = 0.0, value_parser = crate::io::range::non_negative_f64)]
     pub eta: f64,
-    /// DDPM variance: beta or posterior.
-    #[arg(long, value_parser = ["beta", "posterior"], default_value = "beta")]
-    pub variance: String,
-    /// DDPM: add noise at the last step.
-    #[arg(long)]
+    /// DDPM variance: beta or posterior (default: the run's DDPM setting).
+    #[arg(long, value_parser = ["beta", "posterior"])]
+    pub variance: Option<String>,
+    /// DDPM: add noise at the last step (default: the run's DDPM setting) ...
+    #[arg(long, conflicts_with = "no_last_noise")]
     pub last_noise: bool,
+    /// ... or not.
+    #[arg(long)]
+    pub no_last_noise: bool,
     /// Noise seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -57,6 +61,35 @@ pub struct SampleArgs {
     /// Plain progress lines.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The DDPM sampler of `--sampler ddpm`: the run's own DDPM settings (variance and last-step
+/// noise, or for a run configured with DDIM the DDPM default of its data), with `--variance`,
+/// `--last-noise` and `--no-last-noise` overriding them.
+fn ddpm_sampler(a: &SampleArgs, cfg: &RunConfig) -> SamplerConfig {
+    let own = match &cfg.sample.sampler {
+        s @ SamplerConfig::Ddpm { .. } => s.clone(),
+        SamplerConfig::Ddim { .. } => default_ddpm(&cfg.data.spec),
+    };
+    let (variance, last_noise) = match own {
+        SamplerConfig::Ddpm {
+            variance,
+            last_noise,
+        } => (variance, last_noise),
+        SamplerConfig::Ddim { .. } => (DdpmVariance::Beta, true),
+    };
+    SamplerConfig::Ddpm {
+        variance: match a.variance.as_deref() {
+            Some("posterior") => DdpmVariance::Posterior,
+            Some(_) => DdpmVariance::Beta,
+            None => variance,
+        },
+        last_noise: match (a.last_noise, a.no_last_noise) {
+            (true, _) => true,
+            (_, true) => false,
+            _ => last_noise,
+        },
+    }
 }
 
 /// Runs `diffmem sample`.
@@ -87,16 +120,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
                 eta: a.eta,
             }
         }
-        Some("ddpm") => {
-            s.sampler = SamplerConfig::Ddpm {
-                variance: if a.variance == "posterior" {
-                    DdpmVariance::Posterior
-                } else {
-                    DdpmVariance::Beta
-                },
-                last_noise: a.last_noise,
-            }
-        }
+        Some("ddpm") => s.sampler = ddpm_sampler(a, &r.cfg),
         _ => {}
     }
     if s.num == 0 || s.batch == 0 {

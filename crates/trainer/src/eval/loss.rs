@@ -67,7 +67,7 @@ pub fn run(
         .collect();
     write_csv(
         &out.join("loss_gap.csv"),
-        &["t", "train_loss", "heldout_loss", "gap"],
+        &["paper_t", "train_loss", "heldout_loss", "gap"],
         &rows,
     )?;
     let x: Vec<f64> = grid.iter().map(|&t| (t + 1) as f64).collect();
@@ -89,7 +89,7 @@ pub fn run(
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     Ok(serde_json::json!({
         "rows_per_set": m,
-        "timesteps": grid.iter().map(|t| t + 1).collect::<Vec<_>>(),
+        "paper_t": grid.iter().map(|t| t + 1).collect::<Vec<_>>(),
         "train_loss": tr, "heldout_loss": he, "gap": gap,
         "mean_train_loss": mean(&tr), "mean_heldout_loss": mean(&he), "mean_gap": mean(&he) - mean(&tr),
     }))

@@ -9,6 +9,7 @@ pub mod memorization;
 pub mod overlap;
 pub mod spectrum;
 pub mod summary;
+pub mod weights;
 
 use crate::run::LoadedRun;
 use crate::run::config::SampleSection;
@@ -146,6 +147,7 @@ impl Metric {
             Metric::Agree => agreement::run(ctx, samples, nn1.as_deref())?,
             Metric::Spectrum => spectrum::run_spectrum(
                 r.model.as_ref(),
+                &r.cfg.model,
                 &r.diffusion,
                 &r.train,
                 &r.heldout,

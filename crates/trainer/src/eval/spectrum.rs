@@ -4,7 +4,9 @@
 //! points and returns the JSON summary for metrics.json.
 //!
 //! Writes `spectra.csv`, `dims.csv`, `blocks.csv` (linear-manifold data) and PNG plots into
-//! the output directory.
+//! the output directory. Timesteps are the paper's t (1..=T) in flags and outputs. The exact
+//! models (`linear-exact`, `empirical`) are analysed through their float64 closed forms
+//! ([`diffmem_metrics::spectrum::exact_score_field`]); trained ones through autodiff.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -12,17 +14,19 @@ use diffmem_data::{Dataset, SampleShape};
 use diffmem_metrics::spectrum::jacobian::DEFAULT_ROWS_PER_PASS;
 use diffmem_metrics::spectrum::latent_dim::DimParams;
 use diffmem_metrics::spectrum::{
-    ManifoldBlocks, Method, ModelScore, NoiseLevels, Perturbation, PointSet, ScoreMatrixConfig,
-    SpectrumConfig, TimeGrid, analyse, write_report,
+    ManifoldBlocks, Method, ModelScore, NoiseLevels, Perturbation, PointSet, ProbeConfig,
+    ScoreField, ScoreMatrixConfig, SpectrumConfig, TimeGrid, analyse, exact_score_field,
+    write_report,
 };
 use diffmem_model::burn::prelude::Device;
-use diffmem_model::{Denoiser, Diffusion};
+use diffmem_model::{Denoiser, Diffusion, ModelSpec};
 use std::path::Path;
 
 /// Flags of the spectrum metric (prefixed so they can be flattened into `diffmem eval`).
 #[derive(Args, Debug, Clone)]
 pub struct SpectrumArgs {
-    /// Timesteps: `log:K` (K geometrically spaced paper timesteps 1..T) or indices `0,9,99`.
+    /// Timesteps: `log:K` (K geometrically spaced paper timesteps 1..T) or a list of the
+    /// paper's t (1-based), e.g. `1,10,100,1000`.
     #[arg(long = "spectrum-timesteps", default_value = "log:12")]
     pub timesteps: String,
     /// Point sets, comma separated: train, samples, heldout (default: train and heldout, plus
@@ -60,13 +64,22 @@ pub struct SpectrumArgs {
     /// Seed of the point choice and the perturbations.
     #[arg(long = "spectrum-seed", default_value_t = 0)]
     pub seed: u64,
+    /// Where the score is probed: clean points sqrt(abar_t) x0, noised points
+    /// sqrt(abar_t) x0 + sqrt(1 - abar_t) z (where the theory's critical levels apply), or both.
+    #[arg(long = "spectrum-probe", default_value = "clean", value_parser = ["clean", "noised", "both"])]
+    pub probe: String,
+    /// Noise draws per point and timestep for noised probes.
+    #[arg(long = "spectrum-noise-draws", default_value_t = 4)]
+    pub noise_draws: usize,
 }
 
-/// Runs the spectrum analysis of `model` and writes its files into `out_dir`; returns the
-/// JSON summary (latent dimension per set, method and timestep; manifold blocks).
+/// Runs the spectrum analysis of `model` (of spec `spec`) and writes its files into
+/// `out_dir`; returns the JSON summary (latent dimension per set, probe, method and timestep;
+/// manifold blocks).
 #[allow(clippy::too_many_arguments)]
 pub fn run_spectrum(
     model: &dyn Denoiser,
+    spec: &ModelSpec,
     diffusion: &Diffusion,
     train: &Dataset,
     heldout: &Dataset,
@@ -124,25 +137,47 @@ pub fn run_spectrum(
         },
         seed: args.seed,
         collapse_threshold: args.collapse,
+        probe: ProbeConfig {
+            noise_draws: args.noise_draws,
+            ..args.probe.parse::<ProbeConfig>()?
+        },
     };
+    if args.noise_draws == 0 {
+        bail!("--spectrum-noise-draws must be at least 1");
+    }
     let manifold = match &train.truth {
         Some(truth) => ManifoldBlocks::from_truth(truth, &train.samples, d)?,
         None => None,
     };
-    let field = ModelScore::new(model, diffusion, d, device, args.rows_per_pass);
+    let levels = NoiseLevels::of(&diffusion.schedule);
+    let exact = exact_score_field(spec, &train.samples, d, &levels)?;
+    let autodiff;
+    let field: &dyn ScoreField = match &exact {
+        Some(f) => f.as_ref(),
+        None => {
+            autodiff = ModelScore::new(model, diffusion, d, device, args.rows_per_pass);
+            &autodiff
+        }
+    };
     let mut progress = |done: usize, total: usize| {
         if done == total || done.is_multiple_of((total / 10).max(1)) {
             eprintln!("spectrum: {done}/{total} points");
         }
     };
     let analysis = analyse(
-        &field,
-        &NoiseLevels::of(&diffusion.schedule),
+        field,
+        &levels,
         &sets,
         &cfg,
         manifold.as_ref(),
         &mut progress,
     )?;
     let summary = write_report(&analysis, out_dir)?;
-    Ok(serde_json::to_value(&summary)?)
+    let mut json = serde_json::to_value(&summary)?;
+    json["jacobian"] = if exact.is_some() {
+        "closed form, float64".into()
+    } else {
+        "autodiff of the network, float32".into()
+    };
+    Ok(json)
 }

@@ -42,16 +42,27 @@ pub fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, f64>) {
 }
 
 /// Latent dimension per point set from `metrics.spectrum.dims`: the cliff estimate (mean over
-/// points) of the Jacobian's singular values (Achilli et al.). `latent_dim.SET.tT` at each
-/// timestep T of the grid, and `latent_dim.SET` at the smallest one, where every memorised
-/// direction has collapsed.
+/// points) of the Jacobian's singular values (Achilli et al.), of the clean probes when there
+/// are any (else the noised ones). `latent_dim.SET.tT` at each paper timestep T (1-based) of
+/// the grid, and `latent_dim.SET` at the smallest one, where every memorised direction has
+/// collapsed. (Rows of metrics.json written before the paper's t have `t`, 0-based: read as
+/// t + 1.)
 pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
     let Some(rows) = spectrum.get("dims").and_then(Value::as_array) else {
         return;
     };
+    let probe = if rows
+        .iter()
+        .any(|r| r["probe"] == "clean" || r.get("probe").is_none())
+    {
+        "clean"
+    } else {
+        "noised"
+    };
     let pick = |method: &str, kind: &str| -> Vec<&Value> {
         rows.iter()
             .filter(|r| r["method"] == method && r["kind"] == kind)
+            .filter(|r| r.get("probe").is_none() || r["probe"] == probe)
             .collect()
     };
     let mut chosen = pick("jacobian", "singular");
@@ -60,8 +71,10 @@ pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
     }
     let mut smallest: BTreeMap<String, (u64, f64)> = BTreeMap::new();
     for r in chosen {
-        let (Some(set), Some(t), Some(d)) =
-            (r["set"].as_str(), r["t"].as_u64(), r["cliff_mean"].as_f64())
+        let paper_t = r["paper_t"]
+            .as_u64()
+            .or_else(|| r["t"].as_u64().map(|t| t + 1));
+        let (Some(set), Some(t), Some(d)) = (r["set"].as_str(), paper_t, r["cliff_mean"].as_f64())
         else {
             continue;
         };
@@ -95,12 +108,17 @@ mod tests {
 
     #[test]
     fn latent_dim_is_taken_at_the_smallest_timestep() {
-        let row = |set: &str, t: u64, d: f64| serde_json::json!({"set": set, "method": "jacobian", "kind": "singular", "t": t, "cliff_mean": d});
-        let s = serde_json::json!({"dims": [row("train", 9, 7.0), row("train", 0, 2.0), row("samples", 3, 5.0)]});
+        let row = |set: &str, t: u64, d: f64, probe: &str| serde_json::json!({"set": set, "probe": probe, "method": "jacobian", "kind": "singular", "paper_t": t, "cliff_mean": d});
+        let s = serde_json::json!({"dims": [row("train", 10, 7.0, "clean"), row("train", 1, 2.0, "clean"), row("samples", 4, 5.0, "clean"), row("train", 1, 6.0, "noised")]});
         let mut out = BTreeMap::new();
         latent_dims(&s, &mut out);
         assert_eq!(out["latent_dim.train"], 2.0);
         assert_eq!(out["latent_dim.samples"], 5.0);
-        assert_eq!(out["latent_dim.train.t9"], 7.0);
+        assert_eq!(out["latent_dim.train.t10"], 7.0);
+        // Older metrics.json: 0-based `t`, no probe.
+        let old = serde_json::json!({"dims": [{"set": "train", "method": "jacobian", "kind": "singular", "t": 9, "cliff_mean": 3.0}]});
+        let mut out = BTreeMap::new();
+        latent_dims(&old, &mut out);
+        assert_eq!(out["latent_dim.train.t10"], 3.0);
     }
 }

@@ -434,17 +434,7 @@ impl RunConfig {
         // The sampler, unless set: synthetic data use the theory's sampler, sigma_t^2 = beta_t
         // with noise at every step (Merger & Goldt), so that `diffmem theory` predicts their
         // sampled covariance; images sample best with the posterior variance.
-        layer.sample.sampler.get_or_insert(if data.is_synthetic() {
-            SamplerConfig::Ddpm {
-                variance: DdpmVariance::Beta,
-                last_noise: true,
-            }
-        } else {
-            SamplerConfig::Ddpm {
-                variance: DdpmVariance::Posterior,
-                last_noise: false,
-            }
-        });
+        layer.sample.sampler.get_or_insert(default_ddpm(&data));
         layer.data.apply(&mut cfg.data);
         layer.diffusion.apply(&mut cfg.diffusion);
         layer.optim.apply(&mut cfg.optim);
@@ -561,6 +551,24 @@ fn schedule(current: ScheduleKind, s: &Shortcuts) -> Result<ScheduleKind> {
         *beta_t = s.beta_t.unwrap_or(*beta_t);
     }
     Ok(kind)
+}
+
+/// The DDPM sampler a run gets unless its config says otherwise: for synthetic data the
+/// theory's sampler, sigma_t^2 = beta_t with noise at every step including the last (Merger &
+/// Goldt, arXiv 2505.24769), so that `diffmem theory` predicts the sampled covariance; for
+/// images the posterior variance without last-step noise (Ho et al., arXiv 2006.11239).
+pub fn default_ddpm(data: &DataSpec) -> SamplerConfig {
+    if data.is_synthetic() {
+        SamplerConfig::Ddpm {
+            variance: DdpmVariance::Beta,
+            last_noise: true,
+        }
+    } else {
+        SamplerConfig::Ddpm {
+            variance: DdpmVariance::Posterior,
+            last_noise: false,
+        }
+    }
 }
 
 #[cfg(test)]

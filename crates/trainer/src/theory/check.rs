@@ -258,7 +258,7 @@ fn write_files(a: &CheckArgs, report: &CheckReport) -> Result<Vec<PathBuf>> {
         .enumerate()
         .map(|(i, (w, b))| vec![Some((i + 1) as f64), Some(*w), Some(*b)])
         .collect();
-    write_csv(&csv, &["t", "w_rel_err", "b_rms_err"], &rows)?;
+    write_csv(&csv, &["paper_t", "w_rel_err", "b_rms_err"], &rows)?;
     let png = a.output.file("check_w.png")?;
     line_plot(
         &png,

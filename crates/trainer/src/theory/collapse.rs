@@ -77,7 +77,7 @@ pub fn run(a: &CollapseArgs) -> Result<()> {
     let json = serde_json::json!({
         "command": "theory collapse",
         "source": source,
-        "schedule": {"beta1": a.schedule.beta1, "betaT": a.schedule.beta_t, "T": a.schedule.t_max},
+        "schedule": a.schedule.json()?,
         "rows": rows,
     });
     a.output.emit(&header, &table, &json, &files)

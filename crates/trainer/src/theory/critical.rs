@@ -3,7 +3,7 @@
 use super::columns::{self, Cell, Column, col};
 use super::output::{OutputArgs, num};
 use crate::cmd::theory::{ScheduleArgs, spectrum};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use diffmem_data::DataSpec;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_metrics::theory::Eigen;
@@ -20,13 +20,17 @@ pub struct CriticalArgs {
     /// Dimension for --spectrum.
     #[arg(long)]
     pub d: Option<usize>,
-    /// Variances from the true covariance of a synthetic data spec (default `manifold:paper`).
+    /// Variances of a synthetic data spec (default `manifold:paper`): the generator's variances
+    /// (for a manifold, its blocks and ambient std before any unit-norm scaling).
     #[arg(long)]
     pub data: Option<String>,
     /// Training-set sizes N.
     #[arg(long, value_delimiter = ',', default_value = "250,500,20000")]
     pub n: Vec<usize>,
-    /// Use the formula for unit-norm data (spectrum rescaled to unit total variance).
+    /// The data are scaled to unit norm, x / |x|: use the exact variances E[x_i^2 / |x|^2] of
+    /// the scaled data and the normalised formula. Implied by a normalised manifold
+    /// (`manifold:paper`); with `manifold:paper-raw` or a `--spectrum` it asks what the
+    /// normalised version of that data would give.
     #[arg(long)]
     pub normalized: bool,
     /// Schedule used to translate noise levels into DDPM steps.
@@ -37,24 +41,67 @@ pub struct CriticalArgs {
     pub output: OutputArgs,
 }
 
+/// Where the variances come from.
+struct Variances {
+    /// Variances of the centred Gaussian that generates the data (before any unit-norm
+    /// scaling).
+    gaussian: Vec<f64>,
+    /// True when the data are that Gaussian scaled to unit norm.
+    normalized: bool,
+    /// A description for the header.
+    source: String,
+}
+
 impl CriticalArgs {
-    /// The variances and a description of where they came from.
-    fn variances(&self) -> Result<(Vec<f64>, String)> {
+    /// The generator's variances, whether the data are normalised, and a description.
+    fn variances(&self) -> Result<Variances> {
         if let (Some(spec), Some(d)) = (&self.spectrum, self.d) {
-            return Ok((spectrum(spec, d)?, format!("spectrum {spec}, d = {d}")));
+            return Ok(Variances {
+                gaussian: spectrum(spec, d)?,
+                normalized: self.normalized,
+                source: format!("spectrum {spec}, d = {d}"),
+            });
         }
         let data = self.data.as_deref().unwrap_or("manifold:paper");
-        let truth = DataSpec::parse(data)
-            .with_context(|| format!("bad --data `{data}`"))?
+        let spec = DataSpec::parse(data).with_context(|| format!("bad --data `{data}`"))?;
+        if let DataSpec::Manifold(m) = &spec {
+            let mut v: Vec<f64> = m
+                .blocks
+                .iter()
+                .flat_map(|&(k, s)| std::iter::repeat_n(s * s, k))
+                .collect();
+            v.resize(m.d, m.ambient * m.ambient);
+            let normalized = m.normalize || self.normalized;
+            let what = if m.normalize {
+                "rows scaled to unit norm"
+            } else if self.normalized {
+                "as if its rows were scaled to unit norm (--normalized)"
+            } else {
+                "not normalised"
+            };
+            return Ok(Variances {
+                gaussian: v,
+                normalized,
+                source: format!("data {data} (generator variances; {what})"),
+            });
+        }
+        let truth = spec
             .truth()
             .with_context(|| format!("cannot build `{data}`"))?
             .with_context(|| format!("`{data}` is not synthetic: its covariance is unknown"))?;
+        if self.normalized && truth.mean.iter().any(|&m| m != 0.0) {
+            bail!(
+                "--normalized with --data {data}: the unit-norm variances assume centred data, \
+                 and this Gaussian has a mean (use mean=0)"
+            );
+        }
         let d = truth.mean.len();
         let eig = Eigen::of_symmetric(&truth.cov, d)?;
-        Ok((
-            eig.values,
-            format!("data {data} (eigenvalues of its true covariance)"),
-        ))
+        Ok(Variances {
+            gaussian: eig.values,
+            normalized: self.normalized,
+            source: format!("data {data} (eigenvalues of its true covariance)"),
+        })
     }
 }
 
@@ -66,25 +113,29 @@ const COLUMNS: [Column<CriticalLevel>; 7] = [
     col("dirs", "count", |l| Cell::Count(l.count)),
     col("sigma_c^2", "sigma2_c", |l| Cell::Value(l.sigma2_c)),
     col("sigma_c", "sigma_c", |l| Cell::Value(l.sigma2_c.sqrt())),
-    col("DDPM t", "ddpm_step", |l| Cell::count(l.ddpm_step)),
+    col("paper t", "paper_t", |l| Cell::count(l.ddpm_step)),
 ];
 
 /// Runs `diffmem theory critical`.
 pub fn run(a: &CriticalArgs) -> Result<()> {
-    let (variances, source) = a.variances()?;
+    let Variances {
+        gaussian: variances,
+        normalized,
+        source,
+    } = a.variances()?;
     let schedule = a.schedule.schedule()?;
-    let levels = critical_levels(&variances, &a.n, a.normalized, &schedule)?;
+    let levels = critical_levels(&variances, &a.n, normalized, &schedule)?;
     let header = format!(
         "critical noise levels of geometric memorisation (Achilli et al., arXiv 2410.08727), {}: {}\n\
          sigma_c^2 = {}; direction i collapses onto training points for sigma^2 < sigma_c^2 \
          (DDPM: (1-abar_t)/abar_t < sigma_c^2, i.e. t < the step shown, {})",
-        if a.normalized {
-            "normalised data"
+        if normalized {
+            "normalised data (exact unit-norm variances E[x_i^2/|x|^2])"
         } else {
             "unnormalised data"
         },
         source,
-        if a.normalized {
+        if normalized {
             "s_i^2 / (2 ln N)"
         } else {
             "[s_i^2 + sqrt(s_i^4 + 4 ln N sum_j s_j^4)] / (4 ln N)"
@@ -92,12 +143,12 @@ pub fn run(a: &CriticalArgs) -> Result<()> {
         a.schedule.describe()
     );
     let table = columns::table(&COLUMNS, &levels);
-    let files = write_files(a, &variances, &levels)?;
+    let files = write_files(a, &variances, normalized, &levels)?;
     let json = serde_json::json!({
         "command": "theory critical",
         "source": source,
-        "normalized": a.normalized,
-        "schedule": {"beta1": a.schedule.beta1, "betaT": a.schedule.beta_t, "T": a.schedule.t_max},
+        "normalized": normalized,
+        "schedule": a.schedule.json()?,
         "levels": levels,
     });
     a.output.emit(&header, &table, &json, &files)
@@ -107,6 +158,7 @@ pub fn run(a: &CriticalArgs) -> Result<()> {
 fn write_files(
     a: &CriticalArgs,
     variances: &[f64],
+    normalized: bool,
     levels: &[CriticalLevel],
 ) -> Result<Vec<PathBuf>> {
     let csv = a.output.file("critical.csv")?;
@@ -118,7 +170,7 @@ fn write_files(
         .collect();
     grid.dedup();
     let schedule = a.schedule.schedule()?;
-    let curve = critical_levels(variances, &grid, a.normalized, &schedule)?;
+    let curve = critical_levels(variances, &grid, normalized, &schedule)?;
     let groups = curve.iter().take_while(|l| l.n == grid[0]).count();
     let series: Vec<Series> = (0..groups)
         .map(|g| {

@@ -88,7 +88,7 @@ pub fn run(a: &FlowArgs) -> Result<()> {
         "n": a.n,
         "spectrum": a.spectrum,
         "lambda": a.lambda,
-        "schedule": {"beta1": a.schedule.beta1, "betaT": a.schedule.beta_t, "T": a.schedule.t_max},
+        "schedule": a.schedule.json()?,
         "last_step_noise": !a.no_last_noise,
         "seeds": a.seeds,
         "points": points,

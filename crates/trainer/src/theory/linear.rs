@@ -127,7 +127,7 @@ pub fn run(a: &LinearArgs) -> Result<()> {
         "d": a.d,
         "spectrum": a.spectrum,
         "lambda": a.lambda,
-        "schedule": {"beta1": a.schedule.beta1, "betaT": a.schedule.beta_t, "T": a.schedule.t_max},
+        "schedule": a.schedule.json()?,
         "last_step_noise": !a.no_last_noise,
         "seeds": a.seeds,
         "points": points,
@@ -156,7 +156,11 @@ fn write_files(a: &LinearArgs, points: &[LinearPoint]) -> Result<Vec<PathBuf>> {
             })
         })
         .collect();
-    write_csv(&per_t, &["n", "t", "train", "test", "optimum"], &rows_t)?;
+    write_csv(
+        &per_t,
+        &["n", "paper_t", "train", "test", "optimum"],
+        &rows_t,
+    )?;
     let mut files = vec![csv, per_t];
     files.extend(curve_plots(a, points)?);
     files.push(loss_t_plot(a, points)?);
@@ -244,7 +248,7 @@ fn curve_plots(a: &LinearArgs, points: &[LinearPoint]) -> Result<[PathBuf; 2]> {
 fn loss_t_plot(a: &LinearArgs, points: &[LinearPoint]) -> Result<PathBuf> {
     let out = &a.output;
     let t_png = out.file("linear_loss_t.png")?;
-    let t_axis: Vec<f64> = (1..=a.schedule.t_max).map(|t| t as f64).collect();
+    let t_axis: Vec<f64> = (1..=a.schedule.values()?.t_max).map(|t| t as f64).collect();
     let mut t_series: Vec<Series> = points
         .iter()
         .map(|p| Series {

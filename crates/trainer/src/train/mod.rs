@@ -4,7 +4,7 @@
 pub mod batches;
 pub mod lr;
 mod monitor;
-mod optim;
+pub mod optim;
 pub mod train_loop;
 
 use crate::run::config::RunConfig;

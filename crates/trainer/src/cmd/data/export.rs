@@ -1,0 +1,161 @@
+//! `diffmem data export`: the exact training rows of a run (or of the flags a run would be
+//! given) as NumPy files, with their labels and original indices, so that every number the
+//! binary reports can be checked outside it.
+//!
+//! Files, for `--out DIR/NAME.npy`:
+//! - `NAME.npy`: the rows, float32 `[N, D]` in training order (images flattened C x H x W,
+//!   pixels in [-1, 1]);
+//! - `NAME_indices.npy`: int64 `[N]`, the original index of each row in its source (the
+//!   position in the synthetic sample stream, the line of the CelebA partition file, ...),
+//!   equal to the run's `train_indices.txt`;
+//! - `NAME_labels.npy`: int64 `[N]`, only for labelled data;
+//! - `NAME.json`: the canonical data spec, subset flags, shape and file names.
+
+use super::SourceArgs;
+use crate::io::atomic::write_atomic;
+use crate::io::npy::{encode_f32, encode_i64};
+use crate::run::config::RunConfig;
+use crate::run::data as run_data;
+use anyhow::{Context, Result, bail};
+use diffmem_data::Dataset;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `diffmem data export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// A run directory: export the rows it trains on (its config's data section).
+    #[arg(long, conflicts_with_all = ["data", "n", "balanced", "split"])]
+    run: Option<PathBuf>,
+    /// Data spec (as for `diffmem train --data`).
+    #[arg(long, required_unless_present = "run")]
+    data: Option<String>,
+    /// Training-set size N (as for `diffmem train --n`).
+    #[arg(long, allow_negative_numbers = true)]
+    n: Option<i64>,
+    /// Subset seed (as for `diffmem train --seed`).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Same number of samples per class.
+    #[arg(long)]
+    balanced: bool,
+    /// Half a or b of two disjoint subsets of size N.
+    #[arg(long, value_parser = ["a", "b"])]
+    split: Option<String>,
+    /// Output `.npy` file of the rows (default with --run: RUN/train_rows.npy).
+    #[arg(long, required_unless_present = "run")]
+    out: Option<PathBuf>,
+}
+
+/// Runs `diffmem data export`.
+pub fn run(a: &ExportArgs) -> Result<()> {
+    let (ds, meta) = match (&a.run, &a.data) {
+        (Some(dir), _) => {
+            let cfg_path = dir.join("config.toml");
+            if !cfg_path.exists() {
+                bail!(
+                    "--run {}: not a run directory ({} is missing)",
+                    dir.display(),
+                    cfg_path.display()
+                );
+            }
+            let cfg = RunConfig::load(&cfg_path)?;
+            let (train, _) = run_data::load(&cfg.data)?;
+            let meta = serde_json::json!({
+                "run": dir.display().to_string(),
+                "data": cfg.data.spec.to_string(),
+                "n": cfg.data.n,
+                "seed": cfg.data.seed,
+                "balanced": cfg.data.balanced,
+                "split": cfg.data.split.map(|h| h.to_string()),
+            });
+            (train, meta)
+        }
+        (None, Some(data)) => {
+            let source = SourceArgs {
+                data: data.clone(),
+                n: a.n,
+                seed: a.seed,
+                balanced: a.balanced,
+                split: a.split.clone(),
+            };
+            let (spec, ds) = source.load(None)?;
+            let meta = serde_json::json!({
+                "run": null,
+                "data": spec.to_string(),
+                "n": ds.len(),
+                "seed": a.seed,
+                "balanced": a.balanced,
+                "split": a.split,
+            });
+            (ds, meta)
+        }
+        (None, None) => bail!("give --data SPEC (with --n, --seed, --split) or --run RUN"),
+    };
+    let out = match (&a.out, &a.run) {
+        (Some(o), _) => o.clone(),
+        (None, Some(dir)) => dir.join("train_rows.npy"),
+        (None, None) => bail!("--out FILE.npy is needed with --data"),
+    };
+    let files = write(&out, &ds, meta)?;
+    println!(
+        "{} rows of dimension {} ({}) -> {}",
+        ds.len(),
+        ds.dim(),
+        ds.provenance.source,
+        files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+/// `out` with its `.npy` stem extended by `suffix` and the extension `ext`.
+fn sibling(out: &Path, suffix: &str, ext: &str) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "rows".into());
+    out.with_file_name(format!("{stem}{suffix}.{ext}"))
+}
+
+/// Writes the rows, indices, labels and the description; returns the paths.
+fn write(out: &Path, ds: &Dataset, mut meta: serde_json::Value) -> Result<Vec<PathBuf>> {
+    if out.extension().and_then(|e| e.to_str()) != Some("npy") {
+        bail!("--out {}: give a file name ending in .npy", out.display());
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("--out {}: cannot create its folder", out.display()))?;
+    }
+    let n = ds.len();
+    let to_i64 = |v: &[usize]| v.iter().map(|&i| i as i64).collect::<Vec<_>>();
+    let mut files = vec![out.to_path_buf()];
+    write_atomic(out, &encode_f32(&ds.samples, &[n, ds.dim()]))
+        .with_context(|| format!("--out {}", out.display()))?;
+    let idx = sibling(out, "_indices", "npy");
+    write_atomic(&idx, &encode_i64(&to_i64(&ds.provenance.indices), &[n]))?;
+    files.push(idx.clone());
+    let labels = match &ds.labels {
+        Some(l) => {
+            let p = sibling(out, "_labels", "npy");
+            let v: Vec<i64> = l.iter().map(|&x| i64::from(x)).collect();
+            write_atomic(&p, &encode_i64(&v, &[n]))?;
+            files.push(p.clone());
+            Some(p)
+        }
+        None => None,
+    };
+    let name = |p: &Path| p.file_name().map(|f| f.to_string_lossy().into_owned());
+    meta["rows"] = name(out).into();
+    meta["indices"] = name(&idx).into();
+    meta["labels"] = labels.as_deref().and_then(name).into();
+    meta["source"] = ds.provenance.source.clone().into();
+    meta["shape"] = serde_json::to_value(ds.shape)?;
+    meta["rows_shape"] = serde_json::json!([n, ds.dim()]);
+    let json = sibling(out, "", "json");
+    write_atomic(&json, serde_json::to_string_pretty(&meta)?.as_bytes())?;
+    files.push(json);
+    Ok(files)
+}
