@@ -41,4 +41,6 @@ pub use stats::Stats;
 pub use subset::{Half, RowPlan, SubsetSpec, plan_rows, train_and_heldout};
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod testutil;

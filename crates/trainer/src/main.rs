@@ -42,7 +42,16 @@ enum Command {
 fn main() -> ExitCode {
     // Before any thread or GPU runtime starts (Mesa's XDG_RUNTIME_DIR complaint).
     diffmem_model::device::quiet_driver_env();
+    // A closed stdout (`| head`, `| true`) ends the program quietly, as for any Unix filter,
+    // instead of a "Broken pipe" panic.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
+    if let Err(e) = run::signals::install() {
+        eprintln!("warning: {e:#}");
+    }
     let result = match &cli.command {
         Command::Train(a) => cmd::train::run(a),
         Command::Sample(a) => cmd::sample::run(a),
@@ -57,7 +66,7 @@ fn main() -> ExitCode {
         Err(e) => {
             if let Some(i) = e.downcast_ref::<train::Interrupted>() {
                 eprintln!("{i}");
-                return ExitCode::from(130);
+                return ExitCode::from(run::signals::exit_code(i.signal) as u8);
             }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

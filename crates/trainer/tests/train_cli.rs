@@ -185,7 +185,7 @@ fn sigint_writes_a_checkpoint_and_exits_130() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(
-        err.contains("interrupted at step") && err.contains("--resume"),
+        err.contains("interrupted (SIGINT) at step") && err.contains("--resume"),
         "{err}"
     );
     let latest = String::from_utf8(read(&out_dir.join("checkpoints/latest"))).unwrap();

@@ -13,8 +13,8 @@
 use super::analytic::{EmpiricalScore, GaussianScore};
 use super::field::{NoiseLevels, ScoreField};
 use crate::{MetricsError, Result};
-use diffmem_model::ModelSpec;
 use diffmem_model::GaussianMoments;
+use diffmem_model::ModelSpec;
 
 /// The float64 closed-form score of `spec` fitted on the training rows (`[N, dim]`), or
 /// `None` for a trainable model (whose Jacobian comes from autodiff).

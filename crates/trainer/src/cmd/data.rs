@@ -130,6 +130,7 @@ impl SourceArgs {
     /// its first `first` rows when given, so a grid never decodes a whole CelebA split).
     fn load(&self, first: Option<usize>) -> Result<(DataSpec, Dataset)> {
         let spec = self.spec()?;
+        crate::run::memory::check_spec(&spec)?;
         let err = |e| flag_error("--data", &self.data, e);
         let ds = match (self.subset(&spec)?, first) {
             (Some(sub), _) => train_and_heldout(&spec, &sub).map_err(err)?.0,

@@ -27,7 +27,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub against: Option<PathBuf>,
     /// Number of generated samples M.
-    #[arg(long = "num", default_value_t = 1000)]
+    #[arg(long = "num", default_value_t = 1000, value_parser = crate::io::range::positive_usize)]
     pub num_samples: usize,
     /// Seed of the sampler noise (drawn on the host: the same on every device).
     #[arg(long = "seed", default_value_t = 0)]
@@ -37,19 +37,19 @@ pub struct EvalArgs {
     #[arg(long, default_value = "ddim", value_parser = ["ddpm", "ddim"])]
     pub sampler: String,
     /// DDIM steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::io::range::positive_usize)]
     pub steps: usize,
     /// DDIM eta.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::io::range::non_negative_f64)]
     pub eta: f64,
     /// Memorisation threshold tau on d1/d2.
-    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = crate::io::range::positive_f64)]
     pub threshold: f64,
     /// Timesteps of the loss-gap curve.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = crate::io::range::positive_usize)]
     pub loss_points: usize,
     /// Rows per set for the loss gap.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = crate::io::range::positive_usize)]
     pub loss_rows: usize,
     /// Use the raw weights instead of the EMA.
     #[arg(long)]
@@ -103,8 +103,12 @@ fn metrics(a: &EvalArgs, r: &LoadedRun) -> Result<Vec<Metric>> {
             "--metrics agree needs --against RUN2 (a run on the disjoint split of the same size)"
         );
     }
-    if a.num_samples == 0 {
-        bail!("--num must be at least 1");
+    if let Some(w) = a
+        .against
+        .as_deref()
+        .and_then(|b| crate::eval::overlap::against_warning(&a.run, b))
+    {
+        eprintln!("warning: {w}");
     }
     Ok(metrics)
 }

@@ -150,6 +150,23 @@ fn print_summary(
             ),
         }
     }
+    if failed > 0 {
+        let names: Vec<&str> = runs
+            .iter()
+            .filter(|r| r.status == "failed")
+            .map(|r| r.name.as_str())
+            .collect();
+        println!(
+            "  caution: {failed} run(s) failed and are missing from these curves, so the \
+             crossings above may move once they are re-run: {}",
+            names.join(", ")
+        );
+        for r in runs.iter().filter(|r| r.status == "failed") {
+            if let Some(m) = &r.message {
+                println!("    {}: {m}", r.name);
+            }
+        }
+    }
     if !theory.rows.is_empty() {
         println!("  KL vs theory (line, N/d, measured mean, theory, theory + fit):");
         for r in &theory.rows {

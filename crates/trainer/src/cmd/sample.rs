@@ -14,16 +14,16 @@ pub struct SampleArgs {
     /// Run directory (runs/NAME).
     pub run: PathBuf,
     /// Number of samples (default: the run's `sample.num`).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::io::range::positive_usize)]
     pub num: Option<usize>,
     /// Sampler: ddpm or ddim.
     #[arg(long, value_parser = ["ddpm", "ddim"])]
     pub sampler: Option<String>,
     /// DDIM steps (default 100).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::io::range::positive_usize)]
     pub steps: Option<usize>,
     /// DDIM eta.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::io::range::non_negative_f64)]
     pub eta: f64,
     /// DDPM variance: beta or posterior (default: the run's DDPM setting).
     #[arg(long, value_parser = ["beta", "posterior"])]
@@ -44,10 +44,10 @@ pub struct SampleArgs {
     #[arg(long)]
     pub raw: bool,
     /// Batch size while sampling.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::io::range::positive_usize)]
     pub batch: Option<usize>,
     /// Clamp predicted x0 to [-C, C] (default: the run's setting).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::io::range::positive_f64)]
     pub clip_x0: Option<f64>,
     /// Never clamp predicted x0.
     #[arg(long, conflicts_with = "clip_x0")]

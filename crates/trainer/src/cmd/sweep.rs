@@ -115,14 +115,16 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     run_local(a, &spec.name, &points, ctx, &sweep_dir)
 }
 
-/// Ctrl-C: children saved checkpoints; exit 130 with the resume command.
+/// SIGINT/SIGTERM: children saved checkpoints; exit 130/143 with the resume command.
 fn interrupted(spec: &Path, dir: &Path) -> Result<()> {
-    eprintln!(
-        "interrupted; resume with: diffmem sweep {} --out {}",
+    let sig = crate::run::signals::received().unwrap_or(signal_hook::consts::SIGINT);
+    let hint = format!(
+        "resume with: diffmem sweep {} --out {}",
         spec.display(),
         dir.display()
     );
-    std::process::exit(130)
+    eprintln!("{}", crate::run::signals::stopped_message(sig, Some(&hint)));
+    std::process::exit(crate::run::signals::exit_code(sig))
 }
 
 fn print_outcome(p: &GridPoint, r: &Report, k: usize, total: usize) {
@@ -226,6 +228,7 @@ fn run_task(
             .unwrap_or_else(cores)
     });
     let ctx = PointContext { threads, ..ctx };
+    forward_signals(&ctx.stop);
     let r = ctx.run(p);
     print_outcome(p, &r, 1, 1);
     return match r.outcome {
@@ -233,6 +236,17 @@ fn run_task(
         Outcome::Interrupted => interrupted(&a.spec, sweep_dir),
         _ => Ok(()),
     };
+}
+
+/// SIGINT/SIGTERM: start no further point, pass the signal on to the running children (in
+/// their own process groups) and wait for their checkpoints.
+fn forward_signals(stop: &Arc<AtomicBool>) {
+    let flag = stop.clone();
+    crate::run::signals::deferred(true);
+    crate::run::signals::on_each(move |sig| {
+        flag.store(true, Ordering::SeqCst);
+        crate::sweep::point::signal_children(sig);
+    });
 }
 
 /// Runs every grid point here, `--jobs` at a time, then reports.
@@ -248,8 +262,7 @@ fn run_local(
         eprintln!("{n}");
     }
     let stop = ctx.stop.clone();
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).ok();
+    forward_signals(&stop);
     let ctx = PointContext { threads, ..ctx };
     eprintln!(
         "sweep {}: {} grid point(s) in {}, {jobs} at a time with {threads} thread(s) each",

@@ -2,11 +2,13 @@
 //! resumed), prepare its directory, train (or fit an exact denoiser), draw the sample grid and
 //! print a summary.
 
+use crate::io::atomic::write_atomic;
 use crate::io::summary;
 use crate::run::config::{RunConfig, RunFlags, RunLayer};
-use crate::run::{checkpoint, dir};
+use crate::run::lock::{self, RunLock};
+use crate::run::{checkpoint, dir, signals};
 use crate::{sample, train};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -36,22 +38,43 @@ pub struct TrainArgs {
     pub stop_after: Option<usize>,
 }
 
-/// What `train` will do: the resolved run, where, and from which checkpoint.
+/// What `train` will do: the resolved run, where, and from which checkpoint; the run
+/// directory's lock is held from planning to exit.
 struct Plan {
     cfg: RunConfig,
     run_dir: PathBuf,
     resume: Option<PathBuf>,
+    _lock: RunLock,
 }
 
-/// A resumed run keeps its own config; only --steps and --device apply.
+/// Training settings that `--resume` may change.
+const RESUMABLE: [&str; 2] = ["steps", "device"];
+
+/// A resumed run keeps its own config: only --steps (not below the checkpoint's step) and
+/// --device apply, every other setting is refused by name. With an --out other than the run,
+/// the run is forked: config, indices, log and the chosen checkpoint are copied there and
+/// training continues in the copy, leaving the original untouched.
 fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
+    let mut refused = a.run.set_flags_except(&RESUMABLE);
+    if a.config.is_some() {
+        refused.insert(0, "--config".to_string());
+    }
+    if !refused.is_empty() {
+        bail!(
+            "--resume continues a run with its own settings, and {} would change it: drop {} \
+             (only --steps and --device may change), or start a new run with --config \
+             RUN/config.toml and the changed flags",
+            refused.join(", "),
+            if refused.len() == 1 { "it" } else { "them" }
+        );
+    }
     let ckpt = checkpoint::resolve(r, a.out.as_deref())?;
-    let run_dir = ckpt
+    let src = ckpt
         .parent()
         .and_then(Path::parent)
         .context("checkpoint is not inside RUN/checkpoints/")?
         .to_path_buf();
-    let mut cfg = RunConfig::load(&run_dir.join("config.toml"))?;
+    let mut cfg = RunConfig::load(&src.join("config.toml"))?;
     if let Some(s) = a.run.train.steps {
         cfg.train.steps = s;
         cfg.train.epochs = None.into();
@@ -59,11 +82,82 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
     if let Some(d) = a.run.train.device {
         cfg.train.device = d;
     }
+    let at = checkpoint::load_state(&ckpt)?.step;
+    if cfg.total_steps() < at {
+        bail!(
+            "--steps {} is below the step of checkpoint {} ({at}): a resumed run cannot \
+             train backwards; give --steps {at} or more, or sample that checkpoint's run",
+            cfg.total_steps(),
+            ckpt.display()
+        );
+    }
+    let fork_to = a
+        .out
+        .as_ref()
+        .filter(|o| r != "latest" && !same_dir(o, &src));
+    let (run_dir, resume, lock) = match fork_to {
+        Some(out) => {
+            let lock = lock::acquire(out)?;
+            let ckpt = fork(&src, &ckpt, out)?;
+            (out.clone(), ckpt, lock)
+        }
+        None => (src.clone(), ckpt, lock::acquire(&src)?),
+    };
     Ok(Plan {
         cfg,
         run_dir,
-        resume: Some(ckpt),
+        resume: Some(resume),
+        _lock: lock,
     })
+}
+
+/// Whether two paths name the same directory.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Copies the run in `src` into `dst` (which must not hold a run) with only checkpoint
+/// `ckpt`; returns the copy of the checkpoint.
+fn fork(src: &Path, ckpt: &Path, dst: &Path) -> Result<PathBuf> {
+    if dst.join("config.toml").exists() {
+        bail!(
+            "--out {} already holds a run: fork into a new directory",
+            dst.display()
+        );
+    }
+    let _src_lock = lock::acquire(src)?;
+    let copy = |name: &str, required: bool| -> Result<()> {
+        let from = src.join(name);
+        if from.exists() || required {
+            std::fs::copy(&from, dst.join(name))
+                .with_context(|| format!("cannot copy {} to {}", from.display(), dst.display()))?;
+        }
+        Ok(())
+    };
+    copy("train_indices.txt", true)?;
+    copy("log.jsonl", false)?;
+    let name = ckpt.file_name().context("checkpoint has no name")?;
+    let root = dst.join("checkpoints");
+    let to = root.join(name);
+    std::fs::create_dir_all(&to).with_context(|| format!("cannot create {}", to.display()))?;
+    for e in std::fs::read_dir(ckpt)? {
+        let e = e?;
+        std::fs::copy(e.path(), to.join(e.file_name()))
+            .with_context(|| format!("cannot copy {}", e.path().display()))?;
+    }
+    write_atomic(&root.join("latest"), name.to_string_lossy().as_bytes())?;
+    // The config last: a directory holds a run once config.toml is there.
+    copy("config.toml", true)?;
+    eprintln!(
+        "forked {} at {} into {}",
+        src.display(),
+        ckpt.display(),
+        dst.display()
+    );
+    Ok(to)
 }
 
 fn plan(a: &TrainArgs) -> Result<Plan> {
@@ -76,10 +170,20 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     };
     let cfg = RunConfig::resolve(file, &a.run)?;
     let run_dir = dir::new_run_dir(&cfg, a.out.as_deref())?;
+    let lock = lock::acquire(&run_dir)?;
+    // Under the lock: another process may have started this run since the check above.
+    if run_dir.join("config.toml").exists() {
+        bail!(
+            "{} already holds a run: continue it with --resume {} or choose another --out",
+            run_dir.display(),
+            run_dir.display()
+        );
+    }
     Ok(Plan {
         cfg,
         run_dir,
         resume: None,
+        _lock: lock,
     })
 }
 
@@ -89,6 +193,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         cfg,
         run_dir,
         resume,
+        _lock,
     } = plan(a)?;
     let device = crate::run::device::open(cfg.train.device)?;
     let (train_set, heldout) = crate::run::data::load(&cfg.data)?;
@@ -115,6 +220,21 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         quiet: a.quiet,
         stop_after: a.stop_after,
     })?;
+    let run = run_dir.display();
+    if let Some(signal) = signals::received() {
+        return Err(crate::train::Interrupted {
+            step: cfg.total_steps(),
+            run: run.to_string(),
+            signal,
+        }
+        .into());
+    }
+    // The weights are saved: a signal while sampling ends the program at once.
+    signals::set_hint(format!(
+        "training finished and its weights are saved in {run}/weights; draw the samples with: \
+         diffmem sample {run}"
+    ));
+    signals::deferred(false);
     let sample_started = std::time::Instant::now();
     sample::grid(&run_dir, device.kind, a.quiet)?;
     summary["device"] = device.description.clone().into();

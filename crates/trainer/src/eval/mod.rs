@@ -6,6 +6,7 @@ pub mod agreement;
 pub mod gaussian;
 pub mod loss;
 pub mod memorization;
+pub mod overlap;
 pub mod spectrum;
 pub mod summary;
 pub mod weights;

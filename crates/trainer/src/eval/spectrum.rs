@@ -34,11 +34,11 @@ pub struct SpectrumArgs {
     #[arg(long = "spectrum-points")]
     pub points: Option<String>,
     /// Points per set (a seeded choice).
-    #[arg(long = "spectrum-num", default_value_t = 8)]
+    #[arg(long = "spectrum-num", default_value_t = 8, value_parser = crate::io::range::positive_usize)]
     pub num: usize,
     /// Score matrix: K = k * D perturbations (default: 1 for vectors, 4 for images, as the
     /// authors).
-    #[arg(long = "spectrum-k")]
+    #[arg(long = "spectrum-k", value_parser = crate::io::range::positive_f64)]
     pub k_mult: Option<f64>,
     /// Method: jacobian, score-matrix or both.
     #[arg(long = "spectrum-method", default_value = "jacobian", value_parser = ["jacobian", "score-matrix", "both"])]
@@ -50,16 +50,16 @@ pub struct SpectrumArgs {
     #[arg(long = "spectrum-d-bar", default_value_t = 5)]
     pub d_bar: usize,
     /// Cliff estimator: threshold in multiples of the median second difference (c).
-    #[arg(long = "spectrum-c", default_value_t = 10.0)]
+    #[arg(long = "spectrum-c", default_value_t = 10.0, value_parser = crate::io::range::positive_f64)]
     pub c: f64,
     /// Smallest cliff or gap, relative to the largest value (flat-spectrum guard).
-    #[arg(long = "spectrum-floor", default_value_t = 1e-2)]
+    #[arg(long = "spectrum-floor", default_value_t = 1e-2, value_parser = crate::io::range::positive_f64)]
     pub floor: f64,
     /// Manifold blocks: kept fraction below which a block counts as collapsed.
-    #[arg(long = "spectrum-collapse", default_value_t = 0.5)]
+    #[arg(long = "spectrum-collapse", default_value_t = 0.5, value_parser = crate::io::range::positive_f64)]
     pub collapse: f64,
     /// Jacobian rows per backward pass (bounds memory).
-    #[arg(long = "spectrum-rows-per-pass", default_value_t = DEFAULT_ROWS_PER_PASS)]
+    #[arg(long = "spectrum-rows-per-pass", default_value_t = DEFAULT_ROWS_PER_PASS, value_parser = crate::io::range::positive_usize)]
     pub rows_per_pass: usize,
     /// Seed of the point choice and the perturbations.
     #[arg(long = "spectrum-seed", default_value_t = 0)]

@@ -4,4 +4,5 @@ pub mod atomic;
 pub mod csv;
 pub mod npy;
 pub mod progress;
+pub mod range;
 pub mod summary;

@@ -49,6 +49,27 @@ fn read_json(p: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
 }
 
+/// `metrics.json`: its value, or (when it exists but cannot be read) why not.
+fn read_metrics(p: &Path) -> (Option<Value>, Option<String>) {
+    let Ok(text) = std::fs::read_to_string(p) else {
+        return (None, None);
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(v) if v.is_object() => (Some(v), None),
+        Ok(_) => (
+            None,
+            Some(format!("{} is not a metrics object", p.display())),
+        ),
+        Err(e) => (
+            None,
+            Some(format!(
+                "{} is unreadable ({e}): run `diffmem eval` on that run again",
+                p.display()
+            )),
+        ),
+    }
+}
+
 fn record(dir: &Path, name: String) -> Result<RunRecord> {
     let cfg_path = [dir.join("config.toml"), dir.join(POINT_CONFIG)]
         .into_iter()
@@ -70,7 +91,7 @@ fn record(dir: &Path, name: String) -> Result<RunRecord> {
         .as_ref()
         .and_then(|a| a["line"].as_str().map(str::to_string))
         .unwrap_or_else(|| model.to_string());
-    let metrics = read_json(&dir.join("metrics.json"));
+    let (metrics, unreadable) = read_metrics(&dir.join("metrics.json"));
     let mut scalars = BTreeMap::new();
     if let Some(m) = &metrics {
         flatten("", &m["metrics"], &mut scalars);
@@ -81,21 +102,30 @@ fn record(dir: &Path, name: String) -> Result<RunRecord> {
         flatten("train", s, &mut scalars);
     }
     let status_doc = read_json(&dir.join(STATUS_FILE));
-    let status = status_doc
+    let mut message = status_doc
         .as_ref()
-        .and_then(|s| s["status"].as_str().map(str::to_string))
-        .unwrap_or_else(|| {
-            match (&metrics, &summary) {
-                (Some(_), _) => "done",
-                (None, Some(_)) => "trained",
-                _ => "pending",
-            }
-            .to_string()
-        });
+        .and_then(|s| s["message"].as_str().map(str::to_string));
+    let status = if unreadable.is_some() {
+        // Left out silently, it would shift the curves and the crossing N.
+        message = unreadable;
+        Some("failed".to_string())
+    } else {
+        status_doc
+            .as_ref()
+            .and_then(|s| s["status"].as_str().map(str::to_string))
+    };
+    let status = status.unwrap_or_else(|| {
+        match (&metrics, &summary) {
+            (Some(_), _) => "done",
+            (None, Some(_)) => "trained",
+            _ => "pending",
+        }
+        .to_string()
+    });
     Ok(RunRecord {
         name,
         status,
-        message: status_doc.and_then(|s| s["message"].as_str().map(str::to_string)),
+        message,
         index: axes_doc
             .and_then(|a| a["index"].as_u64())
             .map(|i| i as usize),

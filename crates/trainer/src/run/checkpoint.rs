@@ -1,9 +1,11 @@
 //! Checkpoints: `checkpoints/step-NNNNNNN/{model,ema,optim}.bpk` + `state.json`, written into
 //! a temporary directory and renamed into place (atomic), a `latest` pointer file, rotation
-//! keeping the newest M, and a `best` copy for early stopping.
+//! keeping the newest M, and a `best` copy for early stopping. Each checkpoint carries a
+//! `SHA256SUMS` of its files, verified before it is resumed from.
 
 use crate::io::atomic::write_atomic;
-use anyhow::{Context, Result, bail};
+use crate::run::checksum;
+use anyhow::{Context, Result, anyhow, bail};
 use diffmem_model::Net;
 use diffmem_model::burn::module::Module;
 use diffmem_model::burn::optim::ModuleOptimizer;
@@ -79,6 +81,7 @@ pub fn save(
         &tmp.join("state.json"),
         serde_json::to_string_pretty(state)?.as_bytes(),
     )?;
+    checksum::write_sums(&tmp)?;
     if dst.exists() {
         std::fs::remove_dir_all(&dst).ok();
     }
@@ -135,8 +138,45 @@ pub fn mark_best(ckpt_root: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether checkpoint `dir` is complete and matches its checksums (the error says why not).
+pub fn check_intact(dir: &Path) -> Result<()> {
+    if !dir.join("state.json").exists() {
+        bail!(
+            "{} is not a complete checkpoint (no state.json)",
+            dir.display()
+        );
+    }
+    checksum::verify(dir)?;
+    load_state(dir).map(|_| ())
+}
+
+/// The newest intact step checkpoint under `root`, other than `except`.
+fn newest_intact(root: &Path, except: Option<&Path>) -> Option<PathBuf> {
+    let mut steps = list_steps(root).ok()?;
+    steps.sort();
+    steps
+        .into_iter()
+        .rev()
+        .map(|(_, d)| d)
+        .filter(|d| Some(d.as_path()) != except)
+        .find(|d| check_intact(d).is_ok())
+}
+
+/// `dir` if intact, else the error "corrupt checkpoint ..., use step-X instead".
+fn intact_or_alternative(dir: PathBuf, root: &Path) -> Result<PathBuf> {
+    check_intact(&dir).map_err(|e| {
+        let instead = newest_intact(root, Some(&dir)).map_or(
+            "no other intact checkpoint exists: train again".to_string(),
+            |d| format!("use --resume {} instead", d.display()),
+        );
+        anyhow!("corrupt checkpoint {} ({e:#}); {instead}", dir.display())
+    })?;
+    Ok(dir)
+}
+
 /// Resolves `--resume`: `latest` (with the run's checkpoint root), a run directory, or a
-/// checkpoint directory.
+/// checkpoint directory. An explicit checkpoint must be intact; `latest` falls back to the
+/// newest intact checkpoint (with a warning) when the newest one is corrupt.
 pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
     let (root, explicit) = if arg == "latest" {
         match run_dir {
@@ -163,24 +203,36 @@ pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
         }
     };
     if let Some(p) = explicit {
-        return Ok(p);
+        return intact_or_alternative(p, &root);
     }
     let latest = root.join("latest");
-    let name = std::fs::read_to_string(&latest).with_context(|| {
-        format!(
-            "no checkpoint to resume: {} is missing (has the run written one yet?)",
-            latest.display()
-        )
-    })?;
+    let Ok(name) = std::fs::read_to_string(&latest) else {
+        return newest_intact(&root, None).with_context(|| {
+            format!(
+                "no checkpoint to resume: {} is missing (has the run written one yet?)",
+                latest.display()
+            )
+        });
+    };
     let dir = root.join(name.trim());
-    if !dir.join("state.json").exists() {
-        bail!(
-            "{} points to {}, which is not a complete checkpoint",
-            latest.display(),
-            dir.display()
-        );
+    match check_intact(&dir) {
+        Ok(()) => Ok(dir),
+        Err(e) => match newest_intact(&root, Some(&dir)) {
+            Some(other) => {
+                eprintln!(
+                    "warning: {} points to a corrupt checkpoint ({e:#}); using {}",
+                    latest.display(),
+                    other.display()
+                );
+                Ok(other)
+            }
+            None => bail!(
+                "corrupt checkpoint {} ({e:#}) and no other intact checkpoint in {}",
+                dir.display(),
+                root.display()
+            ),
+        },
     }
-    Ok(dir)
 }
 
 /// Reads a checkpoint's loop state.

@@ -8,6 +8,7 @@
 use super::model_layer::{ModelFlags, resolve_model};
 use super::or_none::OrNone;
 use super::section::section;
+use crate::io::range;
 use anyhow::{Context, Result, bail};
 use diffmem_data::{DataSpec, Half};
 use diffmem_model::denoiser::MlpConfig;
@@ -317,6 +318,23 @@ pub struct Shortcuts {
     pub no_clip_x0: bool,
 }
 
+impl Shortcuts {
+    /// The names of the set flags (their clap ids).
+    pub fn set_fields(&self) -> Vec<&'static str> {
+        [
+            ("seed", self.seed.is_some()),
+            ("schedule", self.schedule.is_some()),
+            ("beta_1", self.beta_1.is_some()),
+            ("beta_t", self.beta_t.is_some()),
+            ("no_clip", self.no_clip),
+            ("no_clip_x0", self.no_clip_x0),
+        ]
+        .into_iter()
+        .filter_map(|(id, set)| set.then_some(id))
+        .collect()
+    }
+}
+
 /// Everything `diffmem train` can set: one flag group per section.
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
 pub struct RunFlags {
@@ -341,6 +359,36 @@ pub struct RunFlags {
     /// Shortcuts.
     #[command(flatten, next_help_heading = "Shortcuts")]
     pub shortcuts: Shortcuts,
+}
+
+impl RunFlags {
+    /// The flags that were set, as written on the command line (`--width`), except the
+    /// training-section fields named in `keep` (e.g. `steps`, `device`).
+    pub fn set_flags_except(&self, keep: &[&str]) -> Vec<String> {
+        let mut ids = self.data.set_fields();
+        ids.extend(self.model.set_fields());
+        ids.extend(self.diffusion.set_fields());
+        ids.extend(self.optim.set_fields());
+        ids.extend(
+            self.train
+                .set_fields()
+                .into_iter()
+                .filter(|f| !keep.contains(f)),
+        );
+        ids.extend(self.sample.set_fields());
+        ids.extend(self.shortcuts.set_fields());
+        let cmd = <RunFlags as clap::Args>::augment_args(clap::Command::new("diffmem"));
+        ids.into_iter()
+            .map(|id| {
+                let long = cmd
+                    .get_arguments()
+                    .find(|a| a.get_id() == id)
+                    .and_then(|a| a.get_long())
+                    .map_or_else(|| id.replace('_', "-"), str::to_string);
+                format!("--{long}")
+            })
+            .collect()
+    }
 }
 
 impl RunConfig {
@@ -451,7 +499,35 @@ impl RunConfig {
         if self.sample.num == 0 || self.sample.batch == 0 {
             bail!("--num and --sample-batch must be at least 1");
         }
-        Ok(())
+        self.validate_ranges()
+    }
+
+    /// The ranges of the remaining numeric settings (NaN and infinities included).
+    fn validate_ranges(&self) -> Result<()> {
+        let (d, o, t) = (&self.diffusion, &self.optim, &self.train);
+        // Every trained model reports a held-out loss (and early stopping needs one).
+        if !self.model.is_exact() {
+            range::at_least_one("--heldout", self.data.heldout)?;
+        }
+        range::at_least_one("--timesteps", d.timesteps)?;
+        if let Some(g) = *d.min_snr_gamma {
+            range::positive("--min-snr", g)?;
+        }
+        range::positive("--adam-eps", o.eps)?;
+        range::non_negative("--weight-decay", o.weight_decay)?;
+        if let Some(c) = *o.clip {
+            range::positive("--clip", c)?;
+        }
+        if let Some(e) = *t.epochs {
+            range::at_least_one("--epochs", e)?;
+        }
+        if let Some(p) = *t.patience {
+            range::at_least_one("--patience", p)?;
+        }
+        if let Some(c) = *self.sample.clip_x0 {
+            range::positive("--clip-x0", c)?;
+        }
+        crate::run::memory::check_run(self)
     }
 }
 

@@ -118,6 +118,14 @@ fn load_net(
             )
         })?
     };
+    crate::run::checksum::verify(&src).with_context(|| {
+        format!(
+            "the weights in {} are corrupt: resume from a checkpoint (diffmem train --resume {}) \
+             to write them again",
+            src.display(),
+            dir.display()
+        )
+    })?;
     let use_ema = weights == Weights::Ema && src.join("ema.bpk").exists();
     let file = if use_ema { "ema" } else { "model" };
     let net = checkpoint::load_net(fresh.valid(), &src, file)?;

@@ -45,6 +45,24 @@ fn ints(v: &[usize]) -> Value {
 }
 
 impl ModelFlags {
+    /// The names of the set flags (their clap ids).
+    pub fn set_fields(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("width", self.width.is_some()),
+            ("depth", self.depth.is_some()),
+            ("temb", self.temb.is_some()),
+            ("base", self.base.is_some()),
+            ("mults", self.mults.is_some()),
+            ("attn", self.attn.is_some()),
+            ("bins", self.bins.is_some()),
+            ("lambda", self.lambda.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(id, set)| set.then_some(id))
+        .collect()
+    }
+
     /// The set flags as (flag, TOML key, value).
     fn entries(&self) -> Vec<(&'static str, &'static str, Value)> {
         let int = |v: Option<usize>| v.map(|x| Value::Integer(x as i64));

@@ -45,6 +45,13 @@ macro_rules! section {
                 $( if over.$field.is_some() { self.$field = over.$field; } )*
             }
 
+            /// The names of the set fields (their clap ids).
+            pub fn set_fields(&self) -> Vec<&'static str> {
+                let mut out = Vec::new();
+                $( if self.$field.is_some() { out.push(stringify!($field)); } )*
+                out
+            }
+
             /// Writes every set field into `section`.
             pub fn apply(self, section: &mut $name) {
                 $( if let Some(v) = self.$field { section.$field = v; } )*

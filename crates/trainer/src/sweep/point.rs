@@ -8,14 +8,36 @@ use super::{AXES_FILE, EVAL_ARGS_FILE, LOG_FILE, POINT_CONFIG, STATUS_FILE};
 use crate::io::atomic::write_atomic;
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Exit code of a child stopped by Ctrl-C (it saved a checkpoint).
+/// Exit code of a child stopped by SIGINT (it saved a checkpoint).
 pub const INTERRUPTED: i32 = 130;
+/// Exit code of a child stopped by SIGTERM (it saved a checkpoint).
+pub const TERMINATED: i32 = 143;
+
+/// The running children (each the leader of its own process group).
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Sends `sig` to the process group of every running child: each runs in its own group, so
+/// a terminal's Ctrl-C or a scheduler's SIGTERM reaches them only through the sweep, which
+/// then waits for their checkpoints.
+pub fn signal_children(sig: i32) {
+    if let Ok(children) = CHILDREN.lock() {
+        for &pid in children.iter() {
+            if let Ok(pid) = libc::pid_t::try_from(pid) {
+                // SAFETY: kill(2) on a process group that this process started.
+                unsafe {
+                    libc::kill(-pid, sig);
+                }
+            }
+        }
+    }
+}
 
 /// What the executor needs to run grid points.
 pub struct Context {
@@ -61,6 +83,9 @@ pub struct Report {
     pub seconds: f64,
 }
 
+/// The stage of a point skipped because another process holds its run directory.
+pub const LOCKED: &str = "locked";
+
 /// Why a stage stopped.
 enum StageError {
     Interrupted,
@@ -98,7 +123,8 @@ impl Context {
             Err((stage, StageError::Failed(message))) => Outcome::Failed { stage, message },
         };
         let seconds = started.elapsed().as_secs_f64();
-        if outcome != Outcome::Skipped {
+        let locked = matches!(outcome, Outcome::Failed { stage: LOCKED, .. });
+        if outcome != Outcome::Skipped && !locked {
             write_status(&dir, &outcome, seconds);
         }
         Report { outcome, seconds }
@@ -109,6 +135,14 @@ impl Context {
         p: &GridPoint,
         dir: &Path,
     ) -> Result<Vec<&'static str>, (&'static str, StageError)> {
+        if let Some(pid) = crate::run::lock::holder(dir) {
+            let message = format!(
+                "{} is being written by another diffmem (pid {pid}): skipped; rerun the sweep \
+                 once it has finished",
+                dir.display()
+            );
+            return Err((LOCKED, StageError::Failed(message)));
+        }
         let prep = |e: anyhow::Error| ("prepare", StageError::Failed(format!("{e:#}")));
         prepare(p, dir).map_err(prep)?;
         let mut state = self.state(p).map_err(prep)?;
@@ -153,17 +187,37 @@ impl Context {
         let err_log = log
             .try_clone()
             .map_err(|e| failed(format!("cannot open {}: {e}", log_path.display())))?;
-        let status = Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        command
             .args(args)
             .env("RAYON_NUM_THREADS", self.threads.to_string())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err_log)
-            .status()
+            .process_group(0);
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe. A child whose sweep dies (even by SIGKILL) gets
+        // SIGTERM, so it checkpoints instead of running on unsupervised.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
             .map_err(|e| failed(format!("cannot start {}: {e}", self.exe.display())))?;
+        if let Ok(mut c) = CHILDREN.lock() {
+            c.push(child.id());
+        }
+        let status = child.wait();
+        if let Ok(mut c) = CHILDREN.lock() {
+            c.retain(|&p| p != child.id());
+        }
+        let status = status.map_err(|e| failed(format!("cannot wait for diffmem: {e}")))?;
         match status.code() {
             Some(0) => Ok(()),
-            Some(INTERRUPTED) => Err(StageError::Interrupted),
+            Some(INTERRUPTED | TERMINATED) => Err(StageError::Interrupted),
             _ if self.stop.load(Ordering::SeqCst) => Err(StageError::Interrupted),
             code => {
                 let how = code.map_or("was killed by a signal".to_string(), |c| {

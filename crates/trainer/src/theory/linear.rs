@@ -95,6 +95,10 @@ const COLUMNS: [Column<LinearPoint>; 12] = [
 
 /// Runs `diffmem theory linear`.
 pub fn run(a: &LinearArgs) -> Result<()> {
+    // The exact theory works with d x d matrices (f64).
+    let dense = (a.d as f64) * (a.d as f64) * 8.0;
+    let avail = diffmem_model::denoiser::linear::available_memory();
+    crate::run::memory::check("theory linear's d x d matrices", "--d", dense, avail)?;
     let truth = Truth::from_spectrum(&spectrum(&a.spectrum, a.d)?)?;
     let config = CurveConfig {
         schedule: a.schedule.schedule()?,

@@ -8,7 +8,7 @@ pub mod optim;
 pub mod train_loop;
 
 use crate::run::config::RunConfig;
-use crate::run::weights_dir;
+use crate::run::{signals, weights_dir};
 use anyhow::{Result, anyhow};
 use diffmem_data::Dataset;
 use diffmem_model::Net;
@@ -16,20 +16,21 @@ use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::Device;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use train_loop::Finish;
 
-/// Raised when Ctrl-C stopped training (exit code 130).
+/// Raised when SIGINT or SIGTERM stopped training (exit code 130 or 143).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "interrupted at step {step}; checkpoint written. Resume with: diffmem train --resume {run}"
+    "interrupted ({}) at step {step}; checkpoint written. Resume with: diffmem train --resume {run}",
+    signals::name(*signal)
 )]
 pub struct Interrupted {
     /// Last completed step.
     pub step: usize,
     /// Run directory.
     pub run: String,
+    /// The signal (SIGINT also for --stop-after).
+    pub signal: i32,
 }
 
 /// What fitting a run needs.
@@ -52,7 +53,7 @@ pub struct FitInputs<'a> {
     pub stop_after: Option<usize>,
 }
 
-/// Trains the run's network (Ctrl-C checkpoints and returns [`Interrupted`]) and saves
+/// Trains the run's network (SIGINT/SIGTERM checkpoint and returns [`Interrupted`]) and saves
 /// `weights/model.bpk` (and `ema.bpk`); an exact model needs nothing. Returns the summary.
 pub fn fit(inp: &FitInputs<'_>) -> Result<Value> {
     let cfg = inp.cfg;
@@ -61,13 +62,12 @@ pub fn fit(inp: &FitInputs<'_>) -> Result<Value> {
             json!({"model": cfg.model.name(), "trained": "closed form (fitted from the training set)"}),
         );
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).ok();
-    let out = train_loop::train(inp, &stop)?;
+    signals::deferred(true);
+    let out = train_loop::train(inp)?;
     if let Finish::Interrupted { step } = out.finish {
         let run = inp.run_dir.display().to_string();
-        return Err(Interrupted { step, run }.into());
+        let signal = signals::received().unwrap_or(signal_hook::consts::SIGINT);
+        return Err(Interrupted { step, run, signal }.into());
     }
     save_weights(inp.run_dir, &out.net, out.ema.as_ref())?;
     Ok(json!({
@@ -92,5 +92,5 @@ fn save_weights(run_dir: &Path, net: &Net, ema: Option<&Net>) -> Result<()> {
     if let Some(e) = ema {
         save(e, "ema")?;
     }
-    Ok(())
+    crate::run::checksum::write_sums(&wdir)
 }

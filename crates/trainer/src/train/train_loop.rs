@@ -1,6 +1,6 @@
 //! The training loop of trainable denoisers, top to bottom: deterministic batches, Adam/AdamW
 //! with warm-up and cosine decay, global-norm clipping, EMA with warm-up, and at each logging
-//! step the logged losses, divergence check, checkpoint policy, early stopping and Ctrl-C.
+//! step the logged losses, divergence check, checkpoint policy, early stopping and SIGINT/SIGTERM.
 
 use crate::run::checkpoint::{self, LoopState};
 use crate::run::config::{LrSchedule, RunConfig};
@@ -17,7 +17,6 @@ use diffmem_model::diffusion::{matrix, timesteps};
 use diffmem_model::step::train_step;
 use diffmem_model::{Diffusion, Net, Schedule, ema};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// How training ended.
@@ -64,7 +63,7 @@ struct Model {
 }
 
 /// Trains the configured network.
-pub fn train(inp: &FitInputs<'_>, stop: &AtomicBool) -> Result<Trained> {
+pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
     let (cfg, tc) = (inp.cfg, &inp.cfg.train);
     let ad = inp.device.clone().autodiff();
     // Initial weights come from the device RNG (lazily, at first use): seed it.
@@ -86,8 +85,8 @@ pub fn train(inp: &FitInputs<'_>, stop: &AtomicBool) -> Result<Trained> {
         let loss;
         (m, loss) = m.step(&diffusion, batch, lr, cfg);
         monitor.push(loss);
-        let stopping =
-            stop.load(Ordering::SeqCst) || inp.stop_after.is_some_and(|k| m.state.step >= k);
+        let stopping = crate::run::signals::received().is_some()
+            || inp.stop_after.is_some_and(|k| m.state.step >= k);
         if m.state.step % tc.log_every != 0 && m.state.step != total && !stopping {
             continue;
         }
