@@ -59,3 +59,85 @@ pub fn require_dir(dir: &Path) -> Result<(), DataError> {
         Err(e) => Err(DataError::io(dir, e)),
     }
 }
+
+/// Writes `path` atomically: `write` fills a temporary sibling (same directory, same
+/// extension, so writers that pick a format from the extension still work), which is then
+/// renamed over `path`; the temporary file is removed if anything fails. The one atomic write
+/// of the workspace: grids, plots, CSVs and every trainer file go through it.
+pub fn write_atomic_with<E>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), AtomicError<E>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| AtomicError::Io(dir.clone(), e))?;
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy());
+    let ext = path
+        .extension()
+        .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp{ext}", std::process::id()));
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(AtomicError::Write(e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        AtomicError::Io(path.to_path_buf(), e)
+    })
+}
+
+/// Writes `bytes` to `path` atomically (see [`write_atomic_with`]).
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), AtomicError<std::io::Error>> {
+    write_atomic_with(path, |tmp| std::fs::write(tmp, bytes))
+}
+
+/// Why an atomic write failed.
+#[derive(Debug)]
+pub enum AtomicError<E> {
+    /// The writer failed on the temporary file.
+    Write(E),
+    /// Creating the directory or renaming into place failed (the path named).
+    Io(PathBuf, std::io::Error),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for AtomicError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AtomicError::Write(e) => write!(f, "{e}"),
+            AtomicError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+        }
+    }
+}
+
+impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for AtomicError<E> {}
+
+#[cfg(test)]
+mod atomic_tests {
+    use super::*;
+
+    #[test]
+    fn atomic_writes_replace_whole_files_and_leave_no_temporaries() {
+        let dir = std::env::temp_dir().join(format!("diffmem-atomic-{}", std::process::id()));
+        let path = dir.join("sub/a.csv");
+        write_bytes_atomic(&path, b"one").unwrap();
+        write_bytes_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let failed = write_atomic_with(&path, |tmp| {
+            assert!(tmp.to_string_lossy().ends_with(".csv"));
+            std::fs::write(tmp, b"half")?;
+            Err(std::io::Error::other("writer failed"))
+        });
+        assert!(matches!(failed, Err(AtomicError::Write(_))));
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let left = std::fs::read_dir(dir.join("sub")).unwrap().count();
+        assert_eq!(left, 1, "temporary files left behind");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

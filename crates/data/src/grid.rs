@@ -89,12 +89,15 @@ pub fn write_grid(
     ncols: usize,
 ) -> Result<(), DataError> {
     let img = render_grid(samples, shape, ncols)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    img.save_with_format(&tmp, image::ImageFormat::Png)
-        .map_err(|e| DataError::io(&tmp, std::io::Error::other(e)))?;
-    std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e))
+    crate::files::write_atomic_with(path, |tmp| {
+        img.save_with_format(tmp, image::ImageFormat::Png)
+            .map_err(std::io::Error::other)
+    })
+    .map_err(|e| match e {
+        crate::files::AtomicError::Write(e) | crate::files::AtomicError::Io(_, e) => {
+            DataError::io(path, e)
+        }
+    })
 }
 
 #[cfg(test)]

@@ -341,35 +341,19 @@ fn ensure_font() -> std::result::Result<(), String> {
         .clone()
 }
 
-/// Run `render` on a temporary PNG next to `path`, then rename it into place; the temporary
-/// file is removed on failure.
+/// Run `render` on a temporary PNG next to `path` (same extension: plotters picks the image
+/// format from it), then rename it into place; the temporary file is removed on failure.
 fn write_atomically(
     path: &Path,
     render: impl FnOnce(&Path) -> std::result::Result<(), String>,
 ) -> Result<()> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let plot_err = |msg: String| MetricsError::Plot {
-        path: path.to_path_buf(),
-        msg,
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| plot_err("the path has no file name".into()))?
-        .to_string_lossy();
-    // The temporary name ends in .png: plotters picks the image format from the extension.
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp: PathBuf = path.with_file_name(format!(".{name}.{}.{n}.tmp.png", std::process::id()));
-    let result = render(&tmp);
-    if let Err(msg) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(plot_err(msg));
-    }
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        MetricsError::Io {
+    use diffmem_data::files::{AtomicError, write_atomic_with};
+    write_atomic_with(path, render).map_err(|e| match e {
+        AtomicError::Write(msg) => MetricsError::Plot {
             path: path.to_path_buf(),
-            source,
-        }
+            msg,
+        },
+        AtomicError::Io(path, source) => MetricsError::Io { path, source },
     })
 }
 

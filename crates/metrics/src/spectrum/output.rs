@@ -292,12 +292,15 @@ fn block_plot(summary: &SpectrumSummary, set: &str, dir: &Path) -> Result<Option
 }
 
 fn write_file(path: &Path, text: &str) -> Result<PathBuf> {
-    let tmp = path.with_extension("csv.tmp");
-    let io = |source| MetricsError::Io {
-        path: path.into(),
-        source,
-    };
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
+    diffmem_data::files::write_bytes_atomic(path, text.as_bytes()).map_err(|e| {
+        let source = match e {
+            diffmem_data::files::AtomicError::Write(e)
+            | diffmem_data::files::AtomicError::Io(_, e) => e,
+        };
+        MetricsError::Io {
+            path: path.into(),
+            source,
+        }
+    })?;
     Ok(path.into())
 }

@@ -93,34 +93,7 @@ pub fn run_spectrum(
         .timesteps
         .parse::<TimeGrid>()?
         .resolve(diffusion.steps())?;
-    let names: Vec<String> = match &args.points {
-        Some(p) => p
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => {
-            let mut v = vec!["train".to_string(), "heldout".to_string()];
-            if samples.is_some() {
-                v.insert(1, "samples".into());
-            }
-            v
-        }
-    };
-    let mut sets = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let rows: &[f32] = match name.as_str() {
-            "train" => &train.samples,
-            "heldout" => &heldout.samples,
-            "samples" => samples.context("no generated samples: run `diffmem sample RUN` first")?,
-            other => bail!("unknown point set `{other}`: use train, samples or heldout"),
-        };
-        let set = PointSet::choose(name, rows, d, args.num, args.seed.wrapping_add(i as u64));
-        if set.is_empty() {
-            bail!("point set `{name}` is empty");
-        }
-        sets.push(set);
-    }
+    let sets = point_sets(train, heldout, samples, args)?;
     let image = matches!(train.shape, SampleShape::Image { .. });
     let cfg = SpectrumConfig {
         timesteps,
@@ -180,4 +153,44 @@ pub fn run_spectrum(
         "autodiff of the network, float32".into()
     };
     Ok(json)
+}
+
+/// The point sets of `--spectrum-points` (default: train, samples when there are any, heldout),
+/// `--spectrum-num` seeded points each.
+fn point_sets(
+    train: &Dataset,
+    heldout: &Dataset,
+    samples: Option<&[f32]>,
+    args: &SpectrumArgs,
+) -> Result<Vec<PointSet>> {
+    let d = train.dim();
+    let names: Vec<String> = match &args.points {
+        Some(p) => p
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => {
+            let mut v = vec!["train".to_string(), "heldout".to_string()];
+            if samples.is_some() {
+                v.insert(1, "samples".into());
+            }
+            v
+        }
+    };
+    let mut sets = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let rows: &[f32] = match name.as_str() {
+            "train" => &train.samples,
+            "heldout" => &heldout.samples,
+            "samples" => samples.context("no generated samples: run `diffmem sample RUN` first")?,
+            other => bail!("unknown point set `{other}`: use train, samples or heldout"),
+        };
+        let set = PointSet::choose(name, rows, d, args.num, args.seed.wrapping_add(i as u64));
+        if set.is_empty() {
+            bail!("point set `{name}` is empty");
+        }
+        sets.push(set);
+    }
+    Ok(sets)
 }
