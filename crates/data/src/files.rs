@@ -62,7 +62,8 @@ pub fn require_dir(dir: &Path) -> Result<(), DataError> {
 
 /// Writes `path` atomically: `write` fills a temporary sibling (same directory, same
 /// extension, so writers that pick a format from the extension still work), which is then
-/// renamed over `path`; the temporary file is removed if anything fails. The one atomic write
+/// renamed over `path`; the temporary file is removed if anything fails. The directory must
+/// exist (callers that want it created create it first). The one atomic write
 /// of the workspace: grids, plots, CSVs and every trainer file go through it.
 pub fn write_atomic_with<E>(
     path: &Path,
@@ -74,7 +75,6 @@ pub fn write_atomic_with<E>(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| AtomicError::Io(dir.clone(), e))?;
     let name = path
         .file_name()
         .map_or("file".into(), |n| n.to_string_lossy());
@@ -126,6 +126,11 @@ mod atomic_tests {
     fn atomic_writes_replace_whole_files_and_leave_no_temporaries() {
         let dir = std::env::temp_dir().join(format!("diffmem-atomic-{}", std::process::id()));
         let path = dir.join("sub/a.csv");
+        assert!(
+            write_bytes_atomic(&path, b"one").is_err(),
+            "no directory, no file"
+        );
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
         write_bytes_atomic(&path, b"one").unwrap();
         write_bytes_atomic(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
