@@ -6,9 +6,8 @@
 //! values on a logarithmic axis and magnitudes beyond 1e100 are skipped; a line is broken where a point is skipped. Empty
 //! input gives an empty but valid plot. Nothing here panics on bad data.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};

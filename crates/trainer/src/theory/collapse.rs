@@ -6,7 +6,6 @@ use crate::cmd::theory::{ScheduleArgs, spectrum};
 use anyhow::{Result, bail};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_metrics::theory::collapse::{CollapseTimes, collapse_times};
-use diffmem_metrics::theory::curves::log_space;
 use std::path::PathBuf;
 
 /// Arguments of `diffmem theory collapse`.
@@ -91,12 +90,7 @@ fn write_files(
 ) -> Result<Vec<PathBuf>> {
     let csv = a.output.file("collapse.csv")?;
     columns::write(&csv, &COLUMNS, rows)?;
-    let top = a.n.iter().copied().max().unwrap_or(2).max(1_000_000) as f64;
-    let mut grid: Vec<usize> = log_space(2.0, top, 80)?
-        .into_iter()
-        .map(|v| v.round() as usize)
-        .collect();
-    grid.dedup();
+    let grid = super::output::plot_n_grid(&a.n)?;
     let curve = collapse_times(variances, &grid, &a.schedule.schedule()?)?;
     let x: Vec<f64> = curve.iter().map(|r| r.n as f64).collect();
     let png = a.output.file("collapse.png")?;

@@ -8,7 +8,6 @@ use diffmem_data::DataSpec;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_metrics::theory::Eigen;
 use diffmem_metrics::theory::critical::{CriticalLevel, critical_levels};
-use diffmem_metrics::theory::curves::log_space;
 use std::path::PathBuf;
 
 /// Arguments of `diffmem theory critical`.
@@ -163,12 +162,7 @@ fn write_files(
 ) -> Result<Vec<PathBuf>> {
     let csv = a.output.file("critical.csv")?;
     columns::write(&csv, &COLUMNS, levels)?;
-    let top = a.n.iter().copied().max().unwrap_or(2).max(1_000_000) as f64;
-    let mut grid: Vec<usize> = log_space(2.0, top, 80)?
-        .into_iter()
-        .map(|v| v.round() as usize)
-        .collect();
-    grid.dedup();
+    let grid = super::output::plot_n_grid(&a.n)?;
     let schedule = a.schedule.schedule()?;
     let curve = critical_levels(variances, &grid, normalized, &schedule)?;
     let groups = curve.iter().take_while(|l| l.n == grid[0]).count();

@@ -78,6 +78,18 @@ pub fn mean_std(mean: f64, std: f64) -> String {
     }
 }
 
+/// The N axis of the plots against N: 80 log-spaced sizes from 2 to the largest asked for (at
+/// least 1e6), rounded and deduplicated.
+pub fn plot_n_grid(ns: &[usize]) -> Result<Vec<usize>> {
+    let top = ns.iter().copied().max().unwrap_or(2).max(1_000_000) as f64;
+    let mut grid: Vec<usize> = diffmem_metrics::theory::curves::log_space(2.0, top, 80)?
+        .into_iter()
+        .map(|v| v.round() as usize)
+        .collect();
+    grid.dedup();
+    Ok(grid)
+}
+
 /// A text table with right-aligned columns.
 #[derive(Debug, Clone)]
 pub struct Table {
