@@ -2,6 +2,7 @@
 //! neither panics nor leaves temporary files behind.
 
 use super::*;
+use std::path::PathBuf;
 
 /// A fresh directory under the system temp dir for one test.
 fn scratch(name: &str) -> PathBuf {
