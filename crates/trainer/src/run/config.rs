@@ -135,6 +135,8 @@ section! {
         [long] keep_last: usize = 2,
         /// Early stopping: logging intervals without a better held-out loss, or none.
         [long] patience: OrNone<usize> = OrNone::none(),
+        /// Every K steps (rounded up to a multiple of --log-every) draw a grid of up to 64 samples into RUN/samples/step-NNNNNNN.png, or none.
+        [long] sample_every: OrNone<usize> = OrNone::none(),
         /// Device: auto (CUDA, else a real wgpu GPU, else flex), wgpu, cuda, flex, ndarray.
         [long] device: DeviceChoice = DeviceChoice::Flex,
     }
@@ -444,6 +446,7 @@ impl RunConfig {
         // Checkpoints are written at logging steps only.
         let every = cfg.train.log_every.max(1);
         cfg.train.checkpoint_every = cfg.train.checkpoint_every.div_ceil(every) * every;
+        cfg.train.sample_every = cfg.train.sample_every.map(|k| k.div_ceil(every) * every).into();
         cfg.validate()?;
         Ok(cfg)
     }
@@ -523,6 +526,9 @@ impl RunConfig {
         }
         if let Some(p) = *t.patience {
             range::at_least_one("--patience", p)?;
+        }
+        if let Some(k) = *t.sample_every {
+            range::at_least_one("--sample-every", k)?;
         }
         if let Some(c) = *self.sample.clip_x0 {
             range::positive("--clip-x0", c)?;

@@ -13,8 +13,27 @@ use diffmem_model::{Denoiser, Diffusion};
 use std::path::Path;
 
 /// Draws `s.num` samples with the sampler of `s`, taking every Gaussian draw from `noise`
-/// (None: the device RNG seeded with `s.seed`).
+/// (None: the device RNG seeded with `s.seed`); non-finite samples are an error.
 pub fn draw(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    s: &SampleSection,
+    dim: usize,
+    device: &Device,
+    quiet: bool,
+    noise: Option<&mut dyn NoiseSource>,
+) -> Result<Vec<f32>> {
+    let out = draw_unchecked(model, diffusion, s, dim, device, quiet, noise)?;
+    if out.iter().any(|v| !v.is_finite()) {
+        return Err(anyhow!(
+            "sampling produced non-finite values: the model has diverged"
+        ));
+    }
+    Ok(out)
+}
+
+/// [`draw`] that returns non-finite samples too (evaluation counts them, see `eval::health`).
+pub fn draw_unchecked(
     model: &dyn Denoiser,
     diffusion: &Diffusion,
     s: &SampleSection,
@@ -45,11 +64,6 @@ pub fn draw(
         &mut |done, _| progress.report(done, "samples"),
     )?;
     progress.finish();
-    if out.iter().any(|v| !v.is_finite()) {
-        return Err(anyhow!(
-            "sampling produced non-finite values: the model has diverged"
-        ));
-    }
     Ok(out)
 }
 
@@ -62,17 +76,25 @@ pub fn write(dir: &Path, samples: &[f32], shape: SampleShape) -> Result<()> {
         SampleShape::Flat { d } => vec![n, d],
     };
     write_atomic(&dir.join("samples.npy"), &encode_f32(samples, &npy_shape))?;
+    if let Err(e) = write_png(&dir.join("samples.png"), samples, shape)? {
+        eprintln!("note: no samples.png for {}-dimensional vectors ({e})", shape.dim());
+    }
+    Ok(())
+}
+
+/// Writes the samples as a square-ish grid PNG at `path` (values clamped to [-1, 1]). Vectors
+/// that are not square images have no picture: then nothing is written and the inner result
+/// says why.
+pub fn write_png(
+    path: &Path,
+    samples: &[f32],
+    shape: SampleShape,
+) -> Result<std::result::Result<(), diffmem_data::DataError>> {
+    let n = samples.len() / shape.dim().max(1);
     let cols = (n as f64).sqrt().ceil() as usize;
-    match diffmem_data::grid::write_grid(&dir.join("samples.png"), samples, shape, cols.max(1)) {
-        Ok(()) => Ok(()),
-        // Vectors that are not square images have no picture; the .npy holds them.
-        Err(e) if matches!(shape, SampleShape::Flat { .. }) => {
-            eprintln!(
-                "note: no samples.png for {}-dimensional vectors ({e})",
-                shape.dim()
-            );
-            Ok(())
-        }
+    match diffmem_data::grid::write_grid(path, samples, shape, cols.max(1)) {
+        Ok(()) => Ok(Ok(())),
+        Err(e) if matches!(shape, SampleShape::Flat { .. }) => Ok(Err(e)),
         Err(e) => Err(crate::run::data::with_hint(e)),
     }
 }

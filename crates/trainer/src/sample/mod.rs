@@ -2,7 +2,14 @@
 
 mod draw;
 
-pub use draw::{draw, write};
+/// DDIM steps of `diffmem sample --sampler ddim` and `diffmem eval` unless given: one number
+/// for both, so that a grid and the metrics of a run come from the same sampler.
+pub const DDIM_STEPS: usize = 100;
+/// DDIM eta of `sample` and `eval` unless given (1: as stochastic as DDPM, Song et al.,
+/// arXiv 2010.02502; 0 is the deterministic DDIM).
+pub const DDIM_ETA: f64 = 1.0;
+
+pub use draw::{draw, draw_unchecked, write, write_png};
 
 use crate::run::{self, Weights};
 use anyhow::Result;

@@ -2,10 +2,13 @@
 //! a closed form of the training set), save the final weights, and summarise.
 
 pub mod batches;
+pub mod curves;
+pub mod figures;
 pub mod lr;
 mod monitor;
 pub mod optim;
 pub mod train_loop;
+pub mod verdict;
 
 use crate::run::config::RunConfig;
 use crate::run::{signals, weights_dir};

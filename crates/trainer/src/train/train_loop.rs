@@ -5,6 +5,7 @@
 use crate::run::checkpoint::{self, LoopState};
 use crate::run::config::{LrSchedule, RunConfig};
 use crate::train::batches::Batches;
+use crate::train::figures::Figures;
 use crate::train::lr::learning_rate;
 use crate::train::monitor::{Logged, Monitor, diverged};
 use crate::train::{FitInputs, optim};
@@ -75,6 +76,7 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
     let mut batches = Batches::new(tc.seed, inp.train.len(), tc.batch_size);
     let train_x = matrix(&inp.train.samples, inp.train.len(), inp.train.dim(), &ad);
     let mut monitor = Monitor::open(inp.run_dir, total, m.state.step, inp.quiet)?;
+    let mut figures = Figures::new(cfg, inp.run_dir, inp.train.shape, inp.device);
     let (started, base_elapsed) = (Instant::now(), m.state.elapsed_secs);
     let mut last = Logged::none();
     let mut finish = Finish::Completed;
@@ -98,6 +100,7 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
         last = Logged::measure(loss, &m.net, &eval_diffusion, sets, tc.log_rows, inp.device);
         m.state.elapsed_secs = base_elapsed + started.elapsed().as_secs_f64();
         monitor.write(m.state.step, lr, m.state.elapsed_secs, rate, &last)?;
+        figures.after_log(m.state.step, &m.net, m.ema.as_ref(), &eval_diffusion);
         let policy = Policy::after(&mut m.state, last.heldout, cfg, total, stopping);
         m.checkpoint(&ckpt_root, &policy, tc.keep_last)?;
         if let Some(f) = policy.finish {
