@@ -36,11 +36,11 @@ pub struct EvalArgs {
     /// the run's settings).
     #[arg(long, default_value = "ddim", value_parser = ["ddpm", "ddim"])]
     pub sampler: String,
-    /// DDIM steps.
-    #[arg(long, default_value_t = 100, value_parser = crate::io::range::positive_usize)]
+    /// DDIM steps (the same default as sample).
+    #[arg(long, default_value_t = crate::sample::DDIM_STEPS, value_parser = crate::io::range::positive_usize)]
     pub steps: usize,
-    /// DDIM eta.
-    #[arg(long, default_value_t = 1.0, value_parser = crate::io::range::non_negative_f64)]
+    /// DDIM eta (the same default as sample).
+    #[arg(long, default_value_t = crate::sample::DDIM_ETA, value_parser = crate::io::range::non_negative_f64)]
     pub eta: f64,
     /// Memorisation threshold tau on d1/d2.
     #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = crate::io::range::positive_f64)]
@@ -60,6 +60,10 @@ pub struct EvalArgs {
     /// Output directory (default: the run directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Leave divergent samples (non-finite, or beyond 10x the data range) out of every metric;
+    /// without it they are counted and warned about but measured.
+    #[arg(long)]
+    pub exclude_nonfinite: bool,
     /// Print metrics.json to stdout.
     #[arg(long)]
     pub json: bool,
@@ -122,11 +126,14 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     std::fs::create_dir_all(&out)?;
     let metrics = metrics(a, &r)?;
     let section = sample_section(a, &r);
+    let mut health = None;
     let samples = match metrics.iter().any(|m| m.needs_samples()) {
         true => {
             let s = draw_samples(&r, &section, a.quiet)?;
             let shape = [a.num_samples, r.train.dim()];
             write_atomic(&out.join("eval_samples.npy"), &encode_f32(&s, &shape))?;
+            let (s, h) = crate::eval::health::screen_samples(s, &r.train, a.exclude_nonfinite)?;
+            health = Some(h);
             Some(s)
         }
         false => None,
@@ -163,6 +170,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "dim": r.train.dim(),
         "model": r.cfg.model.name(),
         "samples": { "num": a.num_samples, "seed": a.sample_seed, "noise": "host ChaCha8 (HostNoise)", "sampler": section.sampler, "clip_x0": *section.clip_x0 },
+        "sample_health": health,
         "metrics": results,
         "seconds": started.elapsed().as_secs_f64(),
     });

@@ -4,11 +4,14 @@
 
 pub mod agreement;
 pub mod gaussian;
+pub mod health;
 pub mod loss;
 pub mod memorization;
+pub mod nn_figures;
 pub mod overlap;
 pub mod spectrum;
 pub mod summary;
+pub mod verdict;
 pub mod weights;
 
 use crate::run::LoadedRun;
@@ -163,7 +166,7 @@ impl Metric {
 /// Draws evaluation samples with host noise seeded by `s.seed`: the same numbers on every
 /// device, and for both runs of an agreement.
 pub fn draw_samples(r: &LoadedRun, s: &SampleSection, quiet: bool) -> Result<Vec<f32>> {
-    crate::sample::draw(
+    crate::sample::draw_unchecked(
         r.model.as_ref(),
         &r.diffusion,
         s,
