@@ -7,8 +7,10 @@ pub mod error;
 pub mod gaussian;
 pub mod memorization;
 pub mod nn;
+pub mod nn_figure;
 pub mod nn_grid;
 pub mod plot;
+pub mod sample_health;
 pub mod spectrum;
 pub mod summary;
 #[cfg(test)]

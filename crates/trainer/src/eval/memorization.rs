@@ -4,10 +4,9 @@
 
 use crate::io::csv::write_csv;
 use anyhow::Result;
-use diffmem_data::{Dataset, SampleShape};
+use diffmem_data::Dataset;
 use diffmem_metrics::memorization::{per_sample, summarize};
 use diffmem_metrics::nn::{NnConfig, nearest_neighbours};
-use diffmem_metrics::nn_grid::{most_memorized, write_nn_grid};
 use diffmem_metrics::plot::{PlotSpec, histogram};
 use diffmem_model::burn::prelude::Device;
 use std::path::Path;
@@ -84,18 +83,7 @@ pub fn run(
         40,
         Some(threshold),
     )?;
-    if matches!(train.shape, SampleShape::Image { .. }) {
-        let which = most_memorized(&ratios, 16.min(ratios.len()));
-        write_nn_grid(
-            &out.join("nn_grid.png"),
-            samples,
-            &train.samples,
-            train.shape,
-            &nn_train,
-            &which,
-            2,
-        )?;
-    }
+    super::nn_figures::write(out, samples, train, &rows, threshold, super::nn_figures::DEFAULT_SCALE)?;
     Ok(MemResult {
         nn1: nn_train.indices_at(0)?,
         json: serde_json::to_value(&summary)?,
