@@ -15,6 +15,7 @@ use plotters::prelude::*;
 
 use crate::{MetricsError, Result};
 use hist::{Bars, Histogram};
+use plotters::style::text_anchor;
 use lines::Lines;
 
 /// Size in pixels (width, height) of every PNG written by this module.
@@ -109,6 +110,20 @@ impl<'a> PlotSpec<'a> {
 
 /// Draw `series` as lines (with optional bands) into a PNG at `path` of size [`PLOT_SIZE`].
 pub fn line_plot(path: &Path, spec: &PlotSpec, series: &[Series]) -> Result<()> {
+    line_plot_with(path, spec, series, &Extras::default())
+}
+
+/// What a figure for a paper adds to a [`line_plot`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extras {
+    /// Also write an SVG beside the PNG (same name, extension `svg`; labels stay text).
+    pub svg: bool,
+    /// A second horizontal axis on top showing x / `divisor` (e.g. N / d), with its label.
+    pub top_axis: Option<(f64, String)>,
+}
+
+/// [`line_plot`] with the [`Extras`].
+pub fn line_plot_with(path: &Path, spec: &PlotSpec, series: &[Series], extras: &Extras) -> Result<()> {
     let xs = series.iter().flat_map(|s| s.x.iter().copied());
     let mut ys: Vec<f64> = series.iter().flat_map(|s| s.y.iter().copied()).collect();
     for s in series {
@@ -126,7 +141,16 @@ pub fn line_plot(path: &Path, spec: &PlotSpec, series: &[Series]) -> Result<()> 
         log_x: spec.log_x,
         log_y: spec.log_y,
     };
-    write_atomically(path, |tmp| render(tmp, spec, x, y, &painter))
+    let top = extras
+        .top_axis
+        .as_ref()
+        .filter(|(d, _)| d.is_finite() && *d > 0.0);
+    write_atomically(path, |tmp| render(tmp, Format::Png, spec, x, y, top, &painter))?;
+    if extras.svg {
+        let svg = path.with_extension("svg");
+        write_atomically(&svg, |tmp| render(tmp, Format::Svg, spec, x, y, top, &painter))?;
+    }
+    Ok(())
 }
 
 /// Draw a histogram of `values` with `bins` equal-width bins (equal width in log10 x when
@@ -155,7 +179,7 @@ pub fn histogram(
         vline,
         log_y: spec.log_y,
     };
-    write_atomically(path, |tmp| render(tmp, spec, x, y, &painter))
+    write_atomically(path, |tmp| render(tmp, Format::Png, spec, x, y, None, &painter))
 }
 
 /// Lower end of histogram bars on a logarithmic count axis.
@@ -217,56 +241,148 @@ impl Axis {
     }
 }
 
-/// What is drawn inside the axes; generic over the coordinate types so that linear and
-/// logarithmic axes share one code path.
+/// What is drawn inside the axes; generic over the backend and the coordinate types so that
+/// PNG and SVG, linear and logarithmic axes share one code path.
 trait Painter {
-    /// Draw into `chart`; returns whether a legend should be drawn.
-    fn paint<X, Y>(&self, chart: &mut Chart<'_, '_, X, Y>) -> std::result::Result<bool, String>
+    /// The legend: one entry per labelled series, drawn below the axes (outside the data).
+    fn legend(&self) -> Vec<LegendEntry>;
+
+    /// Draw into `chart`.
+    fn paint<DB, X, Y>(&self, chart: &mut Chart<'_, DB, X, Y>) -> std::result::Result<(), String>
     where
+        DB: DrawingBackend,
         X: Ranged<ValueType = f64> + ValueFormatter<f64>,
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>;
 }
 
-/// The chart type all painters draw on.
-type Chart<'c, 'b, X, Y> = ChartContext<'c, BitMapBackend<'b>, Cartesian2d<X, Y>>;
+/// One legend line: the label and how its series is drawn.
+#[derive(Debug, Clone)]
+struct LegendEntry {
+    label: String,
+    style: lines::Style,
+}
 
-/// Render one plot into the PNG file `file`, choosing linear or log coordinates per axis.
+/// The chart type all painters draw on.
+type Chart<'c, DB, X, Y> = ChartContext<'c, DB, Cartesian2d<X, Y>>;
+
+/// The file format of a plot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Png,
+    Svg,
+}
+
+/// Render one plot into `file`, choosing linear or log coordinates per axis.
 fn render<P: Painter>(
     file: &Path,
+    format: Format,
     spec: &PlotSpec,
     x: Axis,
     y: Axis,
+    top: Option<&(f64, String)>,
     painter: &P,
 ) -> std::result::Result<(), String> {
     ensure_font()?;
-    let root = BitMapBackend::new(file, PLOT_SIZE).into_drawing_area();
+    match format {
+        Format::Png => {
+            let root = BitMapBackend::new(file, PLOT_SIZE).into_drawing_area();
+            render_on(&root, spec, x, y, top, painter)?;
+            root.present().map_err(|e| e.to_string())
+        }
+        Format::Svg => {
+            let root = SVGBackend::new(file, PLOT_SIZE).into_drawing_area();
+            render_on(&root, spec, x, y, top, painter)?;
+            root.present().map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Fill `root`, lay out the legend below the axes, and draw with the axis kinds of `x`, `y`.
+fn render_on<DB: DrawingBackend, P: Painter>(
+    root: &DrawingArea<DB, Shift>,
+    spec: &PlotSpec,
+    x: Axis,
+    y: Axis,
+    top: Option<&(f64, String)>,
+    painter: &P,
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let legend = painter.legend();
+    let rows = legend.len().div_ceil(LEGEND_COLUMNS) as u32;
+    let legend_h = if rows == 0 { 0 } else { rows * LEGEND_ROW + 10 };
+    let (chart, below) = root.split_vertically(PLOT_SIZE.1 - legend_h);
+    let x2 = top.map(|(d, label)| (Axis { lo: x.lo / d, hi: x.hi / d, log: x.log }, label.as_str()));
     match (x.log, y.log) {
-        (false, false) => draw(&root, spec, x.lo..x.hi, y.lo..y.hi, painter),
-        (true, false) => draw(&root, spec, (x.lo..x.hi).log_scale(), y.lo..y.hi, painter),
-        (false, true) => draw(&root, spec, x.lo..x.hi, (y.lo..y.hi).log_scale(), painter),
+        (false, false) => draw(&chart, spec, x.lo..x.hi, y.lo..y.hi, x2.map(|(a, l)| (a.lo..a.hi, l)), painter),
+        (true, false) => draw(
+            &chart,
+            spec,
+            (x.lo..x.hi).log_scale(),
+            y.lo..y.hi,
+            x2.map(|(a, l)| ((a.lo..a.hi).log_scale(), l)),
+            painter,
+        ),
+        (false, true) => draw(
+            &chart,
+            spec,
+            x.lo..x.hi,
+            (y.lo..y.hi).log_scale(),
+            x2.map(|(a, l)| (a.lo..a.hi, l)),
+            painter,
+        ),
         (true, true) => draw(
-            &root,
+            &chart,
             spec,
             (x.lo..x.hi).log_scale(),
             (y.lo..y.hi).log_scale(),
+            x2.map(|(a, l)| ((a.lo..a.hi).log_scale(), l)),
             painter,
         ),
     }?;
-    root.present().map_err(|e| e.to_string())
+    draw_legend(&below, &legend)
 }
 
-/// Build the axes, mesh and labels, let `painter` draw, then add the legend.
-fn draw<'a, XS, YS, P>(
-    root: &DrawingArea<BitMapBackend<'a>, Shift>,
+/// Entries per legend row.
+const LEGEND_COLUMNS: usize = 2;
+/// Height of a legend row in pixels.
+const LEGEND_ROW: u32 = 22;
+
+/// The legend in `area` (below the axes): a sample of each line, then its label.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+) -> std::result::Result<(), String> {
+    let col_w = (PLOT_SIZE.0 as i32 - 80) / LEGEND_COLUMNS as i32;
+    let font = ("sans-serif", 14).into_font().color(&BLACK);
+    for (i, e) in entries.iter().enumerate() {
+        let (r, c) = ((i / LEGEND_COLUMNS) as i32, (i % LEGEND_COLUMNS) as i32);
+        let (x, y) = (70 + c * col_w, 8 + r * LEGEND_ROW as i32 + 8);
+        e.style
+            .sample(area, (x, y))
+            .map_err(|e| e.to_string())?;
+        area.draw_text(
+            &e.label,
+            &font.pos(text_anchor::Pos::new(text_anchor::HPos::Left, text_anchor::VPos::Center)),
+            (x + 40, y),
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Build the axes, mesh and labels (and a top axis `x2` if given), then let `painter` draw.
+fn draw<DB, XS, YS, P>(
+    root: &DrawingArea<DB, Shift>,
     spec: &PlotSpec,
     x: XS,
     y: YS,
+    x2: Option<(XS, &str)>,
     painter: &P,
 ) -> std::result::Result<(), String>
 where
+    DB: DrawingBackend,
     XS: AsRangedCoord<Value = f64>,
-    YS: AsRangedCoord<Value = f64>,
+    YS: AsRangedCoord<Value = f64> + Clone,
     XS::CoordDescType: ValueFormatter<f64>,
     YS::CoordDescType: ValueFormatter<f64>,
     P: Painter,
@@ -276,8 +392,9 @@ where
         .caption(spec.title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(45)
+        .top_x_label_area_size(if x2.is_some() { 45 } else { 0 })
         .y_label_area_size(70)
-        .build_cartesian_2d(x, y)
+        .build_cartesian_2d(x, y.clone())
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
@@ -289,17 +406,19 @@ where
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(|e| err(&e))?;
-    if painter.paint(&mut chart)? {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| err(&e))?;
-    }
-    Ok(())
+    let Some((x2, label)) = x2 else {
+        return painter.paint(&mut chart);
+    };
+    let mut dual = chart.set_secondary_coord(x2, y);
+    dual.configure_secondary_axes()
+        .x_desc(label)
+        .x_label_formatter(&tick_label)
+        .y_labels(0)
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| err(&e))?;
+    painter.paint(&mut dual)
 }
 
 /// A compact tick label: at most 4 significant digits without trailing zeros ("250", "0.35"),
@@ -327,7 +446,7 @@ fn tick_label(v: &f64) -> String {
 }
 
 /// Register the bundled font for the families `plotters` asks for, once per process.
-fn ensure_font() -> std::result::Result<(), String> {
+pub(crate) fn ensure_font() -> std::result::Result<(), String> {
     static REGISTERED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
@@ -342,7 +461,7 @@ fn ensure_font() -> std::result::Result<(), String> {
 
 /// Run `render` on a temporary PNG next to `path` (same extension: plotters picks the image
 /// format from it), then rename it into place; the temporary file is removed on failure.
-fn write_atomically(
+pub(crate) fn write_atomically(
     path: &Path,
     render: impl FnOnce(&Path) -> std::result::Result<(), String>,
 ) -> Result<()> {

@@ -3,7 +3,8 @@
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::prelude::*;
 
-use super::{Chart, LOG_BAR_BASE, PALETTE, Painter, usable};
+use super::lines::Style;
+use super::{Chart, LOG_BAR_BASE, LegendEntry, PALETTE, Painter, usable};
 
 /// Bin edges (natural units) and counts of a histogram.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,8 +62,24 @@ pub(super) struct Bars<'h> {
 }
 
 impl Painter for Bars<'_> {
-    fn paint<X, Y>(&self, chart: &mut Chart<'_, '_, X, Y>) -> std::result::Result<bool, String>
+    fn legend(&self) -> Vec<LegendEntry> {
+        self.vline
+            .map(|v| LegendEntry {
+                label: format!("threshold {v:.4}"),
+                style: Style {
+                    color: PALETTE[3],
+                    width: 2,
+                    dash: Some((10, 6)),
+                    marker: None,
+                },
+            })
+            .into_iter()
+            .collect()
+    }
+
+    fn paint<DB, X, Y>(&self, chart: &mut Chart<'_, DB, X, Y>) -> std::result::Result<(), String>
     where
+        DB: DrawingBackend,
         X: Ranged<ValueType = f64> + ValueFormatter<f64>,
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
@@ -76,15 +93,13 @@ impl Painter for Bars<'_> {
         });
         chart.draw_series(rects).map_err(|e| err(&e))?;
         let Some(v) = self.vline else {
-            return Ok(false);
+            return Ok(());
         };
         let top = chart.y_range().end;
         let red = PALETTE[3].stroke_width(2);
         chart
             .draw_series(DashedLineSeries::new([(v, base), (v, top)], 10, 6, red))
-            .map_err(|e| err(&e))?
-            .label(format!("{v:.4}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], red));
-        Ok(true)
+            .map_err(|e| err(&e))?;
+        Ok(())
     }
 }

@@ -2,9 +2,11 @@
 //! points.
 
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
+use plotters::coord::{CoordTranslate, Shift};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::{Chart, PALETTE, Painter, Series, usable};
+use super::{Chart, LegendEntry, PALETTE, Painter, Series, usable};
 
 /// Maximal runs of consecutive points that can be drawn on the given axes.
 fn runs(
@@ -36,9 +38,104 @@ pub(super) struct Lines<'s> {
     pub(super) log_y: bool,
 }
 
-impl Painter for Lines<'_> {
-    fn paint<X, Y>(&self, chart: &mut Chart<'_, '_, X, Y>) -> std::result::Result<bool, String>
+/// Most points of a series that still get markers (denser curves would be a smear).
+const MAX_MARKERS: usize = 60;
+
+/// Marker shapes, in order of the series (with the colours, they tell overlapping lines apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+}
+
+const MARKERS: [Marker; 4] = [Marker::Circle, Marker::Triangle, Marker::Square, Marker::Cross];
+
+/// Dash patterns (dash, gap) of dashed series, in order.
+const DASHES: [(u32, u32); 3] = [(10, 6), (4, 4), (16, 4)];
+
+/// How one series is drawn.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Style {
+    pub(super) color: RGBColor,
+    pub(super) width: u32,
+    pub(super) dash: Option<(u32, u32)>,
+    pub(super) marker: Option<Marker>,
+}
+
+impl Style {
+    /// The style of series `i` of `count`: its palette colour; solid lines drawn first are
+    /// wider (4, 3, then 2 pixels), so that a later line on top of an earlier one leaves it
+    /// visible as a border; a marker shape per series unless dashed or dense.
+    fn of(i: usize, count: usize, s: &Series) -> Self {
+        let dash = s.dashed.then(|| DASHES[i % DASHES.len()]);
+        let width = if dash.is_some() { 2 } else { 2 + count.saturating_sub(i + 1).min(2) as u32 };
+        let points = s.x.len().min(s.y.len());
+        let marker = (dash.is_none() && points <= MAX_MARKERS).then(|| MARKERS[i % MARKERS.len()]);
+        Self {
+            color: PALETTE[i % PALETTE.len()],
+            width,
+            dash,
+            marker,
+        }
+    }
+
+    /// Draws `marker` at pixel `(x, y)` of `area`.
+    fn mark<DB: DrawingBackend, CT: CoordTranslate>(
+        &self,
+        area: &DrawingArea<DB, CT>,
+        at: CT::From,
+    ) -> std::result::Result<(), String>
     where
+        CT::From: Clone,
+    {
+        let Some(m) = self.marker else {
+            return Ok(());
+        };
+        let (fill, size) = (self.color.filled(), 5);
+        let r = match m {
+            Marker::Circle => area.draw(&Circle::new(at, size, fill)),
+            Marker::Triangle => area.draw(&TriangleMarker::new(at, size + 1, fill)),
+            Marker::Square => area.draw(&(EmptyElement::at(at) + Rectangle::new([(-4, -4), (4, 4)], fill))),
+            Marker::Cross => area.draw(&Cross::new(at, size, self.color.stroke_width(2))),
+        };
+        r.map_err(|e| e.to_string())
+    }
+
+    /// A legend sample of the style at pixel `(x, y)`: a short line and the marker.
+    pub(super) fn sample<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        (x, y): (i32, i32),
+    ) -> std::result::Result<(), String> {
+        let stroke = self.color.stroke_width(self.width);
+        let r = match self.dash {
+            Some((dash, gap)) => area.draw(&DashedPathElement::new(vec![(x, y), (x + 32, y)], dash / 2, gap / 2, stroke)),
+            None => area.draw(&PathElement::new(vec![(x, y), (x + 32, y)], stroke)),
+        };
+        r.map_err(|e| e.to_string())?;
+        self.mark(area, (x + 16, y))
+    }
+}
+
+impl Painter for Lines<'_> {
+    fn legend(&self) -> Vec<LegendEntry> {
+        let n = self.series.len();
+        self.series
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.label.is_empty())
+            .map(|(i, s)| LegendEntry {
+                label: s.label.clone(),
+                style: Style::of(i, n, s),
+            })
+            .collect()
+    }
+
+    fn paint<DB, X, Y>(&self, chart: &mut Chart<'_, DB, X, Y>) -> std::result::Result<(), String>
+    where
+        DB: DrawingBackend,
         X: Ranged<ValueType = f64> + ValueFormatter<f64>,
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
@@ -74,31 +171,25 @@ impl Painter for Lines<'_> {
             }
             flush(&mut run)?;
         }
-        let mut any_label = false;
+        let n = self.series.len();
         for (i, s) in self.series.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            let style = color.stroke_width(2);
+            let style = Style::of(i, n, s);
+            let stroke = style.color.stroke_width(style.width);
             let points = s.x.iter().copied().zip(s.y.iter().copied());
-            let mut runs = runs(points, self.log_x, self.log_y);
-            if runs.is_empty() {
-                // An empty run still carries the legend entry.
-                runs.push(Vec::new());
-            }
-            for (r, run) in runs.into_iter().enumerate() {
-                let anno = if s.dashed {
-                    chart.draw_series(DashedLineSeries::new(run, 10, 6, style))
-                } else {
-                    chart.draw_series(LineSeries::new(run, style))
+            for run in runs(points, self.log_x, self.log_y) {
+                match style.dash {
+                    Some((dash, gap)) => {
+                        chart.draw_series(DashedLineSeries::new(run.clone(), dash, gap, stroke))
+                    }
+                    None => chart.draw_series(LineSeries::new(run.clone(), stroke)),
                 }
                 .map_err(|e| err(&e))?;
-                if r == 0 && !s.label.is_empty() {
-                    any_label = true;
-                    anno.label(s.label.clone()).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
-                    });
+                let area = chart.plotting_area();
+                for p in run {
+                    style.mark(area, p)?;
                 }
             }
         }
-        Ok(any_label)
+        Ok(())
     }
 }

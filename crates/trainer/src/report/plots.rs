@@ -7,7 +7,7 @@ use super::collect::RunRecord;
 use super::theory::Theory;
 use anyhow::Result;
 use diffmem_data::DataSpec;
-use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
+use diffmem_metrics::plot::{Extras, PlotSpec, Series, line_plot_with};
 use std::path::Path;
 
 /// A written plot: file name (inside the sweep directory) and caption.
@@ -41,11 +41,13 @@ fn level(label: &str, lines: &[Line], y: f64) -> Option<Series> {
         .then(|| Series::new(label, vec![lo, hi], vec![y, y]).as_dashed())
 }
 
-/// Draws one plot if any run has the metric.
+/// Draws one plot if any run has the metric, as PNG and SVG, with an N/d axis on top when
+/// all runs share one dimension d.
 fn draw(
     dir: &Path,
     file: &str,
     spec: &PlotSpec,
+    extras: &Extras,
     mut all: Vec<Series>,
     caption: &str,
     out: &mut Vec<Figure>,
@@ -54,12 +56,23 @@ fn draw(
         return Ok(());
     }
     all.retain(|s| !s.x.is_empty());
-    line_plot(&dir.join(file), spec, &all)?;
+    line_plot_with(&dir.join(file), spec, &all, extras)?;
     out.push(Figure {
         file: file.into(),
         caption: caption.into(),
     });
     Ok(())
+}
+
+/// What the report's plots add: an SVG beside each PNG and, when every run with a
+/// memorisation metric has the same data dimension d, a top axis N / d.
+fn extras(runs: &[RunRecord]) -> Extras {
+    let dims: Vec<f64> = runs.iter().filter_map(|r| r.get("mem.dim")).collect();
+    let d = dims.first().copied().filter(|d| dims.iter().all(|x| x == d));
+    Extras {
+        svg: true,
+        top_axis: d.map(|d| (d, format!("N / d (d = {d})"))),
+    }
 }
 
 /// The true latent dimension of linear-manifold data, if all runs share one.
@@ -77,6 +90,7 @@ fn true_latent_dim(runs: &[RunRecord]) -> Option<f64> {
 /// Writes every plot the runs have data for into `dir`.
 pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<Figure>> {
     let mut out = Vec::new();
+    let extras = &extras(runs);
     let spec = |title: &'static str, y: &'static str, log_y: bool| PlotSpec {
         title,
         x_label: "N (training-set size)",
@@ -95,6 +109,7 @@ pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<
             "R_mem (fraction with d1/d2 < 1/3)",
             false,
         ),
+        extras,
         s,
         "Fraction of generated samples that copy a training sample (d1/d2 < 1/3, Gu et al.); \
          mean over seeds, band = min..max.",
@@ -111,6 +126,7 @@ pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<
             "held-out minus train denoising loss",
             false,
         ),
+        extras,
         s,
         "Mean over timesteps of the held-out minus training denoising loss (same noise draws).",
         &mut out,
@@ -133,6 +149,7 @@ pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<
         dir,
         "kl.png",
         &spec("KL(samples || truth) vs N", "KL", true),
+        extras,
         s,
         "KL of a Gaussian fitted to the generated samples to the true Gaussian; dashed: the \
          linear-diffusion theory (diffmem theory linear) and the theory plus the expected \
@@ -148,6 +165,7 @@ pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<
             "latent dimension (cliff)",
             false,
         ),
+        extras,
         s,
         &caption,
         &mut out,
