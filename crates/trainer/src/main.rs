@@ -10,12 +10,20 @@ mod sweep;
 mod theory;
 mod train;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
+
+/// `diffmem --version`: the release and the git commit it was built from (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("DIFFMEM_GIT_HASH"),
+    ")"
+);
 
 /// Train DDPM denoisers on datasets of chosen size N and measure how much they memorise.
 #[derive(Parser, Debug)]
-#[command(name = "diffmem", version, about, long_about = None)]
+#[command(name = "diffmem", version = VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,6 +45,12 @@ enum Command {
     Sweep(Box<cmd::sweep::SweepArgs>),
     /// Merge a sweep's runs into report.csv, plots against N and report.html.
     Report(cmd::report::ReportArgs),
+    /// Export a run's weights for other frameworks (safetensors, loadable in PyTorch).
+    Export(cmd::export::ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::meta::CompletionsArgs),
+    /// Print the man page (roff) of diffmem.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -60,6 +74,9 @@ fn main() -> ExitCode {
         Command::Theory(a) => cmd::theory::run(a),
         Command::Sweep(a) => cmd::sweep::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Export(a) => cmd::export::run(a),
+        Command::Completions(a) => cmd::meta::completions(a, Cli::command()),
+        Command::Man => cmd::meta::man(Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

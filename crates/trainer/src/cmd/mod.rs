@@ -2,6 +2,8 @@
 
 pub mod data;
 pub mod eval;
+pub mod export;
+pub mod meta;
 pub mod report;
 pub mod sample;
 pub mod sweep;

@@ -19,11 +19,11 @@ pub struct SampleArgs {
     /// Sampler: ddpm or ddim.
     #[arg(long, value_parser = ["ddpm", "ddim"])]
     pub sampler: Option<String>,
-    /// DDIM steps (default 100).
+    /// DDIM steps (default 100, as in eval).
     #[arg(long, value_parser = crate::io::range::positive_usize)]
     pub steps: Option<usize>,
-    /// DDIM eta.
-    #[arg(long, default_value_t = 0.0, value_parser = crate::io::range::non_negative_f64)]
+    /// DDIM eta (0: deterministic; the default is eval's).
+    #[arg(long, default_value_t = crate::sample::DDIM_ETA, value_parser = crate::io::range::non_negative_f64)]
     pub eta: f64,
     /// DDPM variance: beta or posterior (default: the run's DDPM setting).
     #[arg(long, value_parser = ["beta", "posterior"])]
@@ -115,7 +115,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     match a.sampler.as_deref() {
         Some("ddim") => {
             s.sampler = SamplerConfig::Ddim {
-                steps: a.steps.unwrap_or(100),
+                steps: a.steps.unwrap_or(crate::sample::DDIM_STEPS),
                 eta: a.eta,
             }
         }

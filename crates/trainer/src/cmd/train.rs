@@ -243,5 +243,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     summary["total_seconds"] = started.elapsed().as_secs_f64().into();
     summary["run"] = run_dir.display().to_string().into();
     summary["samples"] = run_dir.join("samples.png").display().to_string().into();
+    let (verdict, next) = crate::train::verdict::of_run(&run_dir);
+    (summary["verdict"], summary["next"]) = (verdict.into(), next.into());
     summary::finish(&run_dir, &summary, a.json)
 }

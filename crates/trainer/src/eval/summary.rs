@@ -1,5 +1,6 @@
 //! The plain-text summary of `diffmem eval` (the whole document is metrics.json).
 
+use crate::io::show::show as v;
 use serde_json::Value;
 use std::path::Path;
 
@@ -9,42 +10,44 @@ pub fn print(doc: &Value, out: &Path) {
     println!(
         "eval of {} ({} samples, seed {})",
         doc["run"].as_str().unwrap_or(""),
-        doc["samples"]["num"],
-        doc["samples"]["seed"]
+        v(&doc["samples"]["num"]),
+        v(&doc["samples"]["seed"])
     );
     if let Some(mem) = m.get("mem") {
         println!(
             "  R_mem (d1/d2 < {:.3})      {}",
             mem["threshold"].as_f64().unwrap_or(f64::NAN),
-            mem["r_mem"]
+            v(&mem["r_mem"])
         );
-        println!("  median d1 train           {}", mem["d1"]["median"]);
+        println!("  median d1 train           {}", v(&mem["d1"]["median"]));
         if let Some(h) = mem.get("heldout").filter(|h| !h.is_null()) {
-            println!("  median d1 held-out        {}", h["d1"]["median"]);
+            println!("  median d1 held-out        {}", v(&h["d1"]["median"]));
             println!(
                 "  closer to held-out        {}",
-                h["frac_closer_to_heldout"]
+                v(&h["frac_closer_to_heldout"])
             );
         }
     }
     if let Some(l) = m.get("loss") {
         println!(
             "  loss train / held-out     {} / {} (gap {})",
-            l["mean_train_loss"], l["mean_heldout_loss"], l["mean_gap"]
+            v(&l["mean_train_loss"]),
+            v(&l["mean_heldout_loss"]),
+            v(&l["mean_gap"])
         );
     }
     if let Some(g) = m.get("gaussian") {
         println!(
             "  KL(samples || truth)      {}",
-            g["kl_samples_fit_to_truth"]
+            v(&g["kl_samples_fit_to_truth"])
         );
         println!(
             "  KL(train Gaussian || truth) {}",
-            g["kl_train_gaussian_to_truth"]
+            v(&g["kl_train_gaussian_to_truth"])
         );
     }
     if let Some(g) = m.get("agree") {
-        println!("  agreement cosine (mean)   {}", g["cosine"]["mean"]);
+        println!("  agreement cosine (mean)   {}", v(&g["cosine"]["mean"]));
     }
     if m.get("spectrum").is_some() {
         println!("  spectrum                  spectra.csv, dims.csv");
@@ -54,4 +57,7 @@ pub fn print(doc: &Value, out: &Path) {
         out.display(),
         doc["seconds"].as_f64().unwrap_or(0.0)
     );
+    let (verdict, next) = crate::eval::verdict::verdict(doc, &out.display().to_string());
+    println!("verdict: {verdict}");
+    println!("{next}");
 }

@@ -5,4 +5,5 @@ pub mod csv;
 pub mod npy;
 pub mod progress;
 pub mod range;
+pub mod show;
 pub mod summary;

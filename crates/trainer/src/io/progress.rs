@@ -4,6 +4,11 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 
+/// The bar: one rate (indicatif's, per second over the recent steps) and a message that is
+/// cut to the terminal's width (`wide_msg`), so the line never wraps, even at 80 columns:
+/// about 50 columns before the message.
+pub const TEMPLATE: &str = "{prefix} {bar:16} {pos}/{len} {per_sec:>9} eta {eta:>3} {wide_msg}";
+
 /// Reports progress of a loop of `total` steps.
 pub enum Progress {
     /// Interactive bar.
@@ -27,9 +32,7 @@ impl Progress {
             };
         }
         let bar = ProgressBar::new(total as u64);
-        let style = ProgressStyle::with_template(
-            "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}",
-        )
+        let style = ProgressStyle::with_template(TEMPLATE)
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(label.to_string());

@@ -34,13 +34,15 @@ pub fn finish(run_dir: &Path, summary: &Value, json: bool) -> Result<()> {
     println!("done: {}", text("run"));
     for key in KEYS {
         if let Some(v) = summary.get(key) {
-            println!("  {key:<18} {v}");
+            println!("  {key:<18} {}", crate::io::show::show(v));
         }
     }
     println!("  samples            {}", text("samples"));
-    println!(
-        "  config, log, checkpoints and weights are in {}",
-        text("run")
-    );
+    println!("  files              config, log.jsonl, loss.png, checkpoints/, weights/");
+    for key in ["verdict", "next"] {
+        if let Some(v) = summary.get(key).and_then(Value::as_str) {
+            println!("{key}: {}", v.strip_prefix("next: ").unwrap_or(v));
+        }
+    }
     Ok(())
 }

@@ -92,10 +92,8 @@ impl Monitor {
             "heldout_loss": l.heldout, "steps_per_sec": rate, "time": elapsed,
         });
         writeln!(self.log, "{line}")?;
-        let text = format!(
-            "loss {:.4} held-out {:.4} lr {lr:.2e} {rate:.1} steps/s",
-            l.loss, l.heldout
-        );
+        // The bar shows the rate; the line keeps the losses (lr and rate are in log.jsonl).
+        let text = format!("loss {:.4} held-out {:.4}", l.loss, l.heldout);
         self.progress.report(step, &text);
         Ok(())
     }
