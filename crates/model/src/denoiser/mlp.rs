@@ -7,6 +7,10 @@
 //!
 //! depth = 1 with width 512 and temb 128 is the 784-512-512-784 benchmark network.
 
+mod export;
+
+pub use export::NamedTensor;
+
 use super::time_embedding::sinusoidal;
 use burn::nn::{Linear, LinearConfig as NnLinearConfig};
 use burn::prelude::*;

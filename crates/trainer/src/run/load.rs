@@ -96,7 +96,9 @@ pub fn load(dir: &Path, device: Option<DeviceChoice>, weights: Weights) -> Resul
     })
 }
 
-fn load_net(
+/// The trained weights of the run in `dir` (final weights, else the latest checkpoint; EMA or
+/// raw), checksums verified, with a description of the file.
+pub fn load_net(
     dir: &Path,
     cfg: &RunConfig,
     train: &Dataset,

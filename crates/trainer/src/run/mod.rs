@@ -16,4 +16,4 @@ pub mod or_none;
 mod section;
 pub mod signals;
 
-pub use load::{LoadedRun, Weights, load, weights_dir};
+pub use load::{LoadedRun, Weights, load, load_net, weights_dir};
