@@ -1,0 +1,182 @@
+//! What a researcher sees of a run (issue 19), end to end on tiny data: the training curves
+//! `loss.png`, sample grids during training, the nn_grid figures, exports and terminal text.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_diffmem"));
+    c.env("RAYON_NUM_THREADS", "1");
+    c
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("diffmem-fig-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Flags of a tiny MLP run on 64 bundled digits: 40 steps, logged every 10.
+const TINY: &[&str] = &[
+    "train", "--data", "mnist-5k", "--n", "64", "--heldout", "32", "--model", "mlp", "--width",
+    "32", "--depth", "1", "--temb", "16", "--timesteps", "50", "--steps", "40", "--batch-size",
+    "16", "--log-every", "10", "--checkpoint-every", "20", "--num", "4", "--quiet", "--device",
+    "flex",
+];
+
+fn ok(args: &[&str]) -> Output {
+    let out = bin().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "diffmem {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn train(dir: &Path, extra: &[&str]) -> PathBuf {
+    let run = dir.join("run");
+    let mut args = TINY.to_vec();
+    let run_s = run.to_str().unwrap().to_string();
+    args.extend_from_slice(&["--out", &run_s]);
+    args.extend_from_slice(extra);
+    ok(&args);
+    run
+}
+
+fn dims(path: &Path) -> (u32, u32) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (img.width(), img.height())
+}
+
+#[test]
+fn training_draws_loss_curves_and_sample_grids() {
+    let dir = tmpdir("curves");
+    // 15 is rounded up to 20, a multiple of --log-every 10.
+    let run = train(&dir, &["--sample-every", "15"]);
+    assert_eq!(dims(&run.join("loss.png")), (800, 600));
+    // 4 samples of 28 x 28 in 2 columns, 1-pixel borders.
+    for step in [20, 40] {
+        let grid = run.join(format!("samples/step-{step:07}.png"));
+        assert_eq!(dims(&grid), (2 * 29 + 1, 2 * 29 + 1), "{}", grid.display());
+    }
+    assert!(!run.join("samples/step-0000010.png").exists());
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("sample_every = 20"), "{config}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn sample_every_zero_is_refused_by_name() {
+    let dir = tmpdir("every0");
+    let out = bin()
+        .args(TINY)
+        .args(["--sample-every", "0", "--out"])
+        .arg(dir.join("run"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--sample-every"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn eval_draws_labelled_nn_figures_and_reports_sample_health() {
+    let dir = tmpdir("nn");
+    let run = dir.join("emp");
+    let run_s = run.to_str().unwrap();
+    ok(&[
+        "train", "--data", "mnist-5k", "--n", "20", "--heldout", "20", "--model", "empirical",
+        "--timesteps", "100", "--num", "4", "--quiet", "--device", "flex", "--out", run_s,
+    ]);
+    let out = ok(&[
+        "eval", run_s, "--quiet", "--json", "--num", "24", "--metrics", "mem", "--steps", "20",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let health = &doc["sample_health"];
+    assert_eq!(health["num_samples"], 24);
+    assert_eq!(health["non_finite"], 0);
+    assert_eq!(health["exploding"], 0);
+    assert_eq!(health["excluded"], false);
+    for name in ["nn_grid", "nn_grid_random"] {
+        // 16 rows in 2 blocks of 8; 28 x 28 digits enlarged 3x (84 pixels) with captions.
+        let (w, h) = dims(&run.join(format!("{name}.png")));
+        assert!(w >= 2 * 3 * 84 && h >= 8 * 84, "{name}.png is {w} x {h}");
+        let svg = std::fs::read_to_string(run.join(format!("{name}.svg"))).unwrap();
+        for label in ["generated", "nearest train (NN1)", "2nd nearest (NN2)", "d1 = "] {
+            assert!(svg.contains(&format!(">\n{label}")), "{label} missing from {name}.svg");
+        }
+        assert!(svg.contains(">\ntrain #"), "training indices missing from {name}.svg");
+    }
+    // The empirical denoiser copies: its most memorised samples are marked.
+    let svg = std::fs::read_to_string(run.join("nn_grid.svg")).unwrap();
+    assert!(svg.contains(">\nmemorised\n</text>"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Whether `python3 -c CODE` succeeds.
+fn python_has(code: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", code])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn export_writes_safetensors_that_python_reproduces() {
+    let dir = tmpdir("export");
+    let run = train(&dir, &[]);
+    let file = dir.join("model.safetensors");
+    let out = ok(&["export", run.to_str().unwrap(), "--weights", file.to_str().unwrap(), "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // width 32, depth 1: temb_proj, input, blocks.0, time_blocks.0, output (weight + bias each)
+    // and the three check tensors.
+    assert_eq!(doc["tensors"], 13);
+    let bytes = std::fs::read(&file).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    assert_eq!(header["input.weight"]["shape"], serde_json::json!([32, 784]));
+    assert_eq!(header["blocks.0.weight"]["shape"], serde_json::json!([32, 32]));
+    assert_eq!(header["time_blocks.0.weight"]["shape"], serde_json::json!([32, 16]));
+    assert_eq!(header["output.bias"]["shape"], serde_json::json!([784]));
+    assert_eq!(header["check.t"]["dtype"], "I64");
+    assert_eq!(header["__metadata__"]["depth"], "1");
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/export");
+    if !python_has("import json, struct") {
+        eprintln!("skipped the Python checks of the export: no python3");
+    } else {
+        // The documented layout, in plain Python: the same outputs to 1e-5.
+        let o = Command::new("python3").arg(scripts.join("check_pure.py")).arg(&file).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+        if python_has("import torch") {
+            let o = Command::new("python3").arg(scripts.join("check_torch.py")).arg(&file).output().unwrap();
+            assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        } else {
+            eprintln!("skipped the PyTorch check of the export: `python3 -c 'import torch'` fails (no torch)");
+        }
+    }
+    // Exact models have no weights to export: a clear error naming the alternative.
+    let emp = dir.join("emp");
+    ok(&["train", "--data", "mnist-5k", "--n", "8", "--heldout", "8", "--model", "empirical",
+         "--timesteps", "20", "--num", "1", "--quiet", "--device", "flex", "--out", emp.to_str().unwrap()]);
+    let o = bin().args(["export", emp.to_str().unwrap(), "--weights"]).arg(dir.join("e.safetensors")).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("data export"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn version_completions_and_man_page() {
+    let v = ok(&["--version"]);
+    let v = String::from_utf8_lossy(&v.stdout);
+    assert!(v.starts_with("diffmem 0.") && v.contains("(git "), "{v}");
+    let bash = ok(&["completions", "bash"]);
+    let bash = String::from_utf8_lossy(&bash.stdout);
+    assert!(bash.contains("complete") && bash.contains("--sample-every"), "bash completions");
+    let man = ok(&["man"]);
+    let man = String::from_utf8_lossy(&man.stdout);
+    assert!(man.contains(".TH diffmem") && man.contains("eval"), "man page");
+}
