@@ -311,36 +311,25 @@ fn render_on<DB: DrawingBackend, P: Painter>(
     let rows = legend.len().div_ceil(LEGEND_COLUMNS) as u32;
     let legend_h = if rows == 0 { 0 } else { rows * LEGEND_ROW + 10 };
     let (chart, below) = root.split_vertically(PLOT_SIZE.1 - legend_h);
-    let x2 = top.map(|(d, label)| (Axis { lo: x.lo / d, hi: x.hi / d, log: x.log }, label.as_str()));
+    let x2 = top.map(|(d, label)| (*d, label.as_str()));
     match (x.log, y.log) {
-        (false, false) => draw(&chart, spec, x.lo..x.hi, y.lo..y.hi, x2.map(|(a, l)| (a.lo..a.hi, l)), painter),
-        (true, false) => draw(
-            &chart,
-            spec,
-            (x.lo..x.hi).log_scale(),
-            y.lo..y.hi,
-            x2.map(|(a, l)| ((a.lo..a.hi).log_scale(), l)),
-            painter,
-        ),
-        (false, true) => draw(
-            &chart,
-            spec,
-            x.lo..x.hi,
-            (y.lo..y.hi).log_scale(),
-            x2.map(|(a, l)| (a.lo..a.hi, l)),
-            painter,
-        ),
+        (false, false) => draw(&chart, spec, x.lo..x.hi, y.lo..y.hi, x2, painter),
+        (true, false) => draw(&chart, spec, (x.lo..x.hi).log_scale(), y.lo..y.hi, x2, painter),
+        (false, true) => draw(&chart, spec, x.lo..x.hi, (y.lo..y.hi).log_scale(), x2, painter),
         (true, true) => draw(
             &chart,
             spec,
             (x.lo..x.hi).log_scale(),
             (y.lo..y.hi).log_scale(),
-            x2.map(|(a, l)| ((a.lo..a.hi).log_scale(), l)),
+            x2,
             painter,
         ),
     }?;
     draw_legend(&below, &legend)
 }
+
+/// Height of the title strip in pixels.
+const TITLE_H: u32 = 36;
 
 /// Entries per legend row.
 const LEGEND_COLUMNS: usize = 2;
@@ -370,31 +359,37 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Build the axes, mesh and labels (and a top axis `x2` if given), then let `painter` draw.
+/// Build the axes, mesh and labels, let `painter` draw, then the top axis `x2` = (divisor,
+/// label) if given.
 fn draw<DB, XS, YS, P>(
     root: &DrawingArea<DB, Shift>,
     spec: &PlotSpec,
     x: XS,
     y: YS,
-    x2: Option<(XS, &str)>,
+    x2: Option<(f64, &str)>,
     painter: &P,
 ) -> std::result::Result<(), String>
 where
     DB: DrawingBackend,
     XS: AsRangedCoord<Value = f64>,
-    YS: AsRangedCoord<Value = f64> + Clone,
+    YS: AsRangedCoord<Value = f64>,
     XS::CoordDescType: ValueFormatter<f64>,
     YS::CoordDescType: ValueFormatter<f64>,
     P: Painter,
 {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let mut chart = ChartBuilder::on(root)
-        .caption(spec.title, ("sans-serif", 22))
+    // The title in its own strip, so that a top axis fits between it and the axes.
+    let (head, body) = root.split_vertically(TITLE_H);
+    let title = ("sans-serif", 22).into_font().color(&BLACK);
+    let title = title.pos(text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Center));
+    head.draw_text(spec.title, &title, (PLOT_SIZE.0 as i32 / 2, TITLE_H as i32 / 2 + 4))
+        .map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&body)
         .margin(12)
+        .margin_top(if x2.is_some() { 52 } else { 6 })
         .x_label_area_size(45)
-        .top_x_label_area_size(if x2.is_some() { 45 } else { 0 })
         .y_label_area_size(70)
-        .build_cartesian_2d(x, y.clone())
+        .build_cartesian_2d(x, y)
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
@@ -406,19 +401,59 @@ where
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(|e| err(&e))?;
-    let Some((x2, label)) = x2 else {
-        return painter.paint(&mut chart);
+    painter.paint(&mut chart)?;
+    match x2 {
+        Some((divisor, label)) => top_axis(root, &chart, divisor, label),
+        None => Ok(()),
+    }
+}
+
+/// A second horizontal axis above the plotting area showing x / `divisor` (e.g. N / d), drawn
+/// on `root` (whose origin is the backend's, as for `chart.backend_coord`): ticks
+/// at 1, 2, 5 x 10^k (only 1 x 10^k when that makes more than 8), their labels, and `label`.
+fn top_axis<DB, X, Y>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB, X, Y>,
+    divisor: f64,
+    label: &str,
+) -> std::result::Result<(), String>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    let xr = chart.x_range();
+    let (lo, hi) = (xr.start.min(xr.end) / divisor, xr.start.max(xr.end) / divisor);
+    let y0 = chart.y_range().start;
+    let ticks = |steps: &[f64]| -> Vec<f64> {
+        (-6..=8)
+            .flat_map(|k| steps.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|v| (lo..=hi).contains(v))
+            .collect()
     };
-    let mut dual = chart.set_secondary_coord(x2, y);
-    dual.configure_secondary_axes()
-        .x_desc(label)
-        .x_label_formatter(&tick_label)
-        .y_labels(0)
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()
+    let mut values = ticks(&[1.0, 2.0, 5.0]);
+    if values.len() > 8 {
+        values = ticks(&[1.0]);
+    }
+    let top = py.start;
+    let axis = BLACK.stroke_width(1);
+    root.draw(&PathElement::new(vec![(px.start, top), (px.end, top)], axis))
         .map_err(|e| err(&e))?;
-    painter.paint(&mut dual)
+    let font = ("sans-serif", 14).into_font().color(&BLACK);
+    let below = font.pos(text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Bottom));
+    for v in values {
+        let (x, _) = chart.backend_coord(&(v * divisor, y0));
+        root.draw(&PathElement::new(vec![(x, top), (x, top - 5)], axis))
+            .map_err(|e| err(&e))?;
+        root.draw_text(&tick_label(&v), &below, (x, top - 7))
+            .map_err(|e| err(&e))?;
+    }
+    let desc = ("sans-serif", 16).into_font().color(&BLACK);
+    let desc = desc.pos(text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Bottom));
+    root.draw_text(label, &desc, ((px.start + px.end) / 2, top - 26))
+        .map_err(|e| err(&e))
 }
 
 /// A compact tick label: at most 4 significant digits without trailing zeros ("250", "0.35"),

@@ -71,6 +71,7 @@ impl Painter for Bars<'_> {
                     width: 2,
                     dash: Some((10, 6)),
                     marker: None,
+                    size: 0,
                 },
             })
             .into_iter()

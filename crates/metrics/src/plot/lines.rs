@@ -62,22 +62,28 @@ pub(super) struct Style {
     pub(super) width: u32,
     pub(super) dash: Option<(u32, u32)>,
     pub(super) marker: Option<Marker>,
+    /// Marker radius in pixels.
+    pub(super) size: u32,
 }
 
 impl Style {
-    /// The style of series `i` of `count`: its palette colour; solid lines drawn first are
-    /// wider (4, 3, then 2 pixels), so that a later line on top of an earlier one leaves it
-    /// visible as a border; a marker shape per series unless dashed or dense.
-    fn of(i: usize, count: usize, s: &Series) -> Self {
+    /// The style of series `i` of `all`: its palette colour; a solid line is 2 pixels wider for
+    /// each solid line drawn after it (at most 6 pixels), so that later lines on top of earlier
+    /// ones leave them visible as borders (three equal curves show three colours); markers
+    /// grow the same way; a marker shape per series unless dashed or dense.
+    fn of(i: usize, all: &[Series]) -> Self {
+        let s = &all[i];
         let dash = s.dashed.then(|| DASHES[i % DASHES.len()]);
-        let width = if dash.is_some() { 2 } else { 2 + count.saturating_sub(i + 1).min(2) as u32 };
+        let solid_after = all[i + 1..].iter().filter(|t| !t.dashed).count().min(2) as u32;
+        let grow = if dash.is_some() { 0 } else { solid_after };
         let points = s.x.len().min(s.y.len());
         let marker = (dash.is_none() && points <= MAX_MARKERS).then(|| MARKERS[i % MARKERS.len()]);
         Self {
             color: PALETTE[i % PALETTE.len()],
-            width,
+            width: 2 + 2 * grow,
             dash,
             marker,
+            size: 4 + 2 * grow,
         }
     }
 
@@ -93,11 +99,13 @@ impl Style {
         let Some(m) = self.marker else {
             return Ok(());
         };
-        let (fill, size) = (self.color.filled(), 5);
+        let (fill, size) = (self.color.filled(), self.size as i32);
         let r = match m {
             Marker::Circle => area.draw(&Circle::new(at, size, fill)),
             Marker::Triangle => area.draw(&TriangleMarker::new(at, size + 1, fill)),
-            Marker::Square => area.draw(&(EmptyElement::at(at) + Rectangle::new([(-4, -4), (4, 4)], fill))),
+            Marker::Square => {
+                area.draw(&(EmptyElement::at(at) + Rectangle::new([(-size, -size), (size, size)], fill)))
+            }
             Marker::Cross => area.draw(&Cross::new(at, size, self.color.stroke_width(2))),
         };
         r.map_err(|e| e.to_string())
@@ -121,14 +129,13 @@ impl Style {
 
 impl Painter for Lines<'_> {
     fn legend(&self) -> Vec<LegendEntry> {
-        let n = self.series.len();
         self.series
             .iter()
             .enumerate()
             .filter(|(_, s)| !s.label.is_empty())
             .map(|(i, s)| LegendEntry {
                 label: s.label.clone(),
-                style: Style::of(i, n, s),
+                style: Style::of(i, self.series),
             })
             .collect()
     }
@@ -171,9 +178,8 @@ impl Painter for Lines<'_> {
             }
             flush(&mut run)?;
         }
-        let n = self.series.len();
         for (i, s) in self.series.iter().enumerate() {
-            let style = Style::of(i, n, s);
+            let style = Style::of(i, self.series);
             let stroke = style.color.stroke_width(style.width);
             let points = s.x.iter().copied().zip(s.y.iter().copied());
             for run in runs(points, self.log_x, self.log_y) {

@@ -213,9 +213,53 @@ fn preview() {
         ..PlotSpec::new("Loss gap vs N", "N (training images)", "loss gap")
     };
     line_plot(&dir.join("lines.png"), &spec, &curves()).unwrap();
+    let extras = Extras {
+        svg: true,
+        top_axis: Some((784.0, "N / d (d = 784)".into())),
+    };
+    line_plot_with(&dir.join("overlap.png"), &spec, &overlapping(), &extras).unwrap();
     let values: Vec<f64> = (0..2000)
         .map(|i| (((i * 7919) % 2000) as f64 / 2000.0).powi(2))
         .collect();
     let spec = PlotSpec::new("Memorisation ratio", "d1/d2", "count");
     histogram(&dir.join("hist.png"), &spec, &values, 50, Some(1.0 / 3.0)).unwrap();
+}
+
+/// Three identical R_mem curves over 4 N values and a dashed level, as in a sweep report.
+fn overlapping() -> Vec<Series> {
+    let n = vec![100.0, 300.0, 1000.0, 3000.0];
+    let r = vec![0.9, 0.6, 0.2, 0.02];
+    vec![
+        Series::new("mlp", n.clone(), r.clone()),
+        Series::new("unet", n.clone(), r.clone()),
+        Series::new("linear", n.clone(), r),
+        Series::new("R_mem = 0.5", vec![100.0, 3000.0], vec![0.5, 0.5]).as_dashed(),
+    ]
+}
+
+#[test]
+fn extras_write_svg_beside_png_with_legend_and_top_axis() {
+    let dir = scratch("extras");
+    let spec = PlotSpec {
+        log_x: true,
+        ..PlotSpec::new("R_mem vs N", "N", "R_mem")
+    };
+    let extras = Extras {
+        svg: true,
+        top_axis: Some((784.0, "N / d (d = 784)".into())),
+    };
+    line_plot_with(&dir.join("r_mem.png"), &spec, &overlapping(), &extras).unwrap();
+    assert!(inked_pixels(&dir.join("r_mem.png")) > 1000);
+    assert_eq!(only_files(&dir), vec!["r_mem.png", "r_mem.svg"]);
+    let svg = std::fs::read_to_string(dir.join("r_mem.svg")).unwrap();
+    for label in ["mlp", "unet", "linear", "R_mem = 0.5", "N / d (d = 784)", "R_mem vs N"] {
+        assert!(svg.contains(&format!(">\n{label}\n</text>")), "{label} is not SVG text");
+    }
+    // Every curve keeps its own colour on the page although they coincide: the later ones are
+    // drawn thinner on top of the earlier ones.
+    let img = image::open(dir.join("r_mem.png")).unwrap().to_rgb8();
+    for c in &PALETTE[..3] {
+        assert!(img.pixels().any(|p| p.0 == [c.0, c.1, c.2]), "colour {c:?} hidden");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -3,9 +3,10 @@
 //! falling while the held-out loss turns up (the train/held-out gap of Carlini et al.,
 //! arXiv 2301.13188, and Gu et al., arXiv 2310.02664).
 //!
-//! Three curves against the step, both axes logarithmic: the window-mean training loss, the
-//! fixed-noise loss on training rows and the fixed-noise loss on held-out rows; a dashed
-//! vertical line marks the step of the lowest held-out loss.
+//! Three curves against the step, both axes logarithmic: the window-mean training objective
+//! (as weighted and parametrised for training) and the unweighted eps-prediction loss with
+//! fixed noise on training rows and on held-out rows (comparable with each other, not with
+//! the first); a dashed vertical line marks the step of the lowest held-out loss.
 
 use anyhow::{Context, Result};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
@@ -69,13 +70,17 @@ impl Curves {
     /// The three curves and the best-step marker as plot series.
     pub fn series(&self) -> Vec<Series> {
         let mut out = vec![
-            Series::new("training loss (batch mean)", self.step.clone(), self.train.clone()),
+            Series::new("training objective (batch mean)", self.step.clone(), self.train.clone()),
             Series::new(
-                "training rows, fixed noise",
+                "eps-loss, training rows, fixed noise",
                 self.step.clone(),
                 self.train_fixed.clone(),
             ),
-            Series::new("held-out rows, fixed noise", self.step.clone(), self.heldout.clone()),
+            Series::new(
+                "eps-loss, held-out rows, fixed noise",
+                self.step.clone(),
+                self.heldout.clone(),
+            ),
         ];
         if let Some((step, loss)) = self.best_heldout() {
             let all = self.train.iter().chain(&self.train_fixed).chain(&self.heldout);
