@@ -10,6 +10,10 @@ use serde_json::Value;
 pub const MEMORISES: f64 = 0.5;
 /// R_mem at or below which a model generalises.
 pub const GENERALISES: f64 = 0.05;
+/// Samples lean on the training set when the fraction nearer a held-out image than every
+/// training image is below this share of N_held / (N_held + N), its value for a model whose
+/// samples are independent of the training set.
+pub const NEAR_TRAIN: f64 = 0.5;
 
 /// Verdict and next step of a metrics.json document written to `out`.
 pub fn verdict(doc: &Value, out: &str) -> (String, String) {
@@ -17,8 +21,18 @@ pub fn verdict(doc: &Value, out: &str) -> (String, String) {
     let figures = format!("next: look at {out}/nn_grid.png and nn_grid_random.png");
     let mut v = if let Some(r) = m["mem"]["r_mem"].as_f64() {
         let pct = num(100.0 * r);
+        let closer = m["mem"]["heldout"]["frac_closer_to_heldout"].as_f64();
+        let expected = doc["n_heldout"].as_f64().zip(doc["n_train"].as_f64()).map(|(h, n)| h / (h + n));
+        let near_train = closer.zip(expected).filter(|(c, e)| *c < NEAR_TRAIN * e);
         if r >= MEMORISES {
             format!("memorises: {pct}% of samples copy a training image (R_mem >= {MEMORISES})")
+        } else if let Some((c, e)) = near_train {
+            format!(
+                "leans on its training set: {pct}% exact copies, but only {}% of samples are \
+                 nearer a held-out image than every training image ({}% if it did not memorise)",
+                num(100.0 * c),
+                num(100.0 * e)
+            )
         } else if r <= GENERALISES {
             format!("generalises: {pct}% of samples copy a training image (R_mem <= {GENERALISES})")
         } else {
@@ -59,6 +73,14 @@ mod tests {
         let bad = json!({"metrics": {"mem": {"r_mem": 0.0}},
                          "sample_health": {"non_finite": 1, "exploding": 2}});
         assert!(verdict(&bad, "o").0.ends_with("3 samples diverged (see the warning above)"));
+        // The run of docs/img: no copies, but 8% nearer held-out images where 71% is expected.
+        let lean = json!({"n_train": 200, "n_heldout": 500, "metrics": {"mem": {"r_mem": 0.0,
+                          "heldout": {"frac_closer_to_heldout": 0.08}}}});
+        let v = verdict(&lean, "o").0;
+        assert!(v.starts_with("leans on its training set: 0% exact copies") && v.contains("71.43%"), "{v}");
+        let fair = json!({"n_train": 200, "n_heldout": 500, "metrics": {"mem": {"r_mem": 0.0,
+                          "heldout": {"frac_closer_to_heldout": 0.6}}}});
+        assert!(verdict(&fair, "o").0.starts_with("generalises"));
         let loss = json!({"metrics": {"loss": {"mean_gap": 0.0123}}});
         let (v, next) = verdict(&loss, "o");
         assert!(v.contains("0.0123") && next.contains("--metrics mem"), "{v} {next}");
