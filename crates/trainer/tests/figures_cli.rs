@@ -42,7 +42,8 @@ fn train(dir: &Path, extra: &[&str]) -> PathBuf {
     let run_s = run.to_str().unwrap().to_string();
     args.extend_from_slice(&["--out", &run_s]);
     args.extend_from_slice(extra);
-    ok(&args);
+    let out = ok(&args);
+    std::fs::write(dir.join("stdout.txt"), &out.stdout).unwrap();
     run
 }
 
@@ -56,6 +57,13 @@ fn training_draws_loss_curves_and_sample_grids() {
     let dir = tmpdir("curves");
     // 15 is rounded up to 20, a multiple of --log-every 10.
     let run = train(&dir, &["--sample-every", "15"]);
+    let summary = std::fs::read_to_string(dir.join("stdout.txt")).unwrap();
+    assert!(summary.contains("  model              mlp\n"), "quoted: {summary}");
+    assert!(summary.lines().any(|l| l.starts_with("verdict: ")), "{summary}");
+    assert!(summary.lines().any(|l| l.starts_with("next: diffmem eval ")), "{summary}");
+    let gap = summary.lines().find(|l| l.trim_start().starts_with("gap")).unwrap();
+    let digits = gap.split_whitespace().last().unwrap().trim_start_matches('-').replace('.', "");
+    assert!(digits.trim_start_matches('0').len() <= 4, "not rounded: {gap}");
     assert_eq!(dims(&run.join("loss.png")), (800, 600));
     // 4 samples of 28 x 28 in 2 columns, 1-pixel borders.
     for step in [20, 40] {
@@ -93,9 +101,12 @@ fn eval_draws_labelled_nn_figures_and_reports_sample_health() {
         "--timesteps", "100", "--num", "4", "--quiet", "--device", "flex", "--out", run_s,
     ]);
     let out = ok(&[
-        "eval", run_s, "--quiet", "--json", "--num", "24", "--metrics", "mem", "--steps", "20",
+        "eval", run_s, "--quiet", "--num", "24", "--metrics", "mem", "--steps", "20",
     ]);
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\nverdict: memorises: 100% of samples"), "{text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
     let health = &doc["sample_health"];
     assert_eq!(health["num_samples"], 24);
     assert_eq!(health["non_finite"], 0);
@@ -179,4 +190,20 @@ fn version_completions_and_man_page() {
     let man = ok(&["man"]);
     let man = String::from_utf8_lossy(&man.stdout);
     assert!(man.contains(".TH diffmem") && man.contains("eval"), "man page");
+}
+
+#[test]
+fn sample_and_eval_share_ddim_defaults_and_sample_prints_json() {
+    let dir = tmpdir("ddim");
+    let run = train(&dir, &[]);
+    let r = run.to_str().unwrap();
+    let out = ok(&["sample", r, "--num", "2", "--sampler", "ddim", "--steps", "10", "--quiet", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["sampler"]["kind"], "ddim", "{doc}");
+    assert_eq!(doc["sampler"]["eta"].as_f64(), Some(1.0), "{doc}");
+    let e = ok(&["eval", run.to_str().unwrap(), "--num", "4", "--metrics", "mem", "--quiet", "--json"]);
+    let m: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    assert_eq!(m["samples"]["sampler"]["kind"], "ddim", "{m}");
+    assert_eq!(m["samples"]["sampler"]["eta"].as_f64(), Some(1.0), "{m}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -61,6 +61,9 @@ pub struct SampleArgs {
     /// Plain progress lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The DDPM sampler of `--sampler ddpm`: the run's own DDPM settings (variance and last-step
@@ -115,7 +118,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     match a.sampler.as_deref() {
         Some("ddim") => {
             s.sampler = SamplerConfig::Ddim {
-                steps: a.steps.unwrap_or(crate::sample::DDIM_STEPS),
+                steps: a.steps.unwrap_or(crate::sample::DDIM_STEPS).min(r.diffusion.steps()),
                 eta: a.eta,
             }
         }
@@ -137,6 +140,15 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     )?;
     let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
     sample::write(&out, &samples, r.train.shape)?;
+    if a.json {
+        let doc = serde_json::json!({
+            "num": s.num, "sampler": s.sampler, "seed": s.seed, "weights": r.weights,
+            "seconds": started.elapsed().as_secs_f64(),
+            "png": out.join("samples.png"), "npy": out.join("samples.npy"),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
     println!(
         "{} samples ({:?}, seed {}) from {} in {:.1}s -> {} and {}",
         s.num,
