@@ -7,7 +7,19 @@ use std::io::IsTerminal;
 /// The bar: one rate (indicatif's, per second over the recent steps) and a message that is
 /// cut to the terminal's width (`wide_msg`), so the line never wraps, even at 80 columns:
 /// about 50 columns before the message.
-pub const TEMPLATE: &str = "{prefix} {bar:16} {pos}/{len} {per_sec:>9} eta {eta:>3} {wide_msg}";
+pub const TEMPLATE: &str = "{prefix} {bar:16} {pos}/{len} {rate:>9} eta {eta:>3} {wide_msg}";
+
+/// The bar's style: [`TEMPLATE`] with `{rate}`, the steps per second in at most 4 significant
+/// digits (indicatif's own `{per_sec}` prints up to 9 decimals, which pushed the line past 80
+/// columns).
+pub fn bar_style() -> ProgressStyle {
+    let rate = |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{}/s", crate::io::show::num(s.per_sec()));
+    };
+    ProgressStyle::with_template(TEMPLATE)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("rate", rate)
+}
 
 /// Reports progress of a loop of `total` steps.
 pub enum Progress {
@@ -32,9 +44,7 @@ impl Progress {
             };
         }
         let bar = ProgressBar::new(total as u64);
-        let style = ProgressStyle::with_template(TEMPLATE)
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
+        bar.set_style(bar_style());
         bar.set_prefix(label.to_string());
         bar.set_position(start as u64);
         bar.reset_eta();
@@ -64,5 +74,69 @@ impl Progress {
         if let Progress::Bar(b) = self {
             b.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::{ProgressDrawTarget, TermLike};
+    use std::sync::{Arc, Mutex};
+
+    /// An 80-column terminal that records what is written to it.
+    #[derive(Debug, Clone, Default)]
+    struct Term80(Arc<Mutex<Vec<String>>>);
+
+    impl TermLike for Term80 {
+        fn width(&self) -> u16 {
+            80
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.write_str(s)
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(s.to_string());
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn bar_fits_80_columns_with_one_rate() {
+        let term = Term80::default();
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let bar = ProgressBar::with_draw_target(Some(60_000), target);
+        bar.set_style(bar_style());
+        bar.set_prefix("sample");
+        bar.set_position(12_345);
+        bar.set_message("loss 0.0312 held-out 0.2320 and a message far too long for the line");
+        bar.force_draw();
+        let lines = term.0.lock().unwrap().clone();
+        let drawn: Vec<&String> = lines.iter().filter(|l| l.contains("12345/60000")).collect();
+        assert!(!drawn.is_empty(), "nothing drawn: {lines:?}");
+        for l in &drawn {
+            assert!(l.chars().count() <= 80, "{} columns: {l:?}", l.chars().count());
+            assert_eq!(l.matches("/s").count(), 1, "one rate: {l:?}");
+        }
+        // The last draw has the message, cut to the terminal's width.
+        let last = drawn[drawn.len() - 1];
+        assert!(last.contains("loss 0.0312 held-out"), "{last:?}");
     }
 }
