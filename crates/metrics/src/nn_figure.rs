@@ -207,14 +207,22 @@ fn paint<DB: DrawingBackend>(
             let cx = x0 + (k as u32 * l.col_w + l.tile.0 / 2) as i32;
             root.draw_text(h, &header, (cx, top)).map_err(err)?;
         }
-        root.draw_text("distances", &text(14, HPos::Left), (x0 + 3 * l.col_w as i32, top))
-            .map_err(err)?;
+        root.draw_text(
+            "distances",
+            &text(14, HPos::Left),
+            (x0 + 3 * l.col_w as i32, top),
+        )
+        .map_err(err)?;
     }
     for (i, r) in fig.rows.iter().enumerate() {
         let (b, k) = (i / l.rows_per_block, i % l.rows_per_block);
         let x0 = (MARGIN + b as u32 * l.block_w()) as i32;
         let y0 = top + HEADER_H as i32 + (k as u32 * l.row_h) as i32;
-        let images = [tiles.sample(r.sample), tiles.train(r.nn1), tiles.train(r.nn2)];
+        let images = [
+            tiles.sample(r.sample),
+            tiles.train(r.nn1),
+            tiles.train(r.nn2),
+        ];
         let captions = [
             format!("sample {}", r.sample),
             format!("train #{}", r.nn1_label),
@@ -237,10 +245,12 @@ fn paint<DB: DrawingBackend>(
             (format!("d1/d2 = {ratio:.2}"), &grey),
         ];
         for (n, (s, style)) in lines.iter().enumerate() {
-            root.draw_text(s, *style, (tx, y0 + 16 * n as i32)).map_err(err)?;
+            root.draw_text(s, *style, (tx, y0 + 16 * n as i32))
+                .map_err(err)?;
         }
         if ratio < fig.threshold {
-            root.draw_text("memorised", &red, (tx, y0 + 48)).map_err(err)?;
+            root.draw_text("memorised", &red, (tx, y0 + 48))
+                .map_err(err)?;
         }
     }
     Ok(())
@@ -254,9 +264,33 @@ mod tests {
         NnFigure {
             title: "test figure".into(),
             rows: vec![
-                NnRow { sample: 0, nn1: 1, nn2: 0, nn1_label: 41, nn2_label: 40, d1: 0.01, d2: 0.5 },
-                NnRow { sample: 1, nn1: 0, nn2: 1, nn1_label: 40, nn2_label: 41, d1: 0.4, d2: 0.5 },
-                NnRow { sample: 0, nn1: 0, nn2: 1, nn1_label: 40, nn2_label: 41, d1: 0.2, d2: 0.3 },
+                NnRow {
+                    sample: 0,
+                    nn1: 1,
+                    nn2: 0,
+                    nn1_label: 41,
+                    nn2_label: 40,
+                    d1: 0.01,
+                    d2: 0.5,
+                },
+                NnRow {
+                    sample: 1,
+                    nn1: 0,
+                    nn2: 1,
+                    nn1_label: 40,
+                    nn2_label: 41,
+                    d1: 0.4,
+                    d2: 0.5,
+                },
+                NnRow {
+                    sample: 0,
+                    nn1: 0,
+                    nn2: 1,
+                    nn1_label: 40,
+                    nn2_label: 41,
+                    d1: 0.2,
+                    d2: 0.3,
+                },
             ],
             samples,
             train,
@@ -291,11 +325,24 @@ mod tests {
         assert_eq!(img.get_pixel(x + 2, y + 2).0, [0, 0, 0]);
         assert_eq!(img.get_pixel(x + 3, y).0, [unit_to_byte(-0.95); 3]);
         let text = std::fs::read_to_string(&svg).unwrap();
-        for label in HEADERS.iter().chain(&["train #41", "d1 = 0.010", "d1/d2 = 0.02", "memorised", "test figure"]) {
+        for label in HEADERS.iter().chain(&[
+            "train #41",
+            "d1 = 0.010",
+            "d1/d2 = 0.02",
+            "memorised",
+            "test figure",
+        ]) {
             // plotters-svg writes `<text ...>` NEWLINE label NEWLINE `</text>`.
-            assert!(text.contains(&format!(">\n{label}\n</text>")), "{label} is not SVG text");
+            assert!(
+                text.contains(&format!(">\n{label}\n</text>")),
+                "{label} is not SVG text"
+            );
         }
-        assert_eq!(text.matches("<image").count(), 9, "one embedded image per tile");
+        assert_eq!(
+            text.matches("<image").count(),
+            9,
+            "one embedded image per tile"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -304,7 +351,8 @@ mod tests {
         let shape = SampleShape::Image { c: 1, h: 2, w: 2 };
         let samples = vec![0.0f32; 4];
         let train = vec![0.0f32; 8];
-        let dir = std::env::temp_dir().join(format!("diffmem-nn-figure-bad-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("diffmem-nn-figure-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = fig(&samples, &train, shape);
         assert!(write_nn_figure(&dir.join("a.png"), None, &f).is_err()); // sample 1 of 1

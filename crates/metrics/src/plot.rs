@@ -15,8 +15,8 @@ use plotters::prelude::*;
 
 use crate::{MetricsError, Result};
 use hist::{Bars, Histogram};
-use plotters::style::text_anchor;
 use lines::Lines;
+use plotters::style::text_anchor;
 
 /// Size in pixels (width, height) of every PNG written by this module.
 pub const PLOT_SIZE: (u32, u32) = (800, 600);
@@ -123,7 +123,12 @@ pub struct Extras {
 }
 
 /// [`line_plot`] with the [`Extras`].
-pub fn line_plot_with(path: &Path, spec: &PlotSpec, series: &[Series], extras: &Extras) -> Result<()> {
+pub fn line_plot_with(
+    path: &Path,
+    spec: &PlotSpec,
+    series: &[Series],
+    extras: &Extras,
+) -> Result<()> {
     let xs = series.iter().flat_map(|s| s.x.iter().copied());
     let mut ys: Vec<f64> = series.iter().flat_map(|s| s.y.iter().copied()).collect();
     for s in series {
@@ -145,10 +150,14 @@ pub fn line_plot_with(path: &Path, spec: &PlotSpec, series: &[Series], extras: &
         .top_axis
         .as_ref()
         .filter(|(d, _)| d.is_finite() && *d > 0.0);
-    write_atomically(path, |tmp| render(tmp, Format::Png, spec, x, y, top, &painter))?;
+    write_atomically(path, |tmp| {
+        render(tmp, Format::Png, spec, x, y, top, &painter)
+    })?;
     if extras.svg {
         let svg = path.with_extension("svg");
-        write_atomically(&svg, |tmp| render(tmp, Format::Svg, spec, x, y, top, &painter))?;
+        write_atomically(&svg, |tmp| {
+            render(tmp, Format::Svg, spec, x, y, top, &painter)
+        })?;
     }
     Ok(())
 }
@@ -179,7 +188,9 @@ pub fn histogram(
         vline,
         log_y: spec.log_y,
     };
-    write_atomically(path, |tmp| render(tmp, Format::Png, spec, x, y, None, &painter))
+    write_atomically(path, |tmp| {
+        render(tmp, Format::Png, spec, x, y, None, &painter)
+    })
 }
 
 /// Lower end of histogram bars on a logarithmic count axis.
@@ -314,8 +325,22 @@ fn render_on<DB: DrawingBackend, P: Painter>(
     let x2 = top.map(|(d, label)| (*d, label.as_str()));
     match (x.log, y.log) {
         (false, false) => draw(&chart, spec, x.lo..x.hi, y.lo..y.hi, x2, painter),
-        (true, false) => draw(&chart, spec, (x.lo..x.hi).log_scale(), y.lo..y.hi, x2, painter),
-        (false, true) => draw(&chart, spec, x.lo..x.hi, (y.lo..y.hi).log_scale(), x2, painter),
+        (true, false) => draw(
+            &chart,
+            spec,
+            (x.lo..x.hi).log_scale(),
+            y.lo..y.hi,
+            x2,
+            painter,
+        ),
+        (false, true) => draw(
+            &chart,
+            spec,
+            x.lo..x.hi,
+            (y.lo..y.hi).log_scale(),
+            x2,
+            painter,
+        ),
         (true, true) => draw(
             &chart,
             spec,
@@ -346,12 +371,13 @@ fn draw_legend<DB: DrawingBackend>(
     for (i, e) in entries.iter().enumerate() {
         let (r, c) = ((i / LEGEND_COLUMNS) as i32, (i % LEGEND_COLUMNS) as i32);
         let (x, y) = (70 + c * col_w, 8 + r * LEGEND_ROW as i32 + 8);
-        e.style
-            .sample(area, (x, y))
-            .map_err(|e| e.to_string())?;
+        e.style.sample(area, (x, y)).map_err(|e| e.to_string())?;
         area.draw_text(
             &e.label,
-            &font.pos(text_anchor::Pos::new(text_anchor::HPos::Left, text_anchor::VPos::Center)),
+            &font.pos(text_anchor::Pos::new(
+                text_anchor::HPos::Left,
+                text_anchor::VPos::Center,
+            )),
             (x + 40, y),
         )
         .map_err(|e| e.to_string())?;
@@ -381,9 +407,16 @@ where
     // The title in its own strip, so that a top axis fits between it and the axes.
     let (head, body) = root.split_vertically(TITLE_H);
     let title = ("sans-serif", 22).into_font().color(&BLACK);
-    let title = title.pos(text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Center));
-    head.draw_text(spec.title, &title, (PLOT_SIZE.0 as i32 / 2, TITLE_H as i32 / 2 + 4))
-        .map_err(|e| err(&e))?;
+    let title = title.pos(text_anchor::Pos::new(
+        text_anchor::HPos::Center,
+        text_anchor::VPos::Center,
+    ));
+    head.draw_text(
+        spec.title,
+        &title,
+        (PLOT_SIZE.0 as i32 / 2, TITLE_H as i32 / 2 + 4),
+    )
+    .map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&body)
         .margin(12)
         .margin_top(if x2.is_some() { 52 } else { 6 })
@@ -425,7 +458,10 @@ where
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let (px, py) = chart.plotting_area().get_pixel_range();
     let xr = chart.x_range();
-    let (lo, hi) = (xr.start.min(xr.end) / divisor, xr.start.max(xr.end) / divisor);
+    let (lo, hi) = (
+        xr.start.min(xr.end) / divisor,
+        xr.start.max(xr.end) / divisor,
+    );
     let y0 = chart.y_range().start;
     let ticks = |steps: &[f64]| -> Vec<f64> {
         (-6..=8)
@@ -439,10 +475,16 @@ where
     }
     let top = py.start;
     let axis = BLACK.stroke_width(1);
-    root.draw(&PathElement::new(vec![(px.start, top), (px.end, top)], axis))
-        .map_err(|e| err(&e))?;
+    root.draw(&PathElement::new(
+        vec![(px.start, top), (px.end, top)],
+        axis,
+    ))
+    .map_err(|e| err(&e))?;
     let font = ("sans-serif", 14).into_font().color(&BLACK);
-    let below = font.pos(text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Bottom));
+    let below = font.pos(text_anchor::Pos::new(
+        text_anchor::HPos::Center,
+        text_anchor::VPos::Bottom,
+    ));
     for v in values {
         let (x, _) = chart.backend_coord(&(v * divisor, y0));
         root.draw(&PathElement::new(vec![(x, top), (x, top - 5)], axis))
@@ -451,7 +493,10 @@ where
             .map_err(|e| err(&e))?;
     }
     let desc = ("sans-serif", 16).into_font().color(&BLACK);
-    let desc = desc.pos(text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Bottom));
+    let desc = desc.pos(text_anchor::Pos::new(
+        text_anchor::HPos::Center,
+        text_anchor::VPos::Bottom,
+    ));
     root.draw_text(label, &desc, ((px.start + px.end) / 2, top - 26))
         .map_err(|e| err(&e))
 }

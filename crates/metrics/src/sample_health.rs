@@ -130,16 +130,25 @@ mod tests {
         // Training data in [-1, 1]: limit 10 with the default factor.
         let train = [0.5, -1.0, 0.25, 0.0];
         let samples = [
-            0.1, 0.2, // good
-            f32::NAN, 0.0, // non-finite
-            9.5, -9.9, // good: within 10
-            0.0, -479.0, // exploding
-            f32::INFINITY, 1e6, // non-finite (not also exploding)
-            10.5, 0.0, // exploding
+            0.1,
+            0.2, // good
+            f32::NAN,
+            0.0, // non-finite
+            9.5,
+            -9.9, // good: within 10
+            0.0,
+            -479.0, // exploding
+            f32::INFINITY,
+            1e6, // non-finite (not also exploding)
+            10.5,
+            0.0, // exploding
         ];
         let (h, good) = screen(&samples, &train, 2, EXPLODING_FACTOR).unwrap();
         assert_eq!(good, vec![true, false, true, false, false, false]);
-        assert_eq!((h.num_samples, h.non_finite, h.exploding, h.bad()), (6, 2, 2, 4));
+        assert_eq!(
+            (h.num_samples, h.non_finite, h.exploding, h.bad()),
+            (6, 2, 2, 4)
+        );
         assert_eq!((h.data_max_abs, h.limit), (1.0, 10.0));
         assert_eq!(h.max_abs, 1e6);
         assert_eq!(h.bad_samples, vec![1, 3, 4, 5]);

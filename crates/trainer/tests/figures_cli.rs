@@ -19,9 +19,35 @@ fn tmpdir(name: &str) -> PathBuf {
 
 /// Flags of a tiny MLP run on 64 bundled digits: 40 steps, logged every 10.
 const TINY: &[&str] = &[
-    "train", "--data", "mnist-5k", "--n", "64", "--heldout", "32", "--model", "mlp", "--width",
-    "32", "--depth", "1", "--temb", "16", "--timesteps", "50", "--steps", "40", "--batch-size",
-    "16", "--log-every", "10", "--checkpoint-every", "20", "--num", "4", "--quiet", "--device",
+    "train",
+    "--data",
+    "mnist-5k",
+    "--n",
+    "64",
+    "--heldout",
+    "32",
+    "--model",
+    "mlp",
+    "--width",
+    "32",
+    "--depth",
+    "1",
+    "--temb",
+    "16",
+    "--timesteps",
+    "50",
+    "--steps",
+    "40",
+    "--batch-size",
+    "16",
+    "--log-every",
+    "10",
+    "--checkpoint-every",
+    "20",
+    "--num",
+    "4",
+    "--quiet",
+    "--device",
     "flex",
 ];
 
@@ -58,12 +84,34 @@ fn training_draws_loss_curves_and_sample_grids() {
     // 15 is rounded up to 20, a multiple of --log-every 10.
     let run = train(&dir, &["--sample-every", "15"]);
     let summary = std::fs::read_to_string(dir.join("stdout.txt")).unwrap();
-    assert!(summary.contains("  model              mlp\n"), "quoted: {summary}");
-    assert!(summary.lines().any(|l| l.starts_with("verdict: ")), "{summary}");
-    assert!(summary.lines().any(|l| l.starts_with("next: diffmem eval ")), "{summary}");
-    let gap = summary.lines().find(|l| l.trim_start().starts_with("gap")).unwrap();
-    let digits = gap.split_whitespace().last().unwrap().trim_start_matches('-').replace('.', "");
-    assert!(digits.trim_start_matches('0').len() <= 4, "not rounded: {gap}");
+    assert!(
+        summary.contains("  model              mlp\n"),
+        "quoted: {summary}"
+    );
+    assert!(
+        summary.lines().any(|l| l.starts_with("verdict: ")),
+        "{summary}"
+    );
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.starts_with("next: diffmem eval ")),
+        "{summary}"
+    );
+    let gap = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("gap"))
+        .unwrap();
+    let digits = gap
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_start_matches('-')
+        .replace('.', "");
+    assert!(
+        digits.trim_start_matches('0').len() <= 4,
+        "not rounded: {gap}"
+    );
     assert_eq!(dims(&run.join("loss.png")), (800, 600));
     // 4 samples of 28 x 28 in 2 columns, 1-pixel borders.
     for step in [20, 40] {
@@ -97,14 +145,41 @@ fn eval_draws_labelled_nn_figures_and_reports_sample_health() {
     let run = dir.join("emp");
     let run_s = run.to_str().unwrap();
     ok(&[
-        "train", "--data", "mnist-5k", "--n", "20", "--heldout", "20", "--model", "empirical",
-        "--timesteps", "100", "--num", "4", "--quiet", "--device", "flex", "--out", run_s,
+        "train",
+        "--data",
+        "mnist-5k",
+        "--n",
+        "20",
+        "--heldout",
+        "20",
+        "--model",
+        "empirical",
+        "--timesteps",
+        "100",
+        "--num",
+        "4",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        run_s,
     ]);
     let out = ok(&[
-        "eval", run_s, "--quiet", "--num", "24", "--metrics", "mem", "--steps", "20",
+        "eval",
+        run_s,
+        "--quiet",
+        "--num",
+        "24",
+        "--metrics",
+        "mem",
+        "--steps",
+        "20",
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("\nverdict: memorises: 100% of samples"), "{text}");
+    assert!(
+        text.contains("\nverdict: memorises: 100% of samples"),
+        "{text}"
+    );
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
     let health = &doc["sample_health"];
@@ -117,10 +192,21 @@ fn eval_draws_labelled_nn_figures_and_reports_sample_health() {
         let (w, h) = dims(&run.join(format!("{name}.png")));
         assert!(w >= 2 * 3 * 84 && h >= 8 * 84, "{name}.png is {w} x {h}");
         let svg = std::fs::read_to_string(run.join(format!("{name}.svg"))).unwrap();
-        for label in ["generated", "nearest train (NN1)", "2nd nearest (NN2)", "d1 = "] {
-            assert!(svg.contains(&format!(">\n{label}")), "{label} missing from {name}.svg");
+        for label in [
+            "generated",
+            "nearest train (NN1)",
+            "2nd nearest (NN2)",
+            "d1 = ",
+        ] {
+            assert!(
+                svg.contains(&format!(">\n{label}")),
+                "{label} missing from {name}.svg"
+            );
         }
-        assert!(svg.contains(">\ntrain #"), "training indices missing from {name}.svg");
+        assert!(
+            svg.contains(">\ntrain #"),
+            "training indices missing from {name}.svg"
+        );
     }
     // The empirical denoiser copies: its most memorised samples are marked.
     let svg = std::fs::read_to_string(run.join("nn_grid.svg")).unwrap();
@@ -141,7 +227,13 @@ fn export_writes_safetensors_that_python_reproduces() {
     let dir = tmpdir("export");
     let run = train(&dir, &[]);
     let file = dir.join("model.safetensors");
-    let out = ok(&["export", run.to_str().unwrap(), "--weights", file.to_str().unwrap(), "--json"]);
+    let out = ok(&[
+        "export",
+        run.to_str().unwrap(),
+        "--weights",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // width 32, depth 1: temb_proj, input, blocks.0, time_blocks.0, output (weight + bias each)
     // and the three check tensors.
@@ -149,9 +241,18 @@ fn export_writes_safetensors_that_python_reproduces() {
     let bytes = std::fs::read(&file).unwrap();
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    assert_eq!(header["input.weight"]["shape"], serde_json::json!([32, 784]));
-    assert_eq!(header["blocks.0.weight"]["shape"], serde_json::json!([32, 32]));
-    assert_eq!(header["time_blocks.0.weight"]["shape"], serde_json::json!([32, 16]));
+    assert_eq!(
+        header["input.weight"]["shape"],
+        serde_json::json!([32, 784])
+    );
+    assert_eq!(
+        header["blocks.0.weight"]["shape"],
+        serde_json::json!([32, 32])
+    );
+    assert_eq!(
+        header["time_blocks.0.weight"]["shape"],
+        serde_json::json!([32, 16])
+    );
     assert_eq!(header["output.bias"]["shape"], serde_json::json!([784]));
     assert_eq!(header["check.t"]["dtype"], "I64");
     assert_eq!(header["__metadata__"]["depth"], "1");
@@ -160,20 +261,57 @@ fn export_writes_safetensors_that_python_reproduces() {
         eprintln!("skipped the Python checks of the export: no python3");
     } else {
         // The documented layout, in plain Python: the same outputs to 1e-5.
-        let o = Command::new("python3").arg(scripts.join("check_pure.py")).arg(&file).output().unwrap();
+        let o = Command::new("python3")
+            .arg(scripts.join("check_pure.py"))
+            .arg(&file)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
         if python_has("import torch") {
-            let o = Command::new("python3").arg(scripts.join("check_torch.py")).arg(&file).output().unwrap();
-            assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            let o = Command::new("python3")
+                .arg(scripts.join("check_torch.py"))
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
         } else {
-            eprintln!("skipped the PyTorch check of the export: `python3 -c 'import torch'` fails (no torch)");
+            eprintln!(
+                "skipped the PyTorch check of the export: `python3 -c 'import torch'` fails (no torch)"
+            );
         }
     }
     // Exact models have no weights to export: a clear error naming the alternative.
     let emp = dir.join("emp");
-    ok(&["train", "--data", "mnist-5k", "--n", "8", "--heldout", "8", "--model", "empirical",
-         "--timesteps", "20", "--num", "1", "--quiet", "--device", "flex", "--out", emp.to_str().unwrap()]);
-    let o = bin().args(["export", emp.to_str().unwrap(), "--weights"]).arg(dir.join("e.safetensors")).output().unwrap();
+    ok(&[
+        "train",
+        "--data",
+        "mnist-5k",
+        "--n",
+        "8",
+        "--heldout",
+        "8",
+        "--model",
+        "empirical",
+        "--timesteps",
+        "20",
+        "--num",
+        "1",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        emp.to_str().unwrap(),
+    ]);
+    let o = bin()
+        .args(["export", emp.to_str().unwrap(), "--weights"])
+        .arg(dir.join("e.safetensors"))
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("data export"));
     std::fs::remove_dir_all(dir).unwrap();
@@ -186,10 +324,16 @@ fn version_completions_and_man_page() {
     assert!(v.starts_with("diffmem 0.") && v.contains("(git "), "{v}");
     let bash = ok(&["completions", "bash"]);
     let bash = String::from_utf8_lossy(&bash.stdout);
-    assert!(bash.contains("complete") && bash.contains("--sample-every"), "bash completions");
+    assert!(
+        bash.contains("complete") && bash.contains("--sample-every"),
+        "bash completions"
+    );
     let man = ok(&["man"]);
     let man = String::from_utf8_lossy(&man.stdout);
-    assert!(man.contains(".TH diffmem") && man.contains("eval"), "man page");
+    assert!(
+        man.contains(".TH diffmem") && man.contains("eval"),
+        "man page"
+    );
 }
 
 #[test]
@@ -197,11 +341,31 @@ fn sample_and_eval_share_ddim_defaults_and_sample_prints_json() {
     let dir = tmpdir("ddim");
     let run = train(&dir, &[]);
     let r = run.to_str().unwrap();
-    let out = ok(&["sample", r, "--num", "2", "--sampler", "ddim", "--steps", "10", "--quiet", "--json"]);
+    let out = ok(&[
+        "sample",
+        r,
+        "--num",
+        "2",
+        "--sampler",
+        "ddim",
+        "--steps",
+        "10",
+        "--quiet",
+        "--json",
+    ]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["sampler"]["kind"], "ddim", "{doc}");
     assert_eq!(doc["sampler"]["eta"].as_f64(), Some(1.0), "{doc}");
-    let e = ok(&["eval", run.to_str().unwrap(), "--num", "4", "--metrics", "mem", "--quiet", "--json"]);
+    let e = ok(&[
+        "eval",
+        run.to_str().unwrap(),
+        "--num",
+        "4",
+        "--metrics",
+        "mem",
+        "--quiet",
+        "--json",
+    ]);
     let m: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
     assert_eq!(m["samples"]["sampler"]["kind"], "ddim", "{m}");
     assert_eq!(m["samples"]["sampler"]["eta"].as_f64(), Some(1.0), "{m}");

@@ -50,7 +50,12 @@ pub(super) enum Marker {
     Cross,
 }
 
-const MARKERS: [Marker; 4] = [Marker::Circle, Marker::Triangle, Marker::Square, Marker::Cross];
+const MARKERS: [Marker; 4] = [
+    Marker::Circle,
+    Marker::Triangle,
+    Marker::Square,
+    Marker::Cross,
+];
 
 /// Dash patterns (dash, gap) of dashed series, in order.
 const DASHES: [(u32, u32); 3] = [(10, 6), (4, 4), (16, 4)];
@@ -103,9 +108,9 @@ impl Style {
         let r = match m {
             Marker::Circle => area.draw(&Circle::new(at, size, fill)),
             Marker::Triangle => area.draw(&TriangleMarker::new(at, size + 1, fill)),
-            Marker::Square => {
-                area.draw(&(EmptyElement::at(at) + Rectangle::new([(-size, -size), (size, size)], fill)))
-            }
+            Marker::Square => area.draw(
+                &(EmptyElement::at(at) + Rectangle::new([(-size, -size), (size, size)], fill)),
+            ),
             Marker::Cross => area.draw(&Cross::new(at, size, self.color.stroke_width(2))),
         };
         r.map_err(|e| e.to_string())
@@ -119,7 +124,12 @@ impl Style {
     ) -> std::result::Result<(), String> {
         let stroke = self.color.stroke_width(self.width);
         let r = match self.dash {
-            Some((dash, gap)) => area.draw(&DashedPathElement::new(vec![(x, y), (x + 32, y)], dash / 2, gap / 2, stroke)),
+            Some((dash, gap)) => area.draw(&DashedPathElement::new(
+                vec![(x, y), (x + 32, y)],
+                dash / 2,
+                gap / 2,
+                stroke,
+            )),
             None => area.draw(&PathElement::new(vec![(x, y), (x + 32, y)], stroke)),
         };
         r.map_err(|e| e.to_string())?;

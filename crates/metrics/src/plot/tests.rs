@@ -252,14 +252,27 @@ fn extras_write_svg_beside_png_with_legend_and_top_axis() {
     assert!(inked_pixels(&dir.join("r_mem.png")) > 1000);
     assert_eq!(only_files(&dir), vec!["r_mem.png", "r_mem.svg"]);
     let svg = std::fs::read_to_string(dir.join("r_mem.svg")).unwrap();
-    for label in ["mlp", "unet", "linear", "R_mem = 0.5", "N / d (d = 784)", "R_mem vs N"] {
-        assert!(svg.contains(&format!(">\n{label}\n</text>")), "{label} is not SVG text");
+    for label in [
+        "mlp",
+        "unet",
+        "linear",
+        "R_mem = 0.5",
+        "N / d (d = 784)",
+        "R_mem vs N",
+    ] {
+        assert!(
+            svg.contains(&format!(">\n{label}\n</text>")),
+            "{label} is not SVG text"
+        );
     }
     // Every curve keeps its own colour on the page although they coincide: the later ones are
     // drawn thinner on top of the earlier ones.
     let img = image::open(dir.join("r_mem.png")).unwrap().to_rgb8();
     for c in &PALETTE[..3] {
-        assert!(img.pixels().any(|p| p.0 == [c.0, c.1, c.2]), "colour {c:?} hidden");
+        assert!(
+            img.pixels().any(|p| p.0 == [c.0, c.1, c.2]),
+            "colour {c:?} hidden"
+        );
     }
     std::fs::remove_dir_all(dir).unwrap();
 }

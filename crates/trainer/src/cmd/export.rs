@@ -40,7 +40,11 @@ pub const CHECK_SEED: u64 = 0;
 pub fn run(a: &ExportArgs) -> Result<()> {
     let cfg_path = a.run.join("config.toml");
     if !cfg_path.exists() {
-        bail!("{} is not a run directory: {} is missing", a.run.display(), cfg_path.display());
+        bail!(
+            "{} is not a run directory: {} is missing",
+            a.run.display(),
+            cfg_path.display()
+        );
     }
     let cfg = RunConfig::load(&cfg_path)?;
     let ModelSpec::Mlp(mlp) = &cfg.model else {
@@ -63,21 +67,38 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     // The check: fixed inputs at four timesteps across the schedule, and this network's output.
     let x = HostNoise::seeded(CHECK_SEED).next_vec(CHECK_ROWS * dim);
     let big_t = cfg.diffusion.timesteps;
-    let t: Vec<i64> = (0..CHECK_ROWS).map(|k| (k * (big_t - 1) / (CHECK_ROWS - 1)) as i64).collect();
+    let t: Vec<i64> = (0..CHECK_ROWS)
+        .map(|k| (k * (big_t - 1) / (CHECK_ROWS - 1)) as i64)
+        .collect();
     let t_idx: Vec<usize> = t.iter().map(|&v| v as usize).collect();
-    let out = to_vec(net.forward(matrix(&x, CHECK_ROWS, dim, &device), timesteps(&t_idx, &device)));
+    let out = to_vec(net.forward(
+        matrix(&x, CHECK_ROWS, dim, &device),
+        timesteps(&t_idx, &device),
+    ));
     let mut tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = m
         .named_tensors()
         .into_iter()
         .map(|n| (n.name, n.shape, Dtype::F32, f32_bytes(&n.values)))
         .collect();
-    tensors.push(("check.x".into(), vec![CHECK_ROWS, dim], Dtype::F32, f32_bytes(&x)));
+    tensors.push((
+        "check.x".into(),
+        vec![CHECK_ROWS, dim],
+        Dtype::F32,
+        f32_bytes(&x),
+    ));
     let t_bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
     tensors.push(("check.t".into(), vec![CHECK_ROWS], Dtype::I64, t_bytes));
-    tensors.push(("check.out".into(), vec![CHECK_ROWS, dim], Dtype::F32, f32_bytes(&out)));
+    tensors.push((
+        "check.out".into(),
+        vec![CHECK_ROWS, dim],
+        Dtype::F32,
+        f32_bytes(&out),
+    ));
     let views = tensors
         .iter()
-        .map(|(name, shape, dtype, bytes)| Ok((name.clone(), TensorView::new(*dtype, shape.clone(), bytes)?)))
+        .map(|(name, shape, dtype, bytes)| {
+            Ok((name.clone(), TensorView::new(*dtype, shape.clone(), bytes)?))
+        })
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
         .context("cannot lay out the tensors")?;
     let meta: HashMap<String, String> = [

@@ -118,7 +118,10 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     match a.sampler.as_deref() {
         Some("ddim") => {
             s.sampler = SamplerConfig::Ddim {
-                steps: a.steps.unwrap_or(crate::sample::DDIM_STEPS).min(r.diffusion.steps()),
+                steps: a
+                    .steps
+                    .unwrap_or(crate::sample::DDIM_STEPS)
+                    .min(r.diffusion.steps()),
                 eta: a.eta,
             }
         }

@@ -83,7 +83,14 @@ pub fn run(
         40,
         Some(threshold),
     )?;
-    super::nn_figures::write(out, samples, train, &rows, threshold, super::nn_figures::DEFAULT_SCALE)?;
+    super::nn_figures::write(
+        out,
+        samples,
+        train,
+        &rows,
+        threshold,
+        super::nn_figures::DEFAULT_SCALE,
+    )?;
     Ok(MemResult {
         nn1: nn_train.indices_at(0)?,
         json: serde_json::to_value(&summary)?,

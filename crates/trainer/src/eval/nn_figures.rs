@@ -33,7 +33,10 @@ pub fn write(
         (
             "nn_grid",
             most_memorized(&ratios, count),
-            format!("The {count} most memorised of {} samples (smallest d1/d2)", rows.len()),
+            format!(
+                "The {count} most memorised of {} samples (smallest d1/d2)",
+                rows.len()
+            ),
         ),
         (
             "nn_grid_random",

@@ -22,7 +22,10 @@ pub fn verdict(doc: &Value, out: &str) -> (String, String) {
     let mut v = if let Some(r) = m["mem"]["r_mem"].as_f64() {
         let pct = num(100.0 * r);
         let closer = m["mem"]["heldout"]["frac_closer_to_heldout"].as_f64();
-        let expected = doc["n_heldout"].as_f64().zip(doc["n_train"].as_f64()).map(|(h, n)| h / (h + n));
+        let expected = doc["n_heldout"]
+            .as_f64()
+            .zip(doc["n_train"].as_f64())
+            .map(|(h, n)| h / (h + n));
         let near_train = closer.zip(expected).filter(|(c, e)| *c < NEAR_TRAIN * e);
         if r >= MEMORISES {
             format!("memorises: {pct}% of samples copy a training image (R_mem >= {MEMORISES})")
@@ -39,7 +42,10 @@ pub fn verdict(doc: &Value, out: &str) -> (String, String) {
             format!("partly memorises: {pct}% of samples copy a training image")
         }
     } else if let Some(gap) = m["loss"]["mean_gap"].as_f64() {
-        format!("loss gap {} (held-out minus training denoising loss)", num(gap))
+        format!(
+            "loss gap {} (held-out minus training denoising loss)",
+            num(gap)
+        )
     } else {
         "see metrics.json".into()
     };
@@ -69,20 +75,34 @@ mod tests {
         let doc = |r: f64| json!({"metrics": {"mem": {"r_mem": r}}});
         assert!(verdict(&doc(0.87), "o").0.starts_with("memorises: 87%"));
         assert!(verdict(&doc(0.01), "o").0.starts_with("generalises: 1%"));
-        assert!(verdict(&doc(0.2), "o").0.starts_with("partly memorises: 20%"));
+        assert!(
+            verdict(&doc(0.2), "o")
+                .0
+                .starts_with("partly memorises: 20%")
+        );
         let bad = json!({"metrics": {"mem": {"r_mem": 0.0}},
                          "sample_health": {"non_finite": 1, "exploding": 2}});
-        assert!(verdict(&bad, "o").0.ends_with("3 samples diverged (see the warning above)"));
+        assert!(
+            verdict(&bad, "o")
+                .0
+                .ends_with("3 samples diverged (see the warning above)")
+        );
         // The run of docs/img: no copies, but 8% nearer held-out images where 71% is expected.
         let lean = json!({"n_train": 200, "n_heldout": 500, "metrics": {"mem": {"r_mem": 0.0,
                           "heldout": {"frac_closer_to_heldout": 0.08}}}});
         let v = verdict(&lean, "o").0;
-        assert!(v.starts_with("leans on its training set: 0% exact copies") && v.contains("71.43%"), "{v}");
+        assert!(
+            v.starts_with("leans on its training set: 0% exact copies") && v.contains("71.43%"),
+            "{v}"
+        );
         let fair = json!({"n_train": 200, "n_heldout": 500, "metrics": {"mem": {"r_mem": 0.0,
                           "heldout": {"frac_closer_to_heldout": 0.6}}}});
         assert!(verdict(&fair, "o").0.starts_with("generalises"));
         let loss = json!({"metrics": {"loss": {"mean_gap": 0.0123}}});
         let (v, next) = verdict(&loss, "o");
-        assert!(v.contains("0.0123") && next.contains("--metrics mem"), "{v} {next}");
+        assert!(
+            v.contains("0.0123") && next.contains("--metrics mem"),
+            "{v} {next}"
+        );
     }
 }

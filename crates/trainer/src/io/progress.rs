@@ -132,7 +132,11 @@ mod tests {
         let drawn: Vec<&String> = lines.iter().filter(|l| l.contains("12345/60000")).collect();
         assert!(!drawn.is_empty(), "nothing drawn: {lines:?}");
         for l in &drawn {
-            assert!(l.chars().count() <= 80, "{} columns: {l:?}", l.chars().count());
+            assert!(
+                l.chars().count() <= 80,
+                "{} columns: {l:?}",
+                l.chars().count()
+            );
             assert_eq!(l.matches("/s").count(), 1, "one rate: {l:?}");
         }
         // The last draw has the message, cut to the terminal's width.

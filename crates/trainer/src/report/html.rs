@@ -211,19 +211,24 @@ fn gallery(out: &mut String, runs: &[RunRecord], dir: &Path) {
         );
         let rel = format!("runs/{}", r.name);
         // Synthetic vectors drawn as squares of pixels would look like images and mean nothing.
-        let vectors = r.config.as_ref().is_some_and(|c| c.data.spec.is_synthetic());
-        let mut any = !vectors && img(
-            out,
-            dir,
-            &format!("{rel}/samples.png"),
-            &format!("samples of {}", r.name),
-        );
-        any |= !vectors && img(
-            out,
-            dir,
-            &format!("{rel}/nn_grid.png"),
-            &format!("nearest neighbours of {}", r.name),
-        );
+        let vectors = r
+            .config
+            .as_ref()
+            .is_some_and(|c| c.data.spec.is_synthetic());
+        let mut any = !vectors
+            && img(
+                out,
+                dir,
+                &format!("{rel}/samples.png"),
+                &format!("samples of {}", r.name),
+            );
+        any |= !vectors
+            && img(
+                out,
+                dir,
+                &format!("{rel}/nn_grid.png"),
+                &format!("nearest neighbours of {}", r.name),
+            );
         if vectors {
             out.push_str("<p>(vector data: no image grids)</p>");
         } else if !any {

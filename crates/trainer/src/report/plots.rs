@@ -68,7 +68,10 @@ fn draw(
 /// memorisation metric has the same data dimension d, a top axis N / d.
 fn extras(runs: &[RunRecord]) -> Extras {
     let dims: Vec<f64> = runs.iter().filter_map(|r| r.get("mem.dim")).collect();
-    let d = dims.first().copied().filter(|d| dims.iter().all(|x| x == d));
+    let d = dims
+        .first()
+        .copied()
+        .filter(|d| dims.iter().all(|x| x == d));
     Extras {
         svg: true,
         top_axis: d.map(|d| (d, format!("N / d (d = {d})"))),

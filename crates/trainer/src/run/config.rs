@@ -446,7 +446,11 @@ impl RunConfig {
         // Checkpoints are written at logging steps only.
         let every = cfg.train.log_every.max(1);
         cfg.train.checkpoint_every = cfg.train.checkpoint_every.div_ceil(every) * every;
-        cfg.train.sample_every = cfg.train.sample_every.map(|k| k.div_ceil(every) * every).into();
+        cfg.train.sample_every = cfg
+            .train
+            .sample_every
+            .map(|k| k.div_ceil(every) * every)
+            .into();
         cfg.validate()?;
         Ok(cfg)
     }

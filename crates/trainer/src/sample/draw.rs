@@ -77,7 +77,10 @@ pub fn write(dir: &Path, samples: &[f32], shape: SampleShape) -> Result<()> {
     };
     write_atomic(&dir.join("samples.npy"), &encode_f32(samples, &npy_shape))?;
     if let Err(e) = write_png(&dir.join("samples.png"), samples, shape)? {
-        eprintln!("note: no samples.png for {}-dimensional vectors ({e})", shape.dim());
+        eprintln!(
+            "note: no samples.png for {}-dimensional vectors ({e})",
+            shape.dim()
+        );
     }
     Ok(())
 }

@@ -41,7 +41,11 @@ impl Curves {
             let Some(step) = v.get("step").and_then(serde_json::Value::as_u64) else {
                 continue;
             };
-            let f = |k: &str| v.get(k).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+            let f = |k: &str| {
+                v.get(k)
+                    .and_then(serde_json::Value::as_f64)
+                    .unwrap_or(f64::NAN)
+            };
             let losses = [f("loss"), f("train_fixed_loss"), f("heldout_loss")];
             rows.retain(|(s, _)| *s != step);
             rows.push((step, losses));
@@ -59,18 +63,25 @@ impl Curves {
 
     /// The step and value of the lowest finite held-out loss (the first on ties).
     pub fn best_heldout(&self) -> Option<(f64, f64)> {
-        let finite = self.step.iter().zip(&self.heldout).filter(|(_, h)| h.is_finite());
-        finite
-            .fold(None, |best: Option<(f64, f64)>, (&s, &h)| match best {
-                Some((_, b)) if b <= h => best,
-                _ => Some((s, h)),
-            })
+        let finite = self
+            .step
+            .iter()
+            .zip(&self.heldout)
+            .filter(|(_, h)| h.is_finite());
+        finite.fold(None, |best: Option<(f64, f64)>, (&s, &h)| match best {
+            Some((_, b)) if b <= h => best,
+            _ => Some((s, h)),
+        })
     }
 
     /// The three curves and the best-step marker as plot series.
     pub fn series(&self) -> Vec<Series> {
         let mut out = vec![
-            Series::new("training objective (batch mean)", self.step.clone(), self.train.clone()),
+            Series::new(
+                "training objective (batch mean)",
+                self.step.clone(),
+                self.train.clone(),
+            ),
             Series::new(
                 "eps-loss, training rows, fixed noise",
                 self.step.clone(),
@@ -83,7 +94,11 @@ impl Curves {
             ),
         ];
         if let Some((step, loss)) = self.best_heldout() {
-            let all = self.train.iter().chain(&self.train_fixed).chain(&self.heldout);
+            let all = self
+                .train
+                .iter()
+                .chain(&self.train_fixed)
+                .chain(&self.heldout);
             let positive: Vec<f64> = all.copied().filter(|v| v.is_finite() && *v > 0.0).collect();
             let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = positive.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -100,8 +115,8 @@ pub fn write_loss_plot(run_dir: &Path) -> Result<()> {
     if !log.exists() {
         return Ok(());
     }
-    let text = std::fs::read_to_string(&log)
-        .with_context(|| format!("cannot read {}", log.display()))?;
+    let text =
+        std::fs::read_to_string(&log).with_context(|| format!("cannot read {}", log.display()))?;
     let curves = Curves::parse(&text);
     let spec = PlotSpec {
         log_x: true,
@@ -154,7 +169,10 @@ not json
         std::fs::write(dir.join("log.jsonl"), LOG).unwrap();
         write_loss_plot(&dir).unwrap();
         let img = image::open(dir.join(LOSS_PLOT)).unwrap();
-        assert_eq!((img.width(), img.height()), diffmem_metrics::plot::PLOT_SIZE);
+        assert_eq!(
+            (img.width(), img.height()),
+            diffmem_metrics::plot::PLOT_SIZE
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

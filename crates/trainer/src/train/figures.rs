@@ -39,7 +39,12 @@ pub fn grid_path(run_dir: &Path, step: usize) -> PathBuf {
 impl<'a> Figures<'a> {
     /// Figures of the run `cfg` in `run_dir` whose samples have `shape`, sampled on the plain
     /// `device`.
-    pub fn new(cfg: &'a RunConfig, run_dir: &'a Path, shape: SampleShape, device: &'a Device) -> Self {
+    pub fn new(
+        cfg: &'a RunConfig,
+        run_dir: &'a Path,
+        shape: SampleShape,
+        device: &'a Device,
+    ) -> Self {
         Self {
             cfg,
             run_dir,
@@ -82,7 +87,15 @@ impl<'a> Figures<'a> {
         s.num = s.num.min(MAX_GRID_SAMPLES);
         let mut noise = HostNoise::seeded(s.seed);
         let dim = self.shape.dim();
-        let x = sample::draw(model, diffusion, &s, dim, self.device, true, Some(&mut noise))?;
+        let x = sample::draw(
+            model,
+            diffusion,
+            &s,
+            dim,
+            self.device,
+            true,
+            Some(&mut noise),
+        )?;
         let path = grid_path(self.run_dir, step);
         std::fs::create_dir_all(path.parent().unwrap_or(self.run_dir))?;
         sample::write_png(&path, &x, self.shape)?.map_err(crate::run::data::with_hint)

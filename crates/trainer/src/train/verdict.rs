@@ -85,8 +85,14 @@ mod tests {
     #[test]
     fn rising_heldout_loss_is_memorisation() {
         // The quickstart of issue 19: best 0.185 at step 100, 0.232 at the end.
-        let (v, next) = verdict(&log(&[0.3, 0.185, 0.2, 0.232], &[0.3, 0.1, 0.05, 0.031]), "r");
-        assert!(v.starts_with("memorising") && v.contains("0.185") && v.contains("0.232"), "{v}");
+        let (v, next) = verdict(
+            &log(&[0.3, 0.185, 0.2, 0.232], &[0.3, 0.1, 0.05, 0.031]),
+            "r",
+        );
+        assert!(
+            v.starts_with("memorising") && v.contains("0.185") && v.contains("0.232"),
+            "{v}"
+        );
         assert!(next.contains("diffmem eval r"), "{next}");
     }
 

@@ -65,17 +65,31 @@ mod tests {
     #[test]
     fn names_shapes_and_transposed_weights() {
         let device = Device::flex();
-        let cfg = MlpConfig { width: 6, depth: 2, temb: 4 };
+        let cfg = MlpConfig {
+            width: 6,
+            depth: 2,
+            temb: 4,
+        };
         let net = cfg.init(5, &device);
         let t = net.named_tensors();
         let names: Vec<&str> = t.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(
             names,
             [
-                "temb_proj.weight", "temb_proj.bias", "input.weight", "input.bias",
-                "blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias",
-                "time_blocks.0.weight", "time_blocks.0.bias", "time_blocks.1.weight",
-                "time_blocks.1.bias", "output.weight", "output.bias",
+                "temb_proj.weight",
+                "temb_proj.bias",
+                "input.weight",
+                "input.bias",
+                "blocks.0.weight",
+                "blocks.0.bias",
+                "blocks.1.weight",
+                "blocks.1.bias",
+                "time_blocks.0.weight",
+                "time_blocks.0.bias",
+                "time_blocks.1.weight",
+                "time_blocks.1.bias",
+                "output.weight",
+                "output.bias",
             ]
         );
         assert_eq!(t[2].shape, vec![6, 5]); // input: 5 -> 6, PyTorch [out, in]
@@ -88,6 +102,9 @@ mod tests {
                 assert_eq!(t[2].values[o * fan_in + i], burn_w[i * fan_out + o]);
             }
         }
-        assert!(t.iter().all(|n| n.values.len() == n.shape.iter().product::<usize>()));
+        assert!(
+            t.iter()
+                .all(|n| n.values.len() == n.shape.iter().product::<usize>())
+        );
     }
 }
