@@ -55,3 +55,38 @@ pub fn describe(h: &SampleHealth, exclude: bool) -> String {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diffmem_data::{Provenance, SampleShape};
+
+    fn train() -> Dataset {
+        Dataset {
+            samples: vec![1.0, -1.0, 0.5, 0.0],
+            shape: SampleShape::Flat { d: 2 },
+            labels: None,
+            provenance: Provenance {
+                source: "test".into(),
+                indices: vec![0, 1],
+            },
+            truth: None,
+        }
+    }
+
+    #[test]
+    fn bad_samples_are_kept_unless_excluded() {
+        // Rows: good, NaN, good, 479 (beyond 10 x the data range 1).
+        let s = vec![0.1, 0.2, f32::NAN, 0.0, -0.3, 0.4, 479.0, 0.0];
+        let (kept, h) = screen_samples(s.clone(), &train(), false).unwrap();
+        assert_eq!((h.non_finite, h.exploding, h.excluded), (1, 1, false));
+        assert_eq!(kept.len(), 8);
+        let (kept, h) = screen_samples(s, &train(), true).unwrap();
+        assert!(h.excluded);
+        assert_eq!(kept, vec![0.1, 0.2, -0.3, 0.4]);
+        assert!(screen_samples(vec![f32::NAN, 0.0], &train(), true).is_err());
+        let text = describe(&h, false);
+        assert!(text.starts_with("2 of 4 evaluation samples diverged"), "{text}");
+        assert!(text.contains("--exclude-nonfinite"), "{text}");
+    }
+}
