@@ -371,3 +371,55 @@ fn sample_and_eval_share_ddim_defaults_and_sample_prints_json() {
     assert_eq!(m["samples"]["sampler"]["eta"].as_f64(), Some(1.0), "{m}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn report_plots_have_svg_and_n_over_d_and_no_grids_for_vectors() {
+    let dir = tmpdir("report");
+    let spec = dir.join("tiny.toml");
+    std::fs::write(
+        &spec,
+        r#"
+name = "tiny"
+[base]
+data.spec = "gaussian:d=4,spectrum=power:1"
+data.heldout = 32
+diffusion.timesteps = 50
+sample.num = 8
+[axes]
+model = ["linear-exact", "empirical"]
+n = [4, 16]
+[eval]
+metrics = ["mem", "loss"]
+args = ["--num", "32", "--loss-points", "4", "--loss-rows", "16"]
+"#,
+    )
+    .unwrap();
+    let sw = dir.join("sw");
+    ok(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        sw.to_str().unwrap(),
+    ]);
+    assert_eq!(dims(&sw.join("r_mem.png")), (800, 600));
+    let svg = std::fs::read_to_string(sw.join("r_mem.svg")).unwrap();
+    for label in [
+        "N / d (d = 4)",
+        "linear-exact",
+        "empirical",
+        "Memorisation ratio vs N",
+    ] {
+        assert!(
+            svg.contains(&format!(">\n{label}\n</text>")),
+            "{label} not in r_mem.svg"
+        );
+    }
+    let html = std::fs::read_to_string(sw.join("report.html")).unwrap();
+    assert!(html.contains("<a href=\"r_mem.svg\">(SVG)</a>"));
+    assert!(html.contains("(vector data: no image grids)"));
+    assert!(
+        !html.contains("samples.png\""),
+        "image grid of vector data in the report"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

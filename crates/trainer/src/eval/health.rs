@@ -86,7 +86,10 @@ mod tests {
         assert_eq!(kept, vec![0.1, 0.2, -0.3, 0.4]);
         assert!(screen_samples(vec![f32::NAN, 0.0], &train(), true).is_err());
         let text = describe(&h, false);
-        assert!(text.starts_with("2 of 4 evaluation samples diverged"), "{text}");
+        assert!(
+            text.starts_with("2 of 4 evaluation samples diverged"),
+            "{text}"
+        );
         assert!(text.contains("--exclude-nonfinite"), "{text}");
     }
 }

@@ -269,9 +269,15 @@ pub fn render(p: &Page) -> String {
     for f in p.figures {
         out.push_str("<figure>");
         img(&mut out, p.sweep_dir, &f.file, &f.caption);
+        let svg = Path::new(&f.file).with_extension("svg");
+        let svg = svg.to_string_lossy();
+        let vector = match p.sweep_dir.join(&*svg).is_file() {
+            true => format!(" <a href=\"{}\">(SVG)</a>", escape_url_path(&svg)),
+            false => String::new(),
+        };
         let _ = write!(
             out,
-            "<figcaption>{}</figcaption></figure>",
+            "<figcaption>{}{vector}</figcaption></figure>",
             escape_html(&f.caption)
         );
     }
