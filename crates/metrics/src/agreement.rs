@@ -1,4 +1,4 @@
-//! Two-model agreement (THEORY.md §3; Kadkhodaie et al., "Generalization in diffusion models
+//! Two-model agreement (docs/theory.md §3; Kadkhodaie et al., "Generalization in diffusion models
 //! arises from geometry-adaptive harmonic representations", arXiv 2310.02557).
 //!
 //! Two models trained on disjoint sets of the same size N sample from the same initial and

@@ -1,10 +1,10 @@
 //! Denoising loss of a model on a data set at a fixed grid of timesteps with fixed noise
 //! draws, so that the training set and a held-out set are compared on identical noise
-//! (the generalisation gap of THEORY.md §3).
+//! (the generalisation gap of docs/theory.md §3).
 //!
 //!   L(t) = 1/M sum_m 1/D || eps_m - eps_theta(sqrt(abar_t) x_m + sqrt(1 - abar_t) eps_m, t) ||^2
 //!
-//! (mean over coordinates; multiply by D for THEORY.md §1's sum over coordinates). Sample m
+//! (mean over coordinates; multiply by D for docs/theory.md §1's sum over coordinates). Sample m
 //! at grid point j always gets the same eps, whichever set it comes from.
 
 use diffmem_model::burn::prelude::*;
@@ -70,7 +70,7 @@ mod tests {
     }
 
     /// For the exact optimum on its own Gaussian training set, the per-coordinate loss is
-    /// 1/D Tr[Sigma0 (Sigma0 + c_t I)^-1] (THEORY.md §1, L_train), here checked by Monte Carlo.
+    /// 1/D Tr[Sigma0 (Sigma0 + c_t I)^-1] (docs/theory.md §1, L_train), here checked by Monte Carlo.
     #[test]
     fn exact_linear_training_loss_matches_closed_form() {
         let device = Device::flex();

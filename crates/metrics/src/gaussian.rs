@@ -51,7 +51,7 @@ impl Gaussian {
     }
 
     /// Maximum-likelihood fit of `n x d` row-major f32 samples: empirical mean and covariance
-    /// with 1/N normalisation (THEORY.md's mu0, Sigma0), accumulated in f64.
+    /// with 1/N normalisation (docs/theory.md's mu0, Sigma0), accumulated in f64.
     pub fn fit(samples: &[f32], d: usize) -> Result<Self> {
         let as_f64: Vec<f64> = samples.iter().map(|&v| f64::from(v)).collect();
         Gaussian::fit_f64(&as_f64, d)
@@ -109,7 +109,7 @@ impl Gaussian {
     }
 }
 
-/// KL(p || q) for Gaussians p = N(m1, S1), q = N(m2, S2) (THEORY.md §3; standard result):
+/// KL(p || q) for Gaussians p = N(m1, S1), q = N(m2, S2) (docs/theory.md §3; standard result):
 ///
 /// KL = 1/2 [Tr(S2^-1 S1) - d + (m2 - m1)^T S2^-1 (m2 - m1) + ln det S2 - ln det S1],
 ///

@@ -1,5 +1,5 @@
 //! diffmem-metrics: memorisation metrics, score spectra, Gaussian diagnostics and the exact
-//! theory of linear diffusion (THEORY.md).
+//! theory of linear diffusion (docs/theory.md).
 
 pub mod agreement;
 pub mod denoising_loss;

@@ -1,4 +1,4 @@
-//! The memorisation ratio of generated samples and its held-out control (THEORY.md §3).
+//! The memorisation ratio of generated samples and its held-out control (docs/theory.md §3).
 //!
 //! Gu et al., "On Memorization in Diffusion Models", arXiv 2310.02664: with d_j(x) the distance
 //! from a generated sample x to its j-th nearest training image, normalised by sqrt(D)
@@ -58,7 +58,7 @@ fn check_threshold(threshold: f64) -> Result<()> {
 }
 
 /// Memorisation metrics of M generated samples, as written to metrics.json. Distances d_j are
-/// ||x - NN_j(x)||_2 / sqrt(D) (Gu et al., arXiv 2310.02664; THEORY.md §3).
+/// ||x - NN_j(x)||_2 / sqrt(D) (Gu et al., arXiv 2310.02664; docs/theory.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemorizationSummary {
     /// M, the number of generated samples measured.

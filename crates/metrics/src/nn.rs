@@ -1,7 +1,7 @@
 //! Nearest neighbours of M query rows in a reference set of N rows, by blocked matrix products
 //! on a burn device.
 //!
-//! Distances are normalised by the dimension, as in THEORY.md §3 (Gu et al., arXiv
+//! Distances are normalised by the dimension, as in docs/theory.md §3 (Gu et al., arXiv
 //! 2310.02664):
 //!
 //! ```text

@@ -161,7 +161,7 @@ fn linear_exact_equals_least_squares_on_noised_samples() {
     }
 }
 
-/// THEORY.md §1: the exact sampled variance along an eigen-direction with eigenvalue l0,
+/// docs/theory.md §1: the exact sampled variance along an eigen-direction with eigenvalue l0,
 /// by the recursion v_T = 1, v_{t-1} = M_t^2 v_t + sigma_t^2. Written here independently of
 /// the model code.
 fn recursion_variance(s: &Schedule, l0: f64, lambda: f64, last_noise: bool) -> f64 {

@@ -73,7 +73,7 @@ fn empirical_samples_are_memorised_and_gaussian_fits_are_not() {
     let r = m["metrics"]["mem"]["r_mem"].as_f64().unwrap();
     assert!(r < 0.05, "Gaussian-fit R_mem = {r}");
     // Samples of the exact linear model at N >> d follow the truth: what is left is the bias of
-    // a Gaussian fitted to M = 200 samples, E[KL] ~ d(d+3)/(4M) = 0.16 (THEORY.md §1, Wishart).
+    // a Gaussian fitted to M = 200 samples, E[KL] ~ d(d+3)/(4M) = 0.16 (docs/theory.md §1, Wishart).
     let kl = m["metrics"]["gaussian"]["kl_samples_fit_to_truth"]
         .as_f64()
         .unwrap();

@@ -247,7 +247,7 @@ fn sample_ddpm_keeps_the_runs_last_step_noise() {
     let dir = tmpdir("lastnoise");
     // N = 4 < d = 10: the training rows span 3 directions around their mean. The run's
     // sampler (synthetic data: sigma_t^2 = beta_t with noise at the last step too) leaves
-    // variance beta_1 = 1e-4 in the other 7 (THEORY.md §1); without last-step noise, none.
+    // variance beta_1 = 1e-4 in the other 7 (docs/theory.md §1); without last-step noise, none.
     let r = exact(
         &dir,
         "lin",

@@ -1,4 +1,4 @@
-//! Linear manifold data (THEORY.md section 2): latent blocks of (dim, std) embedded by
+//! Linear manifold data (docs/theory.md section 2): latent blocks of (dim, std) embedded by
 //! orthonormal directions (Haar-random, or the first coordinates when `axis`), the remaining
 //! d - sum(dim) directions with the ambient std, optionally every sample scaled to unit norm.
 //!
@@ -48,7 +48,7 @@ impl ManifoldSpec {
 
     /// The paper's configuration WITHOUT the unit-norm scaling (the data spec
     /// `manifold:paper-raw`, equal to `manifold:paper,normalize=false`). Its two blocks have
-    /// nearly equal critical levels (THEORY.md section 2, unnormalised formula), so the paper's
+    /// nearly equal critical levels (docs/theory.md section 2, unnormalised formula), so the paper's
     /// central effect, the high-variance block collapsing first, barely shows.
     pub fn paper_raw() -> ManifoldSpec {
         ManifoldSpec {

@@ -1,6 +1,6 @@
 //! Closed-form scores and Jacobians of the two exact denoisers, in float64 on the host.
 //!
-//! # `empirical` (Achilli et al., arXiv 2410.08727; THEORY.md §2)
+//! # `empirical` (Achilli et al., arXiv 2410.08727; docs/theory.md §2)
 //!
 //! At timestep t the noised empirical distribution is the mixture
 //! p_t(x) = 1/N sum_mu N(x; a x^mu, sigma^2 I) with a = sqrt(abar_t), sigma^2 = 1 - abar_t.
@@ -11,13 +11,13 @@
 //!   J(x)  = -I / sigma^2 + a^2 Cov_w(x^mu) / sigma^4
 //!         = -I / (1 - abar_t) + abar_t Cov_w(x^mu) / (1 - abar_t)^2.
 //!
-//! This is THEORY.md's variance-exploding J = -I / sigma^2 + Cov_w / sigma^4 applied to the
+//! This is docs/theory.md's variance-exploding J = -I / sigma^2 + Cov_w / sigma^4 applied to the
 //! scaled training set y^mu = a x^mu (Cov_w(y) = a^2 Cov_w(x)) with sigma^2 = 1 - abar_t.
 //! Equivalently, in VE coordinates x / a the Jacobian is abar_t J and the noise variance
 //! sigma_VE^2 = (1 - abar_t) / abar_t. Cov_w is formed from centred points (two passes), so
 //! it is accurate even when the posterior concentrates on one point.
 //!
-//! # `linear-exact` (Merger & Goldt, arXiv 2505.24769; THEORY.md §1)
+//! # `linear-exact` (Merger & Goldt, arXiv 2505.24769; docs/theory.md §1)
 //!
 //! eps = W_t* (x - a mu0) with W_t* = sqrt(1 - abar_t) [abar_t Sigma0 + (1 - abar_t + lambda) I]^-1,
 //! so s = -eps / sqrt(1 - abar_t) and J = -W_t* / sqrt(1 - abar_t) = -[abar_t Sigma0 + (1 - abar_t + lambda) I]^-1.

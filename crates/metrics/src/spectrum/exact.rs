@@ -8,7 +8,7 @@
 //! t = T instead of 1). The closed forms of [`super::analytic`] evaluate the same scores in
 //! float64: J = -[abar_t Sigma0 + (1 - abar_t + lambda) I]^-1 for `linear-exact` (Merger &
 //! Goldt, arXiv 2505.24769) and J = -I / sigma^2 + abar_t Cov_w / sigma^4 for `empirical`
-//! (Achilli et al., arXiv 2410.08727), THEORY.md §1 and §2.
+//! (Achilli et al., arXiv 2410.08727), docs/theory.md §1 and §2.
 
 use super::analytic::{EmpiricalScore, GaussianScore};
 use super::field::{NoiseLevels, ScoreField};

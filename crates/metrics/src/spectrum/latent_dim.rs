@@ -2,7 +2,7 @@
 //!
 //! Normal and memorised directions give the largest values (1 / (1 - abar_t) for an exact
 //! score), directions the model keeps give smaller ones, so the kept directions are the
-//! values after the drop. Two estimators (THEORY.md §2):
+//! values after the drop. Two estimators (docs/theory.md §2):
 //!
 //! - cliff (Achilli et al., arXiv 2410.08727, authors' `estimate_manifold_dim`): drop the
 //!   first `d_bar` values, take the absolute second difference

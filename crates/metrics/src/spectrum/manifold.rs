@@ -1,6 +1,6 @@
 //! Linear-manifold data: which block of latent directions a score still keeps at a noise level,
 //! beside the theory's critical noise level per block (Achilli et al., arXiv 2410.08727;
-//! THEORY.md §2).
+//! docs/theory.md §2).
 //!
 //! For a block with orthonormal basis B (D x k) and data variance s^2 along its directions,
 //! project the symmetric part of -J on the block, P = B^T (-(J + J^T)/2) B, and compare the

@@ -1,6 +1,6 @@
 //! Score geometry: Jacobian spectra and the latent dimension of trained and exact denoisers
 //! (Achilli et al., "Losing dimensions: geometric memorization in generative diffusion",
-//! arXiv 2410.08727; THEORY.md §2).
+//! arXiv 2410.08727; docs/theory.md §2).
 //!
 //! The score of an eps-denoiser at DDPM timestep index t is s(x, t) = -eps(x, t) / sqrt(1 - abar_t).
 //! Its Jacobian J = ds/dx tells which directions a model keeps: for an exact score of data

@@ -7,7 +7,7 @@
 //! - `noised`: x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) z with z ~ N(0, I), i.e. the VE point
 //!   x0 + sigma_VE z, averaged over `noise_draws` draws of z. This is where the theory's
 //!   critical levels apply: their random-energy argument (Achilli et al., arXiv 2410.08727,
-//!   THEORY.md §2, [`crate::theory::critical`]) is about x = x^mu + sigma z, a training point
+//!   docs/theory.md §2, [`crate::theory::critical`]) is about x = x^mu + sigma z, a training point
 //!   plus noise of the current level, not about the noiseless training point.
 //!
 //! Then:

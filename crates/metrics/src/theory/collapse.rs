@@ -1,5 +1,5 @@
 //! Collapse and speciation times (Biroli, Bonnaire, de Bortoli & Mézard, "Dynamical regimes of
-//! diffusion models", arXiv 2402.18491; THEORY.md §3).
+//! diffusion models", arXiv 2402.18491; docs/theory.md §3).
 //!
 //! Ornstein-Uhlenbeck time t with abar = e^{-2t}, Delta_t = 1 - e^{-2t}. The empirical score
 //! collapses onto the training points when the entropy of the noised data exceeds that of one

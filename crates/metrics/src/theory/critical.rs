@@ -1,5 +1,5 @@
 //! Critical noise levels of geometric memorisation (Achilli et al., "Losing dimensions",
-//! arXiv 2410.08727; THEORY.md §2).
+//! arXiv 2410.08727; docs/theory.md §2).
 //!
 //! Variance-exploding picture x = x^1 + sigma z near a training point. The softmax weights of
 //! the empirical score are w_mu ∝ exp(E_mu) with, up to mu-independent terms,
@@ -28,13 +28,13 @@ pub fn energy_variance(s2: f64, sum_s4: f64, sigma2: f64, normalized: bool) -> f
     s2 / sigma2 + norm_term
 }
 
-/// Normalised data: sigma^2_c,i = s_i^2 / (2 ln N) (THEORY.md §2).
+/// Normalised data: sigma^2_c,i = s_i^2 / (2 ln N) (docs/theory.md §2).
 pub fn critical_sigma2_normalized(s2: f64, n: f64) -> f64 {
     s2 / (2.0 * n.ln())
 }
 
 /// Unnormalised data: sigma^2_c,i = [s_i^2 + sqrt(s_i^4 + 4 ln N sum_j s_j^4)] / (4 ln N)
-/// (THEORY.md §2); tends to the normalised level as sum_j s_j^4 -> 0.
+/// (docs/theory.md §2); tends to the normalised level as sum_j s_j^4 -> 0.
 pub fn critical_sigma2(s2: f64, sum_s4: f64, n: f64) -> f64 {
     let ln_n = n.ln();
     (s2 + (s2 * s2 + 4.0 * ln_n * sum_s4).sqrt()) / (4.0 * ln_n)

@@ -18,7 +18,7 @@ use diffmem_model::linear_gaussian::{GaussianMoments, curvature, optimum_gain};
 ///
 /// and f = 1 - exp(-2 tau a_t(l0)) for gradient flow on the ridge-regularised eps-loss from W = 0
 /// (b held at its optimum given W), W_t(tau) = W_t* [I - exp(-2 tau (A_t + lambda I))],
-/// A_t = abar_t Sigma0 + (1 - abar_t) I (THEORY.md §1; arXiv 2505.24769).
+/// A_t = abar_t Sigma0 + (1 - abar_t) I (docs/theory.md §1; arXiv 2505.24769).
 #[derive(Clone, Debug)]
 pub struct LinearDenoiser {
     /// The training set (mu0, eigendecomposition of Sigma0).

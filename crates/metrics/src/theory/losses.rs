@@ -1,5 +1,5 @@
 //! Per-timestep eps-prediction losses of linear denoisers: on the training set, on the true
-//! distribution, and the population optimum (THEORY.md §1, arXiv 2505.24769).
+//! distribution, and the population optimum (docs/theory.md §1, arXiv 2505.24769).
 //!
 //! Losses are summed over the d coordinates: L_t = E ||eps - W_t x_t - b_t||^2 with
 //! x_t = sqrt(abar_t) x0 + sqrt(1-abar_t) eps.

@@ -1,4 +1,4 @@
-//! The exact theory of linear diffusion, in float64 (THEORY.md).
+//! The exact theory of linear diffusion, in float64 (docs/theory.md).
 //!
 //! - §1 (Merger & Goldt, arXiv 2505.24769): the optimal and gradient-flow linear denoisers
 //!   ([`linear`]), the exact distribution of their DDPM samples ([`sampling`]), per-timestep

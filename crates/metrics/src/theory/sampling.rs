@@ -2,7 +2,7 @@
 //!
 //! Sampler: x_T ~ N(0, I), x_{t-1} = (x_t - beta_t / sqrt(1-abar_t) (W_t x_t + b_t)) / sqrt(1-beta_t)
 //! + sigma_t z with sigma_t^2 = beta_t (sigma_1 = 0 without noise at the last step). Every step is
-//! affine, so the samples are Gaussian; per eigendirection of Sigma0 (THEORY.md §1,
+//! affine, so the samples are Gaussian; per eigendirection of Sigma0 (docs/theory.md §1,
 //! arXiv 2505.24769):
 //!
 //!   v_T = 1,  v_{t-1} = M_t^2 v_t + sigma_t^2,  M_t = (1 - beta_t w_t / sqrt(1-abar_t)) / sqrt(1-beta_t),

@@ -1,5 +1,5 @@
 //! `empirical`: the exact score of the empirical distribution of a training set, noised
-//! (Achilli et al., arXiv 2410.08727, THEORY.md §2). At timestep t the noised data are the
+//! (Achilli et al., arXiv 2410.08727, docs/theory.md §2). At timestep t the noised data are the
 //! Gaussian mixture of means a_mu = sqrt(abar_t) x^mu with variance sigma^2 = 1 - abar_t:
 //!
 //!   w_mu(x) = softmax_mu(-||x - a_mu||^2 / (2 sigma^2)),

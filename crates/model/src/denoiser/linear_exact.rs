@@ -1,5 +1,5 @@
 //! `linear-exact`: the closed-form optimum of the eps-loss over affine denoisers
-//! (Merger & Goldt, arXiv 2505.24769, THEORY.md §1), from the shared float64 core
+//! (Merger & Goldt, arXiv 2505.24769, docs/theory.md §1), from the shared float64 core
 //! [`crate::linear_gaussian`]:
 //!
 //!   W_t* = U diag(w_t) U^T,  b_t* = -sqrt(abar_t) W_t* mu0,

@@ -1,4 +1,4 @@
-//! The one float64 linear-Gaussian core of the project (THEORY.md §1; Merger & Goldt,
+//! The one float64 linear-Gaussian core of the project (docs/theory.md §1; Merger & Goldt,
 //! arXiv 2505.24769), shared by the `linear-exact` denoiser and the exact theory engine
 //! (`diffmem_metrics::theory`).
 //!

@@ -1,4 +1,4 @@
-//! The optimal affine eps-denoiser W_t*, b_t* of a Gaussian (THEORY.md §1, Merger & Goldt
+//! The optimal affine eps-denoiser W_t*, b_t* of a Gaussian (docs/theory.md §1, Merger & Goldt
 //! arXiv 2505.24769), diagonal in the eigenbasis of Sigma0:
 //!
 //!   W_t* = sqrt(1 - abar_t) [abar_t Sigma0 + (1 - abar_t + lambda) I]^-1,

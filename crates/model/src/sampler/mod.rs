@@ -11,7 +11,7 @@
 //! Optional x0 clipping (Ho et al.'s sampler for images, as in their reference code): the
 //! predicted x0_hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t) is clamped to [-c, c]; each
 //! sampler documents how it uses the clamped prediction. Never clip for synthetic data whose
-//! range is unbounded (the theory of THEORY.md §1 assumes no clipping).
+//! range is unbounded (the theory of docs/theory.md §1 assumes no clipping).
 
 pub mod ddim;
 pub mod ddpm;

@@ -1,4 +1,4 @@
-//! `diffmem theory`: the exact theory of linear diffusion as a calculator (THEORY.md §1-§3).
+//! `diffmem theory`: the exact theory of linear diffusion as a calculator (docs/theory.md §1-§3).
 //!
 //! - `linear`: curves over N of train/test loss, gap, KL(rho_N || rho) and c for the optimal
 //!   linear denoiser (Merger & Goldt, arXiv 2505.24769);

@@ -1,4 +1,4 @@
-//! `--metrics agree`: two-model agreement (Kadkhodaie et al., arXiv 2310.02557; THEORY.md
+//! `--metrics agree`: two-model agreement (Kadkhodaie et al., arXiv 2310.02557; docs/theory.md
 //! §3). Both runs sample from the same host noise; the cosine similarity of paired samples,
 //! and of each sample with its nearest training image.
 

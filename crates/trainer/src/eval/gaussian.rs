@@ -1,6 +1,6 @@
 //! `--metrics gaussian`: for synthetic data with known mu and Sigma, the Gaussian fit of the
 //! generated samples and its KL to the truth, the KL of the training set's own Gaussian
-//! N(mu0, Sigma0) to the truth (THEORY.md §1), and for linear manifolds the sample variance
+//! N(mu0, Sigma0) to the truth (docs/theory.md §1), and for linear manifolds the sample variance
 //! per block (mean over the block's basis directions) beside the block's true variance.
 
 use anyhow::{Result, bail};

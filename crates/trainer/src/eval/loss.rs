@@ -1,5 +1,5 @@
 //! `--metrics loss`: the generalisation gap, the denoising loss on training and held-out
-//! images at a fixed grid of timesteps with identical noise draws (THEORY.md §3);
+//! images at a fixed grid of timesteps with identical noise draws (docs/theory.md §3);
 //! `loss_gap.csv` and `loss_gap.png`.
 
 use crate::io::csv::write_csv;

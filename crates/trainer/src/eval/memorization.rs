@@ -1,5 +1,5 @@
 //! `--metrics mem`: nearest-neighbour memorisation of generated samples (Gu et al.,
-//! arXiv 2310.02664; THEORY.md §3), with the held-out control, `nn.csv`, the d1/d2
+//! arXiv 2310.02664; docs/theory.md §3), with the held-out control, `nn.csv`, the d1/d2
 //! histogram and `nn_grid.png`.
 
 use crate::io::csv::write_csv;

@@ -1,5 +1,5 @@
 //! `diffmem eval RUN --metrics spectrum`: Jacobian spectra and latent dimension of a run's
-//! denoiser (Achilli et al., arXiv 2410.08727; THEORY.md §2). The computation lives in
+//! denoiser (Achilli et al., arXiv 2410.08727; docs/theory.md §2). The computation lives in
 //! `diffmem_metrics::spectrum`; this file turns flags into its configuration, picks the
 //! points and returns the JSON summary for metrics.json.
 //!

@@ -1,4 +1,4 @@
-//! The theory overlay of Gaussian sweeps (THEORY.md §1): the KL of the exact sampled
+//! The theory overlay of Gaussian sweeps (docs/theory.md §1): the KL of the exact sampled
 //! distribution of the optimal linear denoiser, from `diffmem_metrics::theory` (what
 //! `diffmem theory linear` prints), for the runs' spectrum, schedule, sampler and ridge.
 //!
