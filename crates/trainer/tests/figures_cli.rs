@@ -208,6 +208,30 @@ fn eval_draws_labelled_nn_figures_and_reports_sample_health() {
             "training indices missing from {name}.svg"
         );
     }
+    // A chosen scale: 2x draws smaller tiles; beyond 16x is refused by name.
+    let small = dir.join("small");
+    let (r, o) = (run_s, small.to_str().unwrap());
+    let args = [
+        "eval",
+        r,
+        "--quiet",
+        "--num",
+        "24",
+        "--metrics",
+        "mem",
+        "--steps",
+        "20",
+    ];
+    ok(&[&args[..], &["--nn-scale", "2", "--out", o]].concat());
+    let (w2, h2) = dims(&small.join("nn_grid.png"));
+    let (w3, h3) = dims(&run.join("nn_grid.png"));
+    assert!(h2 < h3 && w2 <= w3, "2x {w2} x {h2} vs 3x {w3} x {h3}");
+    let o = bin()
+        .args(args)
+        .args(["--nn-scale", "100", "--out", o])
+        .output()
+        .unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--nn-scale"));
     // The empirical denoiser copies: its most memorised samples are marked.
     let svg = std::fs::read_to_string(run.join("nn_grid.svg")).unwrap();
     assert!(svg.contains(">\nmemorised\n</text>"));

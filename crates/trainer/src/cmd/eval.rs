@@ -45,6 +45,9 @@ pub struct EvalArgs {
     /// Memorisation threshold tau on d1/d2.
     #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = crate::io::range::positive_f64)]
     pub threshold: f64,
+    /// Enlargement of each image in nn_grid.png / nn_grid_random.png (and their SVGs).
+    #[arg(long, default_value_t = crate::eval::nn_figures::DEFAULT_SCALE, value_parser = crate::io::range::positive_usize)]
+    pub nn_scale: usize,
     /// Timesteps of the loss-gap curve.
     #[arg(long, default_value_t = 20, value_parser = crate::io::range::positive_usize)]
     pub loss_points: usize,
@@ -144,6 +147,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         section: &section,
         out: &out,
         threshold: a.threshold,
+        nn_scale: a.nn_scale,
         loss_points: a.loss_points,
         loss_rows: a.loss_rows,
         against: a.against.clone(),

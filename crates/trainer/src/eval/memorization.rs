@@ -25,6 +25,7 @@ pub fn run(
     train: &Dataset,
     heldout: &Dataset,
     threshold: f64,
+    nn_scale: usize,
     device: &Device,
     out: &Path,
 ) -> Result<MemResult> {
@@ -83,14 +84,7 @@ pub fn run(
         40,
         Some(threshold),
     )?;
-    super::nn_figures::write(
-        out,
-        samples,
-        train,
-        &rows,
-        threshold,
-        super::nn_figures::DEFAULT_SCALE,
-    )?;
+    super::nn_figures::write(out, samples, train, &rows, threshold, nn_scale)?;
     Ok(MemResult {
         nn1: nn_train.indices_at(0)?,
         json: serde_json::to_value(&summary)?,

@@ -102,6 +102,8 @@ pub struct EvalContext<'a> {
     pub out: &'a Path,
     /// Memorisation threshold on d1/d2.
     pub threshold: f64,
+    /// Enlargement of the images in the nn_grid figures.
+    pub nn_scale: usize,
     /// Timesteps and rows of the loss gap.
     pub loss_points: usize,
     /// Rows per set of the loss gap.
@@ -130,6 +132,7 @@ impl Metric {
                     &r.train,
                     &r.heldout,
                     ctx.threshold,
+                    ctx.nn_scale,
                     device,
                     ctx.out,
                 )?;

@@ -13,7 +13,9 @@ use std::path::Path;
 /// Rows in each figure.
 pub const FIGURE_ROWS: usize = 16;
 /// Default enlargement of each image.
-pub const DEFAULT_SCALE: u32 = 3;
+pub const DEFAULT_SCALE: usize = 3;
+/// Largest enlargement (`--nn-scale`): beyond it a figure of 32-pixel images passes 10k pixels.
+pub const MAX_SCALE: usize = 16;
 
 /// Writes both figures into `out` for image data (nothing for other data).
 pub fn write(
@@ -22,10 +24,13 @@ pub fn write(
     train: &Dataset,
     rows: &[SampleMemorization],
     threshold: f64,
-    scale: u32,
+    scale: usize,
 ) -> Result<()> {
     if !matches!(train.shape, SampleShape::Image { .. }) || rows.is_empty() {
         return Ok(());
+    }
+    if scale > MAX_SCALE {
+        anyhow::bail!("--nn-scale {scale} is too large: use 1 to {MAX_SCALE}");
     }
     let count = FIGURE_ROWS.min(rows.len());
     let ratios: Vec<f64> = rows.iter().map(|r| r.ratio).collect();
@@ -66,7 +71,7 @@ pub fn write(
             samples,
             train: &train.samples,
             shape: train.shape,
-            scale,
+            scale: u32::try_from(scale).unwrap_or(u32::MAX),
             blocks: 2,
             threshold,
         };
