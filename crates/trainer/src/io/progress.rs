@@ -51,6 +51,11 @@ impl Progress {
         Progress::Bar(bar)
     }
 
+    /// Whether this is the interactive bar (which shows its own rate).
+    pub fn is_bar(&self) -> bool {
+        matches!(self, Progress::Bar(_))
+    }
+
     /// Advances the bar by one step (no output in plain mode).
     pub fn tick(&self) {
         if let Progress::Bar(b) = self {

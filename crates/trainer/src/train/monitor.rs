@@ -92,8 +92,11 @@ impl Monitor {
             "heldout_loss": l.heldout, "steps_per_sec": rate, "time": elapsed,
         });
         writeln!(self.log, "{line}")?;
-        // The bar shows the rate; the line keeps the losses (lr and rate are in log.jsonl).
-        let text = format!("loss {:.4} held-out {:.4}", l.loss, l.heldout);
+        // A bar shows its own rate; plain lines carry it (lr and rate are also in log.jsonl).
+        let mut text = format!("loss {:.4} held-out {:.4}", l.loss, l.heldout);
+        if !self.progress.is_bar() {
+            text.push_str(&format!(" {} steps/s", crate::io::show::num(rate)));
+        }
         self.progress.report(step, &text);
         Ok(())
     }
