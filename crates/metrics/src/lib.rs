@@ -3,12 +3,14 @@
 
 pub mod agreement;
 pub mod denoising_loss;
+pub mod dynamics;
 pub mod error;
 pub mod gaussian;
 pub mod memorization;
 pub mod nn;
 pub mod nn_grid;
 pub mod plot;
+pub mod score_agreement;
 pub mod spectrum;
 pub mod summary;
 #[cfg(test)]

@@ -3,10 +3,13 @@
 //! [`Metric::compute`] and its own file.
 
 pub mod agreement;
+pub mod dynamics;
+pub mod dynamics_out;
 pub mod gaussian;
 pub mod loss;
 pub mod memorization;
 pub mod overlap;
+pub mod score_agreement;
 pub mod spectrum;
 pub mod summary;
 pub mod weights;

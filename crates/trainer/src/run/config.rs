@@ -135,6 +135,8 @@ section! {
         [long] keep_last: usize = 2,
         /// Early stopping: logging intervals without a better held-out loss, or none.
         [long] patience: OrNone<usize> = OrNone::none(),
+        /// Weight-only snapshots (raw and EMA) at K log-spaced steps from the first logging step to the last, for `eval --along-training` (0: none).
+        [long] snapshots: usize = 0,
         /// Device: auto (CUDA, else a real wgpu GPU, else flex), wgpu, cuda, flex, ndarray.
         [long] device: DeviceChoice = DeviceChoice::Flex,
     }
