@@ -111,13 +111,15 @@ mod tests {
         let own = score_cosine((&a, &diffusion), (&a, &diffusion), probe, 4, 500, 1, &device);
         assert!((own.unwrap() - 1.0).abs() < 1e-6);
         // Two Gaussian fits on 2000 rows each: nearly the same linear denoiser.
-        let ab = score_cosine((&a, &diffusion), (&b, &diffusion), probe, 4, 500, 1, &device);
-        assert!(ab.unwrap() > 0.98);
+        let ab = score_cosine((&a, &diffusion), (&b, &diffusion), probe, 4, 100, 1, &device);
+        let ab = ab.unwrap();
+        assert!(ab > 0.98, "{ab}");
         // Two empirical optima on 5 disjoint rows each copy their own rows at small t:
         // far less agreement than the two Gaussian fits.
         let ea = Empirical::new(&ha[..20], 4, &diffusion, 64, &device);
         let eb = Empirical::new(&hb[..20], 4, &diffusion, 64, &device);
         let e = score_cosine((&ea, &diffusion), (&eb, &diffusion), probe, 4, 20, 1, &device);
-        assert!(e.unwrap() < 0.7, "{e:?}");
+        let e = e.unwrap();
+        assert!(e < 0.7, "{e}");
     }
 }
