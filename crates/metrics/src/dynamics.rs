@@ -302,6 +302,11 @@ mod tests {
         assert!((180..=198).contains(&covered), "{covered}");
         assert!(fit_power_law(&[1.0], &[1.0]).is_none());
         assert!(fit_power_law(&[2.0, 2.0], &[1.0, 3.0]).is_none());
-        assert!(fit_power_law(&[1.0, 2.0], &[1.0, 2.0]).unwrap().a_interval.is_none());
+        assert!(
+            fit_power_law(&[1.0, 2.0], &[1.0, 2.0])
+                .unwrap()
+                .a_interval
+                .is_none()
+        );
     }
 }

@@ -97,7 +97,11 @@ mod tests {
         let rows = &rows[..40 * 4];
         let eps = HostNoise::seeded(8).next_vec(40 * 4);
         let x = denoised(&Oracle(eps, 4), &diffusion, rows, 4, 300, 8, &device);
-        let err = x.iter().zip(rows).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let err = x
+            .iter()
+            .zip(rows)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(err < 1e-3, "{err}");
     }
 
@@ -108,17 +112,41 @@ mod tests {
         let a = LinearExact::fit(ha, 4, 0.0, &diffusion, &device).unwrap();
         let b = LinearExact::fit(hb, 4, 0.0, &diffusion, &device).unwrap();
         let probe = &rows[..200 * 4];
-        let own = score_cosine((&a, &diffusion), (&a, &diffusion), probe, 4, 500, 1, &device);
+        let own = score_cosine(
+            (&a, &diffusion),
+            (&a, &diffusion),
+            probe,
+            4,
+            500,
+            1,
+            &device,
+        );
         assert!((own.unwrap() - 1.0).abs() < 1e-6);
         // Two Gaussian fits on 2000 rows each: nearly the same linear denoiser.
-        let ab = score_cosine((&a, &diffusion), (&b, &diffusion), probe, 4, 100, 1, &device);
+        let ab = score_cosine(
+            (&a, &diffusion),
+            (&b, &diffusion),
+            probe,
+            4,
+            100,
+            1,
+            &device,
+        );
         let ab = ab.unwrap();
         assert!(ab > 0.98, "{ab}");
         // Two empirical optima on 5 disjoint rows each copy their own rows at small t:
         // far less agreement than the two Gaussian fits.
         let ea = Empirical::new(&ha[..20], 4, &diffusion, 64, &device);
         let eb = Empirical::new(&hb[..20], 4, &diffusion, 64, &device);
-        let e = score_cosine((&ea, &diffusion), (&eb, &diffusion), probe, 4, 20, 1, &device);
+        let e = score_cosine(
+            (&ea, &diffusion),
+            (&eb, &diffusion),
+            probe,
+            4,
+            20,
+            1,
+            &device,
+        );
         let e = e.unwrap();
         assert!(e < 0.7, "{e}");
     }

@@ -38,10 +38,40 @@ fn tmpdir(name: &str) -> PathBuf {
 /// A tiny MLP run with 5 snapshots over 40 steps, on N digits.
 fn tiny<'a>(n: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec![
-        "train", "--data", "mnist-5k", "--n", n, "--heldout", "32", "--model", "mlp", "--width",
-        "32", "--depth", "1", "--temb", "16", "--timesteps", "50", "--steps", "40",
-        "--batch-size", "16", "--log-every", "10", "--checkpoint-every", "10", "--num", "4",
-        "--snapshots", "5", "--quiet", "--device", "flex", "--out", out,
+        "train",
+        "--data",
+        "mnist-5k",
+        "--n",
+        n,
+        "--heldout",
+        "32",
+        "--model",
+        "mlp",
+        "--width",
+        "32",
+        "--depth",
+        "1",
+        "--temb",
+        "16",
+        "--timesteps",
+        "50",
+        "--steps",
+        "40",
+        "--batch-size",
+        "16",
+        "--log-every",
+        "10",
+        "--checkpoint-every",
+        "10",
+        "--num",
+        "4",
+        "--snapshots",
+        "5",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        out,
     ];
     v.extend_from_slice(extra);
     v
@@ -67,8 +97,21 @@ fn snapshot_files(run: &Path) -> Vec<String> {
 
 fn eval(run: &str, extra: &[&str]) -> Value {
     let mut args = vec![
-        "eval", run, "--along-training", "--quiet", "--json", "--num", "60", "--steps", "10",
-        "--bootstrap", "200", "--loss-points", "4", "--loss-rows", "32",
+        "eval",
+        run,
+        "--along-training",
+        "--quiet",
+        "--json",
+        "--num",
+        "60",
+        "--steps",
+        "10",
+        "--bootstrap",
+        "200",
+        "--loss-points",
+        "4",
+        "--loss-rows",
+        "32",
     ];
     args.extend_from_slice(extra);
     serde_json::from_str(&ok(&args)).unwrap()
@@ -90,7 +133,10 @@ fn resume_keeps_the_snapshot_schedule_and_weights() {
     let out = run(&tiny("64", a_s, &[]));
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("snapshots: 5 of 5 planned") && err.contains("MiB"), "{err}");
+    assert!(
+        err.contains("snapshots: 5 of 5 planned") && err.contains("MiB"),
+        "{err}"
+    );
     let out = run(&tiny("64", b_s, &["--stop-after", "20"]));
     assert_eq!(out.status.code(), Some(130));
     ok(&["train", "--resume", b_s, "--quiet"]);
@@ -118,12 +164,18 @@ fn resume_keeps_the_snapshot_schedule_and_weights() {
     assert_eq!(rows.len(), 1 + 10);
     assert_eq!(rows[0][..3], ["step", "weights", "r_mem"]);
     for r in &rows[1..] {
-        let (lo, x, hi): (f64, f64, f64) =
-            (r[3].parse().unwrap(), r[2].parse().unwrap(), r[4].parse().unwrap());
+        let (lo, x, hi): (f64, f64, f64) = (
+            r[3].parse().unwrap(),
+            r[2].parse().unwrap(),
+            r[4].parse().unwrap(),
+        );
         assert!(lo <= x && x <= hi, "{r:?}");
     }
     assert!(a.join("dynamics.png").exists() && a.join("dynamics_loss.png").exists());
-    assert_eq!(std::fs::read_to_string(a.join("dynamics.csv")).unwrap(), b_rows);
+    assert_eq!(
+        std::fs::read_to_string(a.join("dynamics.csv")).unwrap(),
+        b_rows
+    );
 }
 
 #[test]
@@ -132,9 +184,28 @@ fn empirical_memorises_at_every_snapshot() {
     let run_dir = dir.join("emp");
     let r = run_dir.to_str().unwrap();
     ok(&[
-        "train", "--data", "mnist-5k", "--n", "20", "--heldout", "64", "--model", "empirical",
-        "--timesteps", "200", "--steps", "1000", "--snapshots", "4", "--num", "4", "--quiet",
-        "--device", "flex", "--out", r,
+        "train",
+        "--data",
+        "mnist-5k",
+        "--n",
+        "20",
+        "--heldout",
+        "64",
+        "--model",
+        "empirical",
+        "--timesteps",
+        "200",
+        "--steps",
+        "1000",
+        "--snapshots",
+        "4",
+        "--num",
+        "4",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        r,
     ]);
     let m = eval(r, &[]);
     let d = &m["metrics"]["dynamics"];
@@ -142,7 +213,11 @@ fn empirical_memorises_at_every_snapshot() {
     let rows = csv(&run_dir.join("dynamics.csv"));
     assert_eq!(rows.len(), 1 + 4);
     for row in &rows[1..] {
-        assert_eq!((row[1].as_str(), row[2].as_str()), ("fitted", "1"), "{row:?}");
+        assert_eq!(
+            (row[1].as_str(), row[2].as_str()),
+            ("fitted", "1"),
+            "{row:?}"
+        );
     }
     // It memorises from the first snapshot on (log-spaced from step 100 to 1000).
     assert_eq!(d["tau_mem"].as_f64(), Some(100.0));
@@ -183,7 +258,10 @@ fn two_runs_on_disjoint_halves_agree_along_training() {
     for row in &rows[1..] {
         let c: f64 = row[col("score_cos_heldout")].parse().unwrap();
         let s: f64 = row[col("agree_cosine")].parse().unwrap();
-        assert!((-1.0..=1.0).contains(&c) && (-1.0..=1.0).contains(&s), "{row:?}");
+        assert!(
+            (-1.0..=1.0).contains(&c) && (-1.0..=1.0).contains(&s),
+            "{row:?}"
+        );
     }
     assert!(h.iter().any(|c| c.starts_with("score_cos_heldout_t")));
 }
@@ -199,8 +277,71 @@ fn along_training_without_snapshots_or_with_other_metrics_fails_clearly() {
     ok(&args);
     let out = run(&["eval", a_s, "--along-training", "--quiet"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("--snapshots K"), "{err}");
-    let out = run(&["eval", a_s, "--along-training", "--metrics", "spectrum", "--quiet"]);
+    assert!(
+        !out.status.success() && err.contains("--snapshots K"),
+        "{err}"
+    );
+    let out = run(&[
+        "eval",
+        a_s,
+        "--along-training",
+        "--metrics",
+        "spectrum",
+        "--quiet",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
+}
+
+#[test]
+fn sweep_report_plots_tau_against_n_with_a_power_law() {
+    // The empirical model memorises from the first snapshot at every N: tau_mem = the first
+    // snapshot step (100) for all N, so the fitted exponent is 0 with R^2 = 1.
+    let dir = tmpdir("sweep");
+    std::fs::write(
+        dir.join("dyn.toml"),
+        r#"name = "dyn"
+[base]
+data.spec = "mnist-5k"
+data.heldout = 64
+diffusion.timesteps = 100
+train.steps = 1000
+train.snapshots = 4
+sample.num = 4
+[axes]
+model = ["empirical"]
+n = [8, 16, 32]
+[eval]
+metrics = ["mem", "loss"]
+args = ["--along-training", "--num", "40", "--steps", "10", "--loss-points", "2", "--loss-rows", "16", "--bootstrap", "100"]
+"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+        .current_dir(&dir)
+        .args(["sweep", "dyn.toml", "--out", "sw", "--jobs", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("tau_mem ~ N^a"), "{text}");
+    let sw = dir.join("sw");
+    let rows = csv(&sw.join("report.csv"));
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    for r in &rows[1..] {
+        assert_eq!(r[col("dynamics.tau_mem")], "100", "{r:?}");
+        assert!(!r[col("dynamics.tau_gen")].is_empty());
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(sw.join("report.json")).unwrap()).unwrap();
+    let fit = &report["tau_mem_fit"][0]["fit"];
+    assert!(fit["a"].as_f64().unwrap().abs() < 1e-9, "{fit}");
+    assert_eq!(fit["n"], 3);
+    let html = std::fs::read_to_string(sw.join("report.html")).unwrap();
+    assert!(html.contains("tau_vs_n.png") && html.contains("r_mem_dynamics.png"));
+    assert!(sw.join("tau_vs_n.png").exists() && sw.join("r_mem_dynamics.png").exists());
 }

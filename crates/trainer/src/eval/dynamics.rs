@@ -144,7 +144,11 @@ fn partner(other: &LoadedRun, t: &Target) -> Option<Target> {
         .join(snapshots::SNAPSHOTS_DIR)
         .join(crate::run::checkpoint::step_dir_name(t.step));
     let kind = if t.kind == "ema" { "ema" } else { "raw" };
-    let file = if kind == "ema" { "ema.bpk" } else { "model.bpk" };
+    let file = if kind == "ema" {
+        "ema.bpk"
+    } else {
+        "model.bpk"
+    };
     dir.join(file).exists().then_some(Target {
         step: t.step,
         kind,
@@ -165,10 +169,17 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
         );
     }
     let mut other = match inp.against {
-        Some(p) => Some(crate::run::load(p, Some(r.device.kind), crate::run::Weights::Raw)?),
+        Some(p) => Some(crate::run::load(
+            p,
+            Some(r.device.kind),
+            crate::run::Weights::Raw,
+        )?),
         None => None,
     };
-    if other.as_ref().is_some_and(|o| o.train.dim() != r.train.dim()) {
+    if other
+        .as_ref()
+        .is_some_and(|o| o.train.dim() != r.train.dim())
+    {
         bail!("--against: the two runs' data have different dimensions");
     }
     let targets = targets(r)?;
@@ -176,7 +187,13 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
     let mut rows = Vec::with_capacity(targets.len());
     for (k, t) in targets.iter().enumerate() {
         if !inp.quiet || k % 10 == 0 {
-            eprintln!("snapshot {}/{}: step {} {}", k + 1, targets.len(), t.step, t.kind);
+            eprintln!(
+                "snapshot {}/{}: step {} {}",
+                k + 1,
+                targets.len(),
+                t.step,
+                t.kind
+            );
         }
         if let Some(m) = model_of(r, t)? {
             r.model = m;

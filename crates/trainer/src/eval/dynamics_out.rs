@@ -124,7 +124,9 @@ impl Curve {
             tau_mem_interval: iv,
             tau_gen: tau_gen(&steps, &held, args.tau_gen_tolerance),
             best_heldout_step: argmax(&rows, |r| r.heldout_loss.map(|l| -l)),
-            score_peak_step: argmax(&rows, |r| r.score.as_ref().map(ScoreAgreement::heldout_mean)),
+            score_peak_step: argmax(&rows, |r| {
+                r.score.as_ref().map(ScoreAgreement::heldout_mean)
+            }),
             rows,
         }
     }
@@ -158,9 +160,23 @@ pub fn write(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result<()> {
         .find_map(|r| r.score.as_ref().map(|s| s.paper_t.clone()))
         .unwrap_or_default();
     let mut header: Vec<String> = [
-        "step", "weights", "r_mem", "r_mem_lo", "r_mem_hi", "d1_train_mean", "d1_heldout_mean",
-        "train_loss", "heldout_loss", "gap", "agree_cosine", "score_cos_heldout",
-        "score_cos_train", "tau_mem", "tau_mem_lo", "tau_mem_hi", "tau_gen",
+        "step",
+        "weights",
+        "r_mem",
+        "r_mem_lo",
+        "r_mem_hi",
+        "d1_train_mean",
+        "d1_heldout_mean",
+        "train_loss",
+        "heldout_loss",
+        "gap",
+        "agree_cosine",
+        "score_cos_heldout",
+        "score_cos_train",
+        "tau_mem",
+        "tau_mem_lo",
+        "tau_mem_hi",
+        "tau_gen",
     ]
     .map(String::from)
     .to_vec();
@@ -230,7 +246,12 @@ fn plot_memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Resul
         let s = Series::new(format!("R_mem ({}, 95% bootstrap)", c.kind), x, y).with_band(lo, hi);
         series.push(if c.kind == "ema" { s.as_dashed() } else { s });
         if let Some(t) = c.tau_mem {
-            series.push(marker(format!("tau_mem ({}) = {t:.0}", c.kind), t, 0.0, 1.0));
+            series.push(marker(
+                format!("tau_mem ({}) = {t:.0}", c.kind),
+                t,
+                0.0,
+                1.0,
+            ));
         }
     }
     for c in curves.iter().filter(|c| c.kind != "ema") {
@@ -240,13 +261,27 @@ fn plot_memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Resul
         }
         let (x, y) = xy(c, |r| r.score.as_ref().map(ScoreAgreement::heldout_mean));
         if !x.is_empty() {
-            series.push(Series::new(format!("score agreement, held-out ({})", c.kind), x, y));
+            series.push(Series::new(
+                format!("score agreement, held-out ({})", c.kind),
+                x,
+                y,
+            ));
         }
         if let Some(p) = c.score_peak_step {
-            series.push(marker(format!("score agreement peak = {p}"), p as f64, 0.0, 1.0));
+            series.push(marker(
+                format!("score agreement peak = {p}"),
+                p as f64,
+                0.0,
+                1.0,
+            ));
         }
         if let Some(b) = c.best_heldout_step.filter(|_| c.score_peak_step.is_some()) {
-            series.push(marker(format!("lowest held-out loss = {b}"), b as f64, 0.0, 1.0));
+            series.push(marker(
+                format!("lowest held-out loss = {b}"),
+                b as f64,
+                0.0,
+                1.0,
+            ));
         }
     }
     let (x0, x1) = step_range(curves);
@@ -262,7 +297,11 @@ fn plot_memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Resul
         &out.join("dynamics.png"),
         &PlotSpec {
             log_x: true,
-            ..PlotSpec::new("Memorisation along training", "training step", "fraction / cosine")
+            ..PlotSpec::new(
+                "Memorisation along training",
+                "training step",
+                "fraction / cosine",
+            )
         },
         &series,
     )?;
@@ -270,7 +309,9 @@ fn plot_memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Resul
 }
 
 fn step_range(curves: &[Curve]) -> (f64, f64) {
-    let steps = curves.iter().flat_map(|c| c.rows.iter().map(|r| r.step as f64));
+    let steps = curves
+        .iter()
+        .flat_map(|c| c.rows.iter().map(|r| r.step as f64));
     let lo = steps.clone().fold(f64::INFINITY, f64::min);
     let hi = steps.fold(0.0, f64::max);
     (lo, hi)
@@ -295,10 +336,20 @@ fn plot_loss(out: &Path, curves: &[Curve]) -> Result<()> {
     }
     for c in curves.iter().filter(|c| c.kind != "ema") {
         if let Some(t) = c.tau_gen {
-            series.push(marker(format!("tau_gen ({}) = {t}", c.kind), t as f64, range.0, range.1));
+            series.push(marker(
+                format!("tau_gen ({}) = {t}", c.kind),
+                t as f64,
+                range.0,
+                range.1,
+            ));
         }
         if let Some(t) = c.tau_mem {
-            series.push(marker(format!("tau_mem ({}) = {t:.0}", c.kind), t, range.0, range.1));
+            series.push(marker(
+                format!("tau_mem ({}) = {t:.0}", c.kind),
+                t,
+                range.0,
+                range.1,
+            ));
         }
     }
     line_plot(
@@ -338,7 +389,13 @@ pub fn json(curves: &[Curve], inp: &DynamicsInputs<'_>, bootstrap: usize) -> Val
         "curves": per,
     });
     if let Some(m) = main.map(Curve::json) {
-        for k in ["tau_mem", "tau_mem_reached", "tau_mem_lo", "tau_mem_hi", "tau_gen"] {
+        for k in [
+            "tau_mem",
+            "tau_mem_reached",
+            "tau_mem_lo",
+            "tau_mem_hi",
+            "tau_gen",
+        ] {
             v[k] = m[k].clone();
         }
     }

@@ -33,10 +33,12 @@ pub fn curves(
     // The same number of rows from each set, so both see the very same noise draws.
     let m = train.len().min(heldout.len()).min(max_rows.max(1));
     let grid = timestep_grid(diffusion.steps(), points);
-    let loss = |rows: &[f32]| {
-        per_timestep_loss(model, diffusion, rows, d, &grid, NOISE_SEED, 512, device)
-    };
-    let (tr, he) = (loss(&train.samples[..m * d]), loss(&heldout.samples[..m * d]));
+    let loss =
+        |rows: &[f32]| per_timestep_loss(model, diffusion, rows, d, &grid, NOISE_SEED, 512, device);
+    let (tr, he) = (
+        loss(&train.samples[..m * d]),
+        loss(&heldout.samples[..m * d]),
+    );
     Ok((grid, tr, he, m))
 }
 

@@ -43,7 +43,10 @@ impl TauFit {
 /// The tau_mem fits of every line of `runs`.
 pub fn fits(runs: &[RunRecord]) -> Vec<TauFit> {
     let mut out: Vec<TauFit> = Vec::new();
-    for r in runs.iter().filter(|r| r.get("dynamics.tau_mem_reached").is_some()) {
+    for r in runs
+        .iter()
+        .filter(|r| r.get("dynamics.tau_mem_reached").is_some())
+    {
         if !out.iter().any(|f| f.line == r.line) {
             let mine: Vec<&RunRecord> = runs.iter().filter(|x| x.line == r.line).collect();
             let (x, y): (Vec<f64>, Vec<f64>) = mine
@@ -71,7 +74,10 @@ pub fn write(dir: &Path, runs: &[RunRecord], fits: &[TauFit]) -> Result<Vec<Figu
         return Ok(out);
     }
     let mut s = Vec::new();
-    for (key, name) in [("dynamics.tau_mem", "tau_mem"), ("dynamics.tau_gen", "tau_gen")] {
+    for (key, name) in [
+        ("dynamics.tau_mem", "tau_mem"),
+        ("dynamics.tau_gen", "tau_gen"),
+    ] {
         for l in lines(runs, |r| r.get(key)) {
             let series = Series::new(format!("{name} ({})", l.label), l.n.clone(), l.mean.clone());
             s.push(match l.count.iter().any(|&c| c > 1) {
@@ -87,7 +93,9 @@ pub fn write(dir: &Path, runs: &[RunRecord], fits: &[TauFit]) -> Result<Vec<Figu
             .filter(|r| r.line == f.line)
             .filter_map(|r| r.n().map(|n| n as f64))
             .collect();
-        let (lo, hi) = ns.iter().fold((f64::INFINITY, 0f64), |(a, b), &n| (a.min(n), b.max(n)));
+        let (lo, hi) = ns
+            .iter()
+            .fold((f64::INFINITY, 0f64), |(a, b), &n| (a.min(n), b.max(n)));
         let x = vec![lo, hi];
         let y = x.iter().map(|n| p.c * n.powf(p.a)).collect();
         s.push(Series::new(format!("fit {} ~ N^{:.2}", f.line, p.a), x, y).as_dashed());
@@ -97,14 +105,21 @@ pub fn write(dir: &Path, runs: &[RunRecord], fits: &[TauFit]) -> Result<Vec<Figu
          weights) and tau_gen (first step with the held-out loss near its best) against N, \
          log-log; dashed: least-squares power law tau_mem ~ N^a (95% interval of a). {}. \
          Runs that never reach the threshold are left out of the plot and the fit.",
-        fits.iter().map(TauFit::describe).collect::<Vec<_>>().join("; ")
+        fits.iter()
+            .map(TauFit::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
     );
     line_plot(
         &dir.join("tau_vs_n.png"),
         &PlotSpec {
             log_x: true,
             log_y: true,
-            ..PlotSpec::new("tau_mem and tau_gen vs N", "N (training-set size)", "training step")
+            ..PlotSpec::new(
+                "tau_mem and tau_gen vs N",
+                "N (training-set size)",
+                "training step",
+            )
         },
         &s,
     )?;
@@ -135,7 +150,12 @@ fn read_curve(path: &Path) -> Option<(Vec<f64>, Vec<f64>)> {
         lines
             .map(|l| l.split(',').collect::<Vec<_>>())
             .filter(|f| matches!(f.get(cw).copied(), Some("raw" | "fitted")))
-            .filter_map(|f| Some((f.get(cs)?.parse::<f64>().ok()?, f.get(cr)?.parse::<f64>().ok()?)))
+            .filter_map(|f| {
+                Some((
+                    f.get(cs)?.parse::<f64>().ok()?,
+                    f.get(cr)?.parse::<f64>().ok()?,
+                ))
+            })
             .unzip(),
     )
 }
@@ -152,7 +172,10 @@ fn curves(dir: &Path, runs: &[RunRecord]) -> Result<bool> {
         let Some(n) = r.n().filter(|_| !x.is_empty()) else {
             continue;
         };
-        match groups.iter_mut().find(|g| g.0 == n && g.1 == r.line && g.2 == x) {
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == n && g.1 == r.line && g.2 == x)
+        {
             Some(g) => g.3.push(y),
             None => groups.push((n, r.line.clone(), x, vec![y])),
         }

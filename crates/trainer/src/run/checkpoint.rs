@@ -92,8 +92,7 @@ pub fn write_dir(
             .map_err(|er| rec(er, "EMA"))?;
     }
     if let Some(o) = optim {
-        o.save(tmp.join("optim"))
-            .map_err(|e| rec(e, "optimiser"))?;
+        o.save(tmp.join("optim")).map_err(|e| rec(e, "optimiser"))?;
     }
     write_atomic(
         &tmp.join("state.json"),

@@ -79,7 +79,12 @@ pub fn read_schedule(run_dir: &Path) -> Result<Option<Schedule>> {
         return Ok(None);
     };
     serde_json::from_str(&text)
-        .with_context(|| format!("{} is corrupt: delete it to plan the snapshots again", p.display()))
+        .with_context(|| {
+            format!(
+                "{} is corrupt: delete it to plan the snapshots again",
+                p.display()
+            )
+        })
         .map(Some)
 }
 
@@ -223,7 +228,15 @@ mod tests {
         assert_eq!(merge(&old, &old, 300), old);
         let new = log_spaced(10, 4000, 5);
         let m = merge(&old, &new, 100);
-        assert!(m.iter().filter(|&&s| s <= 100).eq(old.iter().filter(|&&s| s <= 100)));
-        assert!(m.iter().filter(|&&s| s > 100).eq(new.iter().filter(|&&s| s > 100)));
+        assert!(
+            m.iter()
+                .filter(|&&s| s <= 100)
+                .eq(old.iter().filter(|&&s| s <= 100))
+        );
+        assert!(
+            m.iter()
+                .filter(|&&s| s > 100)
+                .eq(new.iter().filter(|&&s| s > 100))
+        );
     }
 }
