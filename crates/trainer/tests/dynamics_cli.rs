@@ -290,7 +290,19 @@ fn along_training_without_snapshots_or_with_other_metrics_fails_clearly() {
         "--quiet",
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    assert!(!out.status.success() && err.contains("spectrum"), "{err}");
+    let out = run(&[
+        "eval",
+        a_s,
+        "--along-training",
+        "--tau-mem-threshold",
+        "1.5",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--tau-mem-threshold"),
+        "{err}"
+    );
 }
 
 #[test]

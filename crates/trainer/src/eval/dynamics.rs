@@ -168,6 +168,12 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
             m.name()
         );
     }
+    let thr = inp.args.tau_mem_threshold;
+    if !(thr > 0.0 && thr < 1.0) {
+        bail!(
+            "--tau-mem-threshold {thr}: R_mem is a fraction, give a level in (0, 1) (default 0.1)"
+        );
+    }
     let mut other = match inp.against {
         Some(p) => Some(crate::run::load(
             p,
@@ -185,6 +191,7 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
     let targets = targets(r)?;
     let res = resamples(inp.section.num, inp.args.bootstrap, BOOTSTRAP_SEED);
     let mut rows = Vec::with_capacity(targets.len());
+    let mut missing = Vec::new();
     for (k, t) in targets.iter().enumerate() {
         if !inp.quiet || k % 10 == 0 {
             eprintln!(
@@ -199,10 +206,19 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
             r.model = m;
         }
         let (mut row, samples) = measure(r, t, inp, &res)?;
-        if let Some(o) = other.as_mut() {
-            agree(r, o, t, inp, &samples, &mut row)?;
+        if let Some(o) = other.as_mut()
+            && !agree(r, o, t, inp, &samples, &mut row)?
+        {
+            missing.push(format!("{} {}", t.step, t.kind));
         }
         rows.push(row);
+    }
+    if !missing.is_empty() && inp.metrics.contains(&Metric::Agree) {
+        eprintln!(
+            "warning: --against has no snapshot at {} (train it with the same --steps, \
+             --log-every and --snapshots); those agreement cells are empty",
+            missing.join(", ")
+        );
     }
     if r.cfg.model.is_exact() {
         rows = replicate(rows.remove(0), &snapshots::for_config(&r.cfg));
@@ -265,7 +281,8 @@ fn measure(
     Ok((row, samples))
 }
 
-/// Sample and score agreement of the denoiser now in `r` with `other`'s at the same step.
+/// Sample and score agreement of the denoiser now in `r` with `other`'s at the same step;
+/// false when `other` has no such snapshot.
 fn agree(
     r: &LoadedRun,
     other: &mut LoadedRun,
@@ -273,12 +290,12 @@ fn agree(
     inp: &DynamicsInputs<'_>,
     samples: &[f32],
     row: &mut Row,
-) -> Result<()> {
+) -> Result<bool> {
     if !inp.metrics.contains(&Metric::Agree) {
-        return Ok(());
+        return Ok(true);
     }
     let Some(p) = partner(other, t) else {
-        return Ok(());
+        return Ok(false);
     };
     if let Some(m) = model_of(other, &p)? {
         other.model = m;
@@ -295,7 +312,7 @@ fn agree(
         inp.loss_rows,
         &r.device.device,
     )?);
-    Ok(())
+    Ok(true)
 }
 
 /// Puts `value` under `metrics.dynamics` of `out/metrics.json` (keeping the rest of an
