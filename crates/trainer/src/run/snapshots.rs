@@ -96,9 +96,15 @@ pub struct Snapshots {
 }
 
 impl Snapshots {
-    /// Plans the snapshots of a session that starts after `done` steps (0 for a new run):
-    /// None when `train.snapshots` is 0. Writes `schedule.json`.
-    pub fn plan(run_dir: &Path, cfg: &RunConfig, done: usize) -> Result<Option<Self>> {
+    /// Plans the snapshots of a session that starts after `done` steps (0 for a new run) of a
+    /// network with `params` parameters: None when `train.snapshots` is 0. Writes
+    /// `schedule.json` and prints the schedule and the disk it will take.
+    pub fn plan(
+        run_dir: &Path,
+        cfg: &RunConfig,
+        done: usize,
+        params: usize,
+    ) -> Result<Option<Self>> {
         let k = cfg.train.snapshots;
         if k == 0 {
             return Ok(None);
@@ -119,8 +125,11 @@ impl Snapshots {
             &root.join(SCHEDULE_FILE),
             serde_json::to_string_pretty(&schedule)?.as_bytes(),
         )?;
+        // f32 weights, raw and EMA, per snapshot (the records add a few bytes).
+        let copies = if cfg.train.ema_decay > 0.0 { 2 } else { 1 };
+        let mib = (params * 4 * copies * steps.len()) as f64 / (1024.0 * 1024.0);
         eprintln!(
-            "snapshots: {} at log-spaced steps {}..{} (weights only) in {}",
+            "snapshots: {} at log-spaced steps {}..{} (weights only, about {mib:.1} MiB) in {}",
             steps.len(),
             steps.first().copied().unwrap_or(0),
             steps.last().copied().unwrap_or(0),

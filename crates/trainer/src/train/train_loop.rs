@@ -72,7 +72,7 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
     let (diffusion, eval_diffusion) = diffusions(cfg, &ad, inp.device)?;
     let ckpt_root = inp.run_dir.join("checkpoints");
     let mut m = start(inp, &ad)?;
-    let mut snaps = Snapshots::plan(inp.run_dir, cfg, m.state.step)?;
+    let mut snaps = Snapshots::plan(inp.run_dir, cfg, m.state.step, m.net.num_params())?;
     let total = cfg.total_steps();
     let mut batches = Batches::new(tc.seed, inp.train.len(), tc.batch_size);
     let train_x = matrix(&inp.train.samples, inp.train.len(), inp.train.dim(), &ad);
