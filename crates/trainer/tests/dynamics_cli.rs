@@ -222,6 +222,13 @@ fn empirical_memorises_at_every_snapshot() {
     // It memorises from the first snapshot on (log-spaced from step 100 to 1000).
     assert_eq!(d["tau_mem"].as_f64(), Some(100.0));
     assert_eq!(d["tau_mem_reached"], true);
+    // A later plain evaluation keeps the along-training results in metrics.json.
+    let plain: Value = serde_json::from_str(&ok(&[
+        "eval", r, "--quiet", "--json", "--num", "20", "--steps", "10",
+    ]))
+    .unwrap();
+    assert_eq!(plain["metrics"]["dynamics"], *d);
+    assert!(plain["metrics"]["mem"].is_object());
 }
 
 #[test]

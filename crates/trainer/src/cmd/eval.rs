@@ -184,6 +184,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         eprintln!("{}: {:.1}s", m.name(), t0.elapsed().as_secs_f64());
         results.insert(m.name().to_string(), value);
     }
+    crate::eval::dynamics::carry_over(&out, &mut results);
     let doc = serde_json::json!({
         "schema": "diffmem.metrics/1 (docs/metrics.md)",
         "run": r.dir.display().to_string(),

@@ -367,3 +367,14 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
     );
     Ok(())
 }
+
+/// Keeps the `dynamics` entry of an existing `out/metrics.json` in the metrics of a new plain
+/// evaluation (the along-training results describe their own samples and stay valid).
+pub fn carry_over(out: &Path, results: &mut serde_json::Map<String, serde_json::Value>) {
+    let old = std::fs::read_to_string(out.join("metrics.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    if let Some(d) = old.and_then(|mut v| v["metrics"].get_mut("dynamics").map(|d| d.take())) {
+        results.entry("dynamics").or_insert(d);
+    }
+}
