@@ -5,6 +5,7 @@
 pub mod agreement;
 pub mod dynamics;
 pub mod dynamics_out;
+pub mod dynamics_plot;
 pub mod gaussian;
 pub mod loss;
 pub mod memorization;
