@@ -3,6 +3,7 @@
 
 pub mod agreement;
 pub mod denoising_loss;
+pub mod dynamics;
 pub mod error;
 pub mod gaussian;
 pub mod memorization;
@@ -11,6 +12,7 @@ pub mod nn_figure;
 pub mod nn_grid;
 pub mod plot;
 pub mod sample_health;
+pub mod score_agreement;
 pub mod spectrum;
 pub mod summary;
 #[cfg(test)]

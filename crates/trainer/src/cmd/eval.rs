@@ -1,6 +1,7 @@
 //! `diffmem eval RUN`: memorisation and generalisation metrics of a run, written to
 //! `metrics.json` (schema: docs/metrics.md), CSVs and PNG plots in the run directory.
 
+use crate::eval::dynamics::{DynamicsArgs, DynamicsInputs};
 use crate::eval::spectrum::SpectrumArgs;
 use crate::eval::{EvalContext, Metric, default_metrics, draw_samples, summary};
 use crate::io::atomic::write_atomic;
@@ -76,6 +77,9 @@ pub struct EvalArgs {
     /// Spectrum settings.
     #[command(flatten)]
     pub spectrum: SpectrumArgs,
+    /// Evaluation along training (snapshots).
+    #[command(flatten)]
+    pub dynamics: DynamicsArgs,
 }
 
 fn sample_section(a: &EvalArgs, r: &LoadedRun) -> SampleSection {
@@ -120,8 +124,36 @@ fn metrics(a: &EvalArgs, r: &LoadedRun) -> Result<Vec<Metric>> {
     Ok(metrics)
 }
 
+/// `diffmem eval --along-training`: every snapshot, into dynamics.csv/png and metrics.json.
+fn along_training(a: &EvalArgs) -> Result<()> {
+    let mut r = run::load(&a.run, a.device, Weights::Raw)?;
+    let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
+    std::fs::create_dir_all(&out)?;
+    let mut metrics = metrics(a, &r)?;
+    if a.metrics.is_none() {
+        metrics.retain(|m| matches!(m, Metric::Mem | Metric::Loss | Metric::Agree));
+    }
+    let section = sample_section(a, &r);
+    let inp = DynamicsInputs {
+        metrics: &metrics,
+        section: &section,
+        out: &out,
+        threshold: a.threshold,
+        loss_points: a.loss_points,
+        loss_rows: a.loss_rows,
+        against: a.against.as_deref(),
+        args: &a.dynamics,
+        quiet: a.quiet,
+    };
+    let value = crate::eval::dynamics::run(&mut r, &inp)?;
+    crate::eval::dynamics::record(&out, &r, value, a.json)
+}
+
 /// Runs `diffmem eval`.
 pub fn run(a: &EvalArgs) -> Result<()> {
+    if a.dynamics.along_training {
+        return along_training(a);
+    }
     let started = Instant::now();
     let weights = if a.raw { Weights::Raw } else { Weights::Ema };
     let r = run::load(&a.run, a.device, weights)?;
@@ -163,6 +195,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         eprintln!("{}: {:.1}s", m.name(), t0.elapsed().as_secs_f64());
         results.insert(m.name().to_string(), value);
     }
+    crate::eval::dynamics::carry_over(&out, &mut results);
     let doc = serde_json::json!({
         "schema": "diffmem.metrics/1 (docs/metrics.md)",
         "run": r.dir.display().to_string(),

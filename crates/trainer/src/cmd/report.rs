@@ -72,7 +72,9 @@ pub fn build(dir: &Path, a: &ReportArgs) -> Result<()> {
     if !theory.rows.is_empty() {
         table::write_theory(&dir.join("kl_theory.csv"), &theory.rows)?;
     }
-    let figures = plots::write_all(dir, &runs, &theory)?;
+    let mut figures = plots::write_all(dir, &runs, &theory)?;
+    let tau_fits = crate::report::dynamics::fits(&runs);
+    figures.extend(crate::report::dynamics::write(dir, &runs, &tau_fits)?);
     let crossings: Vec<_> = lines(&runs, |r| r.get("mem.r_mem"))
         .iter()
         .filter_map(|l| crossing(l, a.level))
@@ -97,6 +99,7 @@ pub fn build(dir: &Path, a: &ReportArgs) -> Result<()> {
         "r_mem": r_mem,
         "crossings": crossings,
         "theory": theory,
+        "tau_mem_fit": tau_fits,
         "figures": figures.iter().map(|f| f.file.clone()).collect::<Vec<_>>(),
     });
     let text = serde_json::to_string_pretty(&doc)?;
@@ -106,6 +109,9 @@ pub fn build(dir: &Path, a: &ReportArgs) -> Result<()> {
         return Ok(());
     }
     print_summary(dir, &runs, &r_mem, &crossings, &theory);
+    for f in &tau_fits {
+        println!("  tau_mem ~ N^a  {}", f.describe());
+    }
     Ok(())
 }
 

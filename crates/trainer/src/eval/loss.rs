@@ -14,6 +14,34 @@ use std::path::Path;
 /// Seed of the noise draws shared by both sets.
 const NOISE_SEED: u64 = 0x10_55;
 
+/// The per-timestep loss curves: the 0-based timestep grid of `points` timesteps, the training
+/// and the held-out losses on the same number of rows of each set (up to `max_rows`, the same
+/// noise draws for both), and that number of rows.
+pub fn curves(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    train: &Dataset,
+    heldout: &Dataset,
+    points: usize,
+    max_rows: usize,
+    device: &Device,
+) -> Result<(Vec<usize>, Vec<f64>, Vec<f64>, usize)> {
+    if heldout.is_empty() {
+        bail!("the loss gap needs a held-out set: train with --heldout > 0");
+    }
+    let d = train.dim();
+    // The same number of rows from each set, so both see the very same noise draws.
+    let m = train.len().min(heldout.len()).min(max_rows.max(1));
+    let grid = timestep_grid(diffusion.steps(), points);
+    let loss =
+        |rows: &[f32]| per_timestep_loss(model, diffusion, rows, d, &grid, NOISE_SEED, 512, device);
+    let (tr, he) = (
+        loss(&train.samples[..m * d]),
+        loss(&heldout.samples[..m * d]),
+    );
+    Ok((grid, tr, he, m))
+}
+
 /// Computes and writes the loss gap over `points` timesteps on up to `max_rows` rows per set.
 pub fn run(
     model: &dyn Denoiser,
@@ -25,33 +53,7 @@ pub fn run(
     device: &Device,
     out: &Path,
 ) -> Result<serde_json::Value> {
-    if heldout.is_empty() {
-        bail!("the loss gap needs a held-out set: train with --heldout > 0");
-    }
-    let d = train.dim();
-    // The same number of rows from each set, so both see the very same noise draws.
-    let m = train.len().min(heldout.len()).min(max_rows.max(1));
-    let grid = timestep_grid(diffusion.steps(), points);
-    let tr = per_timestep_loss(
-        model,
-        diffusion,
-        &train.samples[..m * d],
-        d,
-        &grid,
-        NOISE_SEED,
-        512,
-        device,
-    );
-    let he = per_timestep_loss(
-        model,
-        diffusion,
-        &heldout.samples[..m * d],
-        d,
-        &grid,
-        NOISE_SEED,
-        512,
-        device,
-    );
+    let (grid, tr, he, m) = curves(model, diffusion, train, heldout, points, max_rows, device)?;
     let gap: Vec<f64> = tr.iter().zip(&he).map(|(a, b)| b - a).collect();
     let rows: Vec<Vec<String>> = grid
         .iter()

@@ -6,7 +6,7 @@ use crate::io::csv::write_csv;
 use anyhow::Result;
 use diffmem_data::Dataset;
 use diffmem_metrics::memorization::{per_sample, summarize};
-use diffmem_metrics::nn::{NnConfig, nearest_neighbours};
+use diffmem_metrics::nn::{Neighbours, NnConfig, nearest_neighbours};
 use diffmem_metrics::plot::{PlotSpec, histogram};
 use diffmem_model::burn::prelude::Device;
 use std::path::Path;
@@ -19,16 +19,14 @@ pub struct MemResult {
     pub json: serde_json::Value,
 }
 
-/// Computes and writes the memorisation metrics of `samples`.
-pub fn run(
+/// The two nearest training images of each sample and, when the held-out set has two or more
+/// rows, its two nearest held-out images.
+pub fn neighbours(
     samples: &[f32],
     train: &Dataset,
     heldout: &Dataset,
-    threshold: f64,
-    nn_scale: usize,
     device: &Device,
-    out: &Path,
-) -> Result<MemResult> {
+) -> Result<(Neighbours, Option<Neighbours>)> {
     let d = train.dim();
     let nn_train = nearest_neighbours(samples, &train.samples, d, &NnConfig::new(2, d), device)?;
     let nn_held = if heldout.len() >= 2 {
@@ -42,6 +40,20 @@ pub fn run(
     } else {
         None
     };
+    Ok((nn_train, nn_held))
+}
+
+/// Computes and writes the memorisation metrics of `samples`.
+pub fn run(
+    samples: &[f32],
+    train: &Dataset,
+    heldout: &Dataset,
+    threshold: f64,
+    nn_scale: usize,
+    device: &Device,
+    out: &Path,
+) -> Result<MemResult> {
+    let (nn_train, nn_held) = neighbours(samples, train, heldout, device)?;
     let summary = summarize(&nn_train, nn_held.as_ref(), threshold)?;
     let rows = per_sample(&nn_train, nn_held.as_ref(), threshold)?;
     let ratios: Vec<f64> = rows.iter().map(|r| r.ratio).collect();

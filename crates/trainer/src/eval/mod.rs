@@ -3,12 +3,16 @@
 //! [`Metric::compute`] and its own file.
 
 pub mod agreement;
+pub mod dynamics;
+pub mod dynamics_out;
+pub mod dynamics_plot;
 pub mod gaussian;
 pub mod health;
 pub mod loss;
 pub mod memorization;
 pub mod nn_figures;
 pub mod overlap;
+pub mod score_agreement;
 pub mod spectrum;
 pub mod summary;
 pub mod verdict;

@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod collect;
+pub mod dynamics;
 pub mod flatten;
 pub mod html;
 pub mod plots;

@@ -55,8 +55,25 @@ pub fn save(
     keep: usize,
 ) -> Result<PathBuf> {
     let name = step_dir_name(state.step);
-    let tmp = ckpt_root.join(format!(".{name}.tmp"));
-    let dst = ckpt_root.join(&name);
+    let dst = write_dir(ckpt_root, &name, net, ema, Some(optim), state)?;
+    write_atomic(&ckpt_root.join("latest"), name.as_bytes())?;
+    rotate(ckpt_root, keep)?;
+    Ok(dst)
+}
+
+/// Writes `root/name/` atomically (a temporary directory, then a rename): `model.bpk`, `ema.bpk`
+/// when there is an EMA, `optim.bpk` when `optim` is given (weight-only snapshots leave it out),
+/// `state.json` and `SHA256SUMS`. Returns the directory.
+pub fn write_dir(
+    root: &Path,
+    name: &str,
+    net: &Net,
+    ema: Option<&Net>,
+    optim: Option<&ModuleOptimizer>,
+    state: &LoopState,
+) -> Result<PathBuf> {
+    let tmp = root.join(format!(".{name}.tmp"));
+    let dst = root.join(name);
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).ok();
     }
@@ -74,9 +91,9 @@ pub fn save(
             .save(tmp.join("ema"))
             .map_err(|er| rec(er, "EMA"))?;
     }
-    optim
-        .save(tmp.join("optim"))
-        .map_err(|e| rec(e, "optimiser"))?;
+    if let Some(o) = optim {
+        o.save(tmp.join("optim")).map_err(|e| rec(e, "optimiser"))?;
+    }
     write_atomic(
         &tmp.join("state.json"),
         serde_json::to_string_pretty(state)?.as_bytes(),
@@ -87,8 +104,6 @@ pub fn save(
     }
     std::fs::rename(&tmp, &dst)
         .with_context(|| format!("cannot move checkpoint to {}", dst.display()))?;
-    write_atomic(&ckpt_root.join("latest"), name.as_bytes())?;
-    rotate(ckpt_root, keep)?;
     Ok(dst)
 }
 
@@ -104,7 +119,8 @@ fn rotate(ckpt_root: &Path, keep: usize) -> Result<()> {
     Ok(())
 }
 
-fn list_steps(ckpt_root: &Path) -> Result<Vec<(usize, PathBuf)>> {
+/// The `step-NNNNNNN` directories under `ckpt_root` with their steps (unsorted; none when it is missing).
+pub fn list_steps(ckpt_root: &Path) -> Result<Vec<(usize, PathBuf)>> {
     let Ok(rd) = std::fs::read_dir(ckpt_root) else {
         return Ok(Vec::new());
     };

@@ -137,6 +137,8 @@ section! {
         [long] patience: OrNone<usize> = OrNone::none(),
         /// Every K steps (rounded up to a multiple of --log-every) draw a grid of up to 64 samples into RUN/samples/step-NNNNNNN.png, or none.
         [long] sample_every: OrNone<usize> = OrNone::none(),
+        /// Weight-only snapshots (raw and EMA) at K log-spaced steps from the first logging step to the last, for `eval --along-training` (0: none).
+        [long] snapshots: usize = 0,
         /// Device: auto (CUDA, else a real wgpu GPU, else flex), wgpu, cuda, flex, ndarray.
         [long] device: DeviceChoice = DeviceChoice::Flex,
     }

@@ -15,5 +15,6 @@ mod model_layer;
 pub mod or_none;
 mod section;
 pub mod signals;
+pub mod snapshots;
 
 pub use load::{LoadedRun, Weights, load, load_net, weights_dir};

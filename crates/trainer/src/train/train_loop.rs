@@ -4,6 +4,7 @@
 
 use crate::run::checkpoint::{self, LoopState};
 use crate::run::config::{LrSchedule, RunConfig};
+use crate::run::snapshots::Snapshots;
 use crate::train::batches::Batches;
 use crate::train::figures::Figures;
 use crate::train::lr::learning_rate;
@@ -72,6 +73,7 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
     let (diffusion, eval_diffusion) = diffusions(cfg, &ad, inp.device)?;
     let ckpt_root = inp.run_dir.join("checkpoints");
     let mut m = start(inp, &ad)?;
+    let mut snaps = Snapshots::plan(inp.run_dir, cfg, m.state.step, m.net.num_params())?;
     let total = cfg.total_steps();
     let mut batches = Batches::new(tc.seed, inp.train.len(), tc.batch_size);
     let train_x = matrix(&inp.train.samples, inp.train.len(), inp.train.dim(), &ad);
@@ -87,6 +89,9 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
         let loss;
         (m, loss) = m.step(&diffusion, batch, lr, cfg);
         monitor.push(loss);
+        if let Some(s) = snaps.as_mut().filter(|s| s.due(m.state.step)) {
+            s.save(&m.net, m.ema.as_ref(), &m.state)?;
+        }
         let stopping = crate::run::signals::received().is_some()
             || inp.stop_after.is_some_and(|k| m.state.step >= k);
         if m.state.step % tc.log_every != 0 && m.state.step != total && !stopping {
@@ -109,6 +114,9 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
         }
     }
     monitor.finish();
+    if let Some(s) = &snaps {
+        eprintln!("{}", s.describe());
+    }
     if let Finish::EarlyStopped { .. } = finish {
         // Continue with the best weights, as the run's result.
         let best = restore(inp, &ad, &ckpt_root.join("best"))?;

@@ -1,0 +1,380 @@
+//! `diffmem eval RUN --along-training`: every snapshot of `train --snapshots K`
+//! (`run/snapshots.rs`) evaluated with the same sampler noise, its raw weights (the default
+//! curve: an EMA lags and hides the onset) and its EMA. Per snapshot: R_mem with a bootstrap
+//! 95% interval, mean d1 to the training and held-out sets, train and held-out loss and their
+//! gap, and with `--against RUN2` the sample agreement and the score-level agreement with
+//! RUN2's snapshot at the same step. From the curves, tau_mem and tau_gen
+//! (`diffmem_metrics::dynamics`). Writes `dynamics.csv`, `dynamics.png`, `dynamics_loss.png`
+//! and the `dynamics` entry of `metrics.json` (schema: docs/metrics.md).
+//!
+//! An exact model (`empirical`, `linear-exact`) is the same closed form at every step: it is
+//! evaluated once, and that row stands for every step of the run's snapshot schedule.
+
+use super::{Metric, draw_samples, loss, memorization};
+use crate::eval::dynamics_out::{self, Curve, Row};
+use crate::eval::score_agreement;
+use crate::run::config::SampleSection;
+use crate::run::{LoadedRun, snapshots};
+use anyhow::{Context, Result, bail};
+use diffmem_metrics::agreement::{Centering, paired_cosine};
+use diffmem_metrics::dynamics::{fraction_interval, resamples};
+use diffmem_metrics::memorization::per_sample;
+use diffmem_model::Denoiser;
+use std::path::{Path, PathBuf};
+
+/// Flags of `diffmem eval --along-training`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DynamicsArgs {
+    /// Evaluate every snapshot of `train --snapshots K` (raw and EMA weights, the same sampler
+    /// noise): dynamics.csv, dynamics.png, tau_mem and tau_gen. Metrics: mem, loss, agree.
+    #[arg(long)]
+    pub along_training: bool,
+    /// tau_mem: the R_mem level whose first crossing marks the onset of memorisation.
+    #[arg(long, default_value_t = 0.1, value_parser = crate::io::range::positive_f64)]
+    pub tau_mem_threshold: f64,
+    /// tau_gen: held-out loss within this relative tolerance of its lowest value.
+    #[arg(long, default_value_t = 0.05, value_parser = crate::io::range::non_negative_f64)]
+    pub tau_gen_tolerance: f64,
+    /// Bootstrap resamples for the intervals of R_mem and tau_mem.
+    #[arg(long, default_value_t = 1000, value_parser = crate::io::range::positive_usize)]
+    pub bootstrap: usize,
+}
+
+/// Seed of the bootstrap resamples.
+const BOOTSTRAP_SEED: u64 = 0xB007;
+
+/// What an along-training evaluation needs besides the run.
+pub struct DynamicsInputs<'a> {
+    /// The metrics asked for (mem, loss, agree).
+    pub metrics: &'a [Metric],
+    /// How samples are drawn (the same seed for every snapshot).
+    pub section: &'a SampleSection,
+    /// Output directory.
+    pub out: &'a Path,
+    /// Memorisation threshold on d1/d2.
+    pub threshold: f64,
+    /// Timesteps of the loss curves.
+    pub loss_points: usize,
+    /// Rows per set of the loss curves.
+    pub loss_rows: usize,
+    /// Second run for the agreements.
+    pub against: Option<&'a Path>,
+    /// The flags above.
+    pub args: &'a DynamicsArgs,
+    /// Plain progress lines.
+    pub quiet: bool,
+}
+
+/// One set of weights to evaluate: a snapshot's raw or EMA weights, or an exact model.
+struct Target {
+    step: usize,
+    kind: &'static str,
+    dir: Option<PathBuf>,
+}
+
+/// The weights to evaluate: each snapshot's raw and EMA weights, or the exact model once.
+fn targets(r: &LoadedRun) -> Result<Vec<Target>> {
+    if r.cfg.model.is_exact() {
+        let steps = snapshots::for_config(&r.cfg);
+        if steps.is_empty() {
+            bail!(
+                "{} has no snapshot schedule: train it with --snapshots K (an exact model is the \
+                 same at every step; the schedule only sets the steps of the rows)",
+                r.dir.display()
+            );
+        }
+        return Ok(vec![Target {
+            step: steps[0],
+            kind: "fitted",
+            dir: None,
+        }]);
+    }
+    let list = snapshots::list(&r.dir);
+    if list.is_empty() {
+        bail!(
+            "{} has no snapshots: train it with --snapshots K to evaluate along training",
+            r.dir.display()
+        );
+    }
+    Ok(list
+        .into_iter()
+        .flat_map(|(step, dir)| {
+            let ema = dir.join("ema.bpk").exists();
+            let raw = Target {
+                step,
+                kind: "raw",
+                dir: Some(dir.clone()),
+            };
+            let e = ema.then(|| Target {
+                step,
+                kind: "ema",
+                dir: Some(dir),
+            });
+            std::iter::once(raw).chain(e)
+        })
+        .collect())
+}
+
+/// The denoiser of `t` for run `r` (its exact model, or the snapshot's weights).
+fn model_of(r: &LoadedRun, t: &Target) -> Result<Option<Box<dyn Denoiser>>> {
+    let Some(dir) = &t.dir else {
+        return Ok(None);
+    };
+    let fresh = r
+        .cfg
+        .model
+        .init_net(r.train.shape, r.cfg.diffusion.timesteps, &r.device.device)?
+        .context("not a trainable model")?;
+    let net = snapshots::load(fresh, dir, t.kind == "ema")?
+        .with_context(|| format!("snapshot {} has no {} weights", dir.display(), t.kind))?;
+    Ok(Some(Box::new(net)))
+}
+
+/// The second run's target at the same step and of the same kind, if it has one.
+fn partner(other: &LoadedRun, t: &Target) -> Option<Target> {
+    if other.cfg.model.is_exact() {
+        return Some(Target {
+            step: t.step,
+            kind: "fitted",
+            dir: None,
+        });
+    }
+    let dir = other
+        .dir
+        .join(snapshots::SNAPSHOTS_DIR)
+        .join(crate::run::checkpoint::step_dir_name(t.step));
+    let kind = if t.kind == "ema" { "ema" } else { "raw" };
+    let file = if kind == "ema" {
+        "ema.bpk"
+    } else {
+        "model.bpk"
+    };
+    dir.join(file).exists().then_some(Target {
+        step: t.step,
+        kind,
+        dir: Some(dir),
+    })
+}
+
+/// Runs the along-training evaluation of `r` (whose model is replaced snapshot by snapshot).
+pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Value> {
+    if let Some(m) = inp
+        .metrics
+        .iter()
+        .find(|m| !matches!(m, Metric::Mem | Metric::Loss | Metric::Agree))
+    {
+        bail!(
+            "--along-training measures mem, loss and agree; drop `{}` from --metrics",
+            m.name()
+        );
+    }
+    let thr = inp.args.tau_mem_threshold;
+    if !(thr > 0.0 && thr < 1.0) {
+        bail!(
+            "--tau-mem-threshold {thr}: R_mem is a fraction, give a level in (0, 1) (default 0.1)"
+        );
+    }
+    let mut other = match inp.against {
+        Some(p) => Some(crate::run::load(
+            p,
+            Some(r.device.kind),
+            crate::run::Weights::Raw,
+        )?),
+        None => None,
+    };
+    if other
+        .as_ref()
+        .is_some_and(|o| o.train.dim() != r.train.dim())
+    {
+        bail!("--against: the two runs' data have different dimensions");
+    }
+    let targets = targets(r)?;
+    let res = resamples(inp.section.num, inp.args.bootstrap, BOOTSTRAP_SEED);
+    let mut rows = Vec::with_capacity(targets.len());
+    let mut missing = Vec::new();
+    for (k, t) in targets.iter().enumerate() {
+        if !inp.quiet || k % 10 == 0 {
+            eprintln!(
+                "snapshot {}/{}: step {} {}",
+                k + 1,
+                targets.len(),
+                t.step,
+                t.kind
+            );
+        }
+        if let Some(m) = model_of(r, t)? {
+            r.model = m;
+        }
+        let (mut row, samples) = measure(r, t, inp, &res)?;
+        if let Some(o) = other.as_mut()
+            && !agree(r, o, t, inp, &samples, &mut row)?
+        {
+            missing.push(format!("{} {}", t.step, t.kind));
+        }
+        rows.push(row);
+    }
+    if !missing.is_empty() && inp.metrics.contains(&Metric::Agree) {
+        eprintln!(
+            "warning: --against has no snapshot at {} (train it with the same --steps, \
+             --log-every and --snapshots); those agreement cells are empty",
+            missing.join(", ")
+        );
+    }
+    if r.cfg.model.is_exact() {
+        rows = replicate(rows.remove(0), &snapshots::for_config(&r.cfg));
+    }
+    let curves = Curve::split(rows, inp.args, &res);
+    dynamics_out::write(inp.out, &curves, inp.args)?;
+    Ok(dynamics_out::json(&curves, inp, res.len()))
+}
+
+/// The one row of an exact model, repeated at every step of its schedule.
+fn replicate(row: Row, steps: &[usize]) -> Vec<Row> {
+    steps
+        .iter()
+        .map(|&s| Row {
+            step: s,
+            ..row.clone()
+        })
+        .collect()
+}
+
+/// The sample and loss metrics of the denoiser now in `r`.
+fn measure(
+    r: &LoadedRun,
+    t: &Target,
+    inp: &DynamicsInputs<'_>,
+    res: &[Vec<usize>],
+) -> Result<(Row, Vec<f32>)> {
+    let device = &r.device.device;
+    let mut row = Row::new(t.step, t.kind);
+    let mut samples = Vec::new();
+    if inp.metrics.contains(&Metric::Mem) || inp.metrics.contains(&Metric::Agree) {
+        samples = draw_samples(r, inp.section, true)?;
+    }
+    if inp.metrics.contains(&Metric::Mem) {
+        let (nn, held) = memorization::neighbours(&samples, &r.train, &r.heldout, device)?;
+        let per = per_sample(&nn, held.as_ref(), inp.threshold)?;
+        row.flags = per.iter().map(|p| p.memorized).collect();
+        let n = per.len().max(1) as f64;
+        row.r_mem = Some(row.flags.iter().filter(|&&f| f).count() as f64 / n);
+        row.r_mem_interval = Some(fraction_interval(&row.flags, res, 0.95));
+        row.d1_train = Some(per.iter().map(|p| p.d1).sum::<f64>() / n);
+        row.d1_heldout = held
+            .is_some()
+            .then(|| per.iter().filter_map(|p| p.d1_heldout).sum::<f64>() / n);
+    }
+    if inp.metrics.contains(&Metric::Loss) {
+        let (_, tr, he, _) = loss::curves(
+            r.model.as_ref(),
+            &r.diffusion,
+            &r.train,
+            &r.heldout,
+            inp.loss_points,
+            inp.loss_rows,
+            device,
+        )?;
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        row.train_loss = Some(mean(&tr));
+        row.heldout_loss = Some(mean(&he));
+    }
+    Ok((row, samples))
+}
+
+/// Sample and score agreement of the denoiser now in `r` with `other`'s at the same step;
+/// false when `other` has no such snapshot.
+fn agree(
+    r: &LoadedRun,
+    other: &mut LoadedRun,
+    t: &Target,
+    inp: &DynamicsInputs<'_>,
+    samples: &[f32],
+    row: &mut Row,
+) -> Result<bool> {
+    if !inp.metrics.contains(&Metric::Agree) {
+        return Ok(true);
+    }
+    let Some(p) = partner(other, t) else {
+        return Ok(false);
+    };
+    if let Some(m) = model_of(other, &p)? {
+        other.model = m;
+    }
+    let theirs = draw_samples(other, inp.section, true)?;
+    let d = r.train.dim();
+    let cos = paired_cosine(samples, &theirs, d, Centering::PerSample)?;
+    row.agree = Some(cos.iter().sum::<f64>() / cos.len().max(1) as f64);
+    row.score = Some(score_agreement::measure(
+        (r.model.as_ref(), &r.diffusion),
+        (other.model.as_ref(), &other.diffusion),
+        &r.train,
+        &r.heldout,
+        inp.loss_rows,
+        &r.device.device,
+    )?);
+    Ok(true)
+}
+
+/// Puts `value` under `metrics.dynamics` of `out/metrics.json` (keeping the rest of an
+/// existing document, or starting one) and prints it (`--json`) or its headline numbers.
+pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: bool) -> Result<()> {
+    let path = out.join("metrics.json");
+    let mut doc = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .filter(|v| v["metrics"].is_object())
+        .unwrap_or_else(|| {
+            serde_json::json!({
+                "schema": "diffmem.metrics/1 (docs/metrics.md)",
+                "run": r.dir.display().to_string(),
+                "data": r.cfg.data.spec,
+                "n_train": r.train.len(),
+                "n_heldout": r.heldout.len(),
+                "dim": r.train.dim(),
+                "model": r.cfg.model.name(),
+                "metrics": {},
+            })
+        });
+    doc["metrics"]["dynamics"] = value;
+    let text = serde_json::to_string_pretty(&doc)?;
+    crate::io::atomic::write_atomic(&path, text.as_bytes())?;
+    if print_json {
+        println!("{text}");
+        return Ok(());
+    }
+    let d = &doc["metrics"]["dynamics"];
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "not reached".to_string(),
+        v => v.to_string(),
+    };
+    println!(
+        "along training of {} ({} snapshots, {} weights)",
+        r.dir.display(),
+        d["steps"].as_array().map_or(0, Vec::len),
+        d["default_weights"].as_str().unwrap_or("")
+    );
+    println!(
+        "  tau_mem (R_mem > {})   {} [{}, {}]",
+        d["tau_mem_threshold"],
+        show(&d["tau_mem"]),
+        show(&d["tau_mem_lo"]),
+        show(&d["tau_mem_hi"])
+    );
+    println!("  tau_gen                 {}", show(&d["tau_gen"]));
+    println!(
+        "  written to {} (dynamics.csv, dynamics.png, dynamics_loss.png, metrics.json)",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Keeps the `dynamics` entry of an existing `out/metrics.json` in the metrics of a new plain
+/// evaluation (the along-training results describe their own samples and stay valid).
+pub fn carry_over(out: &Path, results: &mut serde_json::Map<String, serde_json::Value>) {
+    let old = std::fs::read_to_string(out.join("metrics.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    if let Some(d) = old.and_then(|mut v| v["metrics"].get_mut("dynamics").map(|d| d.take())) {
+        results.entry("dynamics").or_insert(d);
+    }
+}

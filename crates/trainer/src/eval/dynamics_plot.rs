@@ -1,0 +1,159 @@
+//! The plots of `eval --along-training`: `dynamics.png` (R_mem and the agreements against the
+//! step, log axis) and `dynamics_loss.png` (train and held-out loss against the step).
+
+use super::dynamics::DynamicsArgs;
+use super::dynamics_out::{Curve, Row};
+use super::score_agreement::ScoreAgreement;
+use anyhow::Result;
+use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
+use std::path::Path;
+
+/// A vertical dashed marker at `x` from `lo` to `hi`.
+fn marker(label: String, x: f64, lo: f64, hi: f64) -> Series {
+    Series::new(label, vec![x, x], vec![lo, hi]).as_dashed()
+}
+
+/// `(x, y)` of a field over a curve's rows, where present.
+fn xy(c: &Curve, f: impl Fn(&Row) -> Option<f64>) -> (Vec<f64>, Vec<f64>) {
+    c.rows
+        .iter()
+        .filter_map(|r| f(r).map(|v| (r.step as f64, v)))
+        .unzip()
+}
+
+/// `dynamics.png`: R_mem of each curve with its bootstrap band (EMA dashed), tau_mem, the
+/// threshold, and the sample and score agreements with their peak.
+pub fn memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result<()> {
+    let mut series = Vec::new();
+    for c in curves {
+        let (x, y) = xy(c, |r| r.r_mem);
+        if x.is_empty() {
+            continue;
+        }
+        let lo = c.rows.iter().filter_map(|r| r.r_mem_interval?.lo).collect();
+        let hi = c.rows.iter().filter_map(|r| r.r_mem_interval?.hi).collect();
+        let s = Series::new(format!("R_mem ({}, 95% bootstrap)", c.kind), x, y).with_band(lo, hi);
+        series.push(if c.kind == "ema" { s.as_dashed() } else { s });
+        if let Some(t) = c.tau_mem {
+            series.push(marker(
+                format!("tau_mem ({}) = {t:.0}", c.kind),
+                t,
+                0.0,
+                1.0,
+            ));
+        }
+    }
+    for c in curves.iter().filter(|c| c.kind != "ema") {
+        let (x, y) = xy(c, |r| r.agree);
+        if !x.is_empty() {
+            series.push(Series::new(format!("sample agreement ({})", c.kind), x, y));
+        }
+        let (x, y) = xy(c, |r| r.score.as_ref().map(ScoreAgreement::heldout_mean));
+        if !x.is_empty() {
+            series.push(Series::new(
+                format!("score agreement, held-out ({})", c.kind),
+                x,
+                y,
+            ));
+        }
+        if let Some(p) = c.score_peak_step {
+            series.push(marker(
+                format!("score agreement peak = {p}"),
+                p as f64,
+                0.0,
+                1.0,
+            ));
+        }
+        if let Some(b) = c.best_heldout_step.filter(|_| c.score_peak_step.is_some()) {
+            series.push(marker(
+                format!("lowest held-out loss = {b}"),
+                b as f64,
+                0.0,
+                1.0,
+            ));
+        }
+    }
+    let (x0, x1) = step_range(curves);
+    series.push(
+        Series::new(
+            format!("threshold {}", args.tau_mem_threshold),
+            vec![x0, x1],
+            vec![args.tau_mem_threshold; 2],
+        )
+        .as_dashed(),
+    );
+    line_plot(
+        &out.join("dynamics.png"),
+        &PlotSpec {
+            log_x: true,
+            ..PlotSpec::new(
+                "Memorisation along training",
+                "training step",
+                "fraction / cosine",
+            )
+        },
+        &series,
+    )?;
+    Ok(())
+}
+
+fn step_range(curves: &[Curve]) -> (f64, f64) {
+    let steps = curves
+        .iter()
+        .flat_map(|c| c.rows.iter().map(|r| r.step as f64));
+    let lo = steps.clone().fold(f64::INFINITY, f64::min);
+    let hi = steps.fold(0.0, f64::max);
+    (lo, hi)
+}
+
+/// `dynamics_loss.png`: train and held-out loss of each curve with tau_gen and tau_mem.
+pub fn loss(out: &Path, curves: &[Curve]) -> Result<()> {
+    let mut series = Vec::new();
+    let mut range = (f64::INFINITY, 0f64);
+    for c in curves {
+        for (name, f) in [
+            ("train", (|r: &Row| r.train_loss) as fn(&Row) -> Option<f64>),
+            ("held-out", |r: &Row| r.heldout_loss),
+        ] {
+            let (x, y) = xy(c, f);
+            range = y.iter().fold(range, |(a, b), &v| (a.min(v), b.max(v)));
+            let s = Series::new(format!("{name} loss ({})", c.kind), x, y);
+            series.push(if c.kind == "ema" { s.as_dashed() } else { s });
+        }
+    }
+    if series.iter().all(|s| s.x.is_empty()) {
+        return Ok(());
+    }
+    for c in curves.iter().filter(|c| c.kind != "ema") {
+        if let Some(t) = c.tau_gen {
+            series.push(marker(
+                format!("tau_gen ({}) = {t}", c.kind),
+                t as f64,
+                range.0,
+                range.1,
+            ));
+        }
+        if let Some(t) = c.tau_mem {
+            series.push(marker(
+                format!("tau_mem ({}) = {t:.0}", c.kind),
+                t,
+                range.0,
+                range.1,
+            ));
+        }
+    }
+    line_plot(
+        &out.join("dynamics_loss.png"),
+        &PlotSpec {
+            log_x: true,
+            log_y: true,
+            ..PlotSpec::new(
+                "Denoising loss along training (same noise draws)",
+                "training step",
+                "eps MSE per coordinate (mean over t)",
+            )
+        },
+        &series,
+    )?;
+    Ok(())
+}
