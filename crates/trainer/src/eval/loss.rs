@@ -5,7 +5,7 @@
 use crate::io::csv::write_csv;
 use anyhow::{Result, bail};
 use diffmem_data::Dataset;
-use diffmem_metrics::denoising_loss::{per_timestep_loss, timestep_grid};
+use diffmem_metrics::denoising_loss::{LossUnits, per_timestep_loss, timestep_grid};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_model::burn::prelude::Device;
 use diffmem_model::{Denoiser, Diffusion};
@@ -40,6 +40,7 @@ pub fn run(
         &grid,
         NOISE_SEED,
         512,
+        LossUnits::Eps,
         device,
     );
     let he = per_timestep_loss(
@@ -50,6 +51,7 @@ pub fn run(
         &grid,
         NOISE_SEED,
         512,
+        LossUnits::Eps,
         device,
     );
     let gap: Vec<f64> = tr.iter().zip(&he).map(|(a, b)| b - a).collect();
