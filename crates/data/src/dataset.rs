@@ -1,5 +1,6 @@
 //! The `Dataset` type every loader and generator produces.
 
+use crate::covariance::Covariance;
 use serde::{Deserialize, Serialize};
 
 /// Shape of one sample: an image (channels, height, width) or a flat vector.
@@ -58,8 +59,8 @@ pub struct ManifoldBlock {
 pub struct Truth {
     /// True mean mu (length d).
     pub mean: Vec<f64>,
-    /// True covariance Sigma, d x d row-major.
-    pub cov: Vec<f64>,
+    /// True covariance Sigma, in factored form (`cov.dense()` for the d x d matrix).
+    pub cov: Covariance,
     /// For linear manifolds: the blocks (the ambient directions are the complement).
     pub blocks: Option<Vec<ManifoldBlock>>,
     /// For linear manifolds: standard deviation of the ambient directions.

@@ -16,6 +16,7 @@ pub mod bundled;
 pub mod catalog;
 pub mod celeba;
 pub mod cifar;
+pub mod covariance;
 pub mod dataset;
 pub mod error;
 pub mod files;
@@ -32,6 +33,7 @@ pub mod synthetic;
 
 pub use bundled::bundled_mnist_5k;
 pub use catalog::Catalog;
+pub use covariance::Covariance;
 pub use dataset::{Dataset, ManifoldBlock, Provenance, SampleShape, Truth};
 pub use error::{DataError, check_size};
 pub use grid::{render_grid, write_grid};

@@ -6,6 +6,11 @@
 //!
 //! (mean over coordinates; multiply by D for docs/theory.md §1's sum over coordinates). Sample m
 //! at grid point j always gets the same eps, whichever set it comes from.
+//!
+//! [`LossUnits::Objective`] measures instead the squared error of the training objective
+//! (eps, x_0 or v, with its min-SNR weight): the units of the training loss, so that the
+//! training monitor compares like with like. For an x_0 objective the eps error is the x_0
+//! error times abar_t / (1 - abar_t), which is huge at small t (1e4 at t = 1 with beta_1 = 1e-4).
 
 use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
@@ -20,7 +25,17 @@ pub fn timestep_grid(t_max: usize, k: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Per-timestep eps-prediction loss (mean over coordinates and samples) of `model` on the
+/// Which squared error a denoising loss measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossUnits {
+    /// The eps-prediction error whatever the objective: comparable across objectives (`eval`).
+    Eps,
+    /// The training objective's own error (min-SNR weighted when `diffusion` carries the
+    /// weight): the units of the training loss.
+    Objective,
+}
+
+/// Per-timestep loss in `units` (mean over coordinates and samples) of `model` on the
 /// `[M, dim]` rows, at each timestep of `grid`, with noise from `noise_seed`. Evaluated in
 /// batches of at most `batch` rows.
 pub fn per_timestep_loss(
@@ -31,6 +46,7 @@ pub fn per_timestep_loss(
     grid: &[usize],
     noise_seed: u64,
     batch: usize,
+    units: LossUnits,
     device: &Device,
 ) -> Vec<f64> {
     let m = rows.len() / dim.max(1);
@@ -44,9 +60,17 @@ pub fn per_timestep_loss(
             let x0 = matrix(&rows[start * dim..(start + b) * dim], b, dim, device);
             let eps = matrix(&noise.next_vec(b * dim), b, dim, device);
             let tt = timesteps(&vec![t; b], device);
-            let xt = diffusion.q_sample(x0, &tt, eps.clone());
-            let pred = diffusion.predict_eps(model, xt, &tt);
-            let sq = (pred - eps).powi_scalar(2).sum();
+            let sq = match units {
+                LossUnits::Eps => {
+                    let xt = diffusion.q_sample(x0, &tt, eps.clone());
+                    let pred = diffusion.predict_eps(model, xt, &tt);
+                    (pred - eps).powi_scalar(2).sum()
+                }
+                // per_sample_loss is a mean over the coordinates: back to a sum.
+                LossUnits::Objective => {
+                    diffusion.per_sample_loss(model, x0, &tt, eps).sum() * dim as f32
+                }
+            };
             total += to_vec(sq).first().copied().unwrap_or(f32::NAN) as f64;
         }
         out.push(total / (m * dim).max(1) as f64);
@@ -90,7 +114,17 @@ mod tests {
             .collect();
         let model = LinearExact::fit(&rows, d, 0.0, &diffusion, &device).unwrap();
         let grid = [100usize, 500];
-        let got = per_timestep_loss(&model, &diffusion, &rows, d, &grid, 9, 700, &device);
+        let got = per_timestep_loss(
+            &model,
+            &diffusion,
+            &rows,
+            d,
+            &grid,
+            9,
+            700,
+            LossUnits::Eps,
+            &device,
+        );
         for (g, &t) in got.iter().zip(&grid) {
             let abar = diffusion.schedule.abar[t];
             let c = (1.0 - abar) / abar;
@@ -104,5 +138,36 @@ mod tests {
                 / d as f64;
             assert!((g - want).abs() < 0.05 * want, "t={t}: {g} vs {want}");
         }
+    }
+
+    /// For an x_0 objective the eps error is the x_0 error times sqrt(abar) / sqrt(1 - abar)
+    /// (eps = (x_t - sqrt(abar) x0_hat) / sqrt(1 - abar)), so the two units differ by
+    /// abar_t / (1 - abar_t) at every t, draw for draw.
+    #[test]
+    fn objective_units_are_the_x0_error_for_an_x0_objective() {
+        let device = Device::flex();
+        let d = 4;
+        let diffusion = Diffusion::new(
+            Schedule::new(ScheduleKind::default(), 20).unwrap(),
+            Objective::X0,
+            None,
+            &device,
+        );
+        let rows = HostNoise::seeded(3).next_vec(50 * d);
+        let model = LinearExact::fit(&rows[..30 * d], d, 0.0, &diffusion, &device).unwrap();
+        let grid = [0usize, 5, 19];
+        let loss =
+            |units| per_timestep_loss(&model, &diffusion, &rows, d, &grid, 4, 16, units, &device);
+        let (eps, x0) = (loss(LossUnits::Eps), loss(LossUnits::Objective));
+        for ((e, x), &t) in eps.iter().zip(&x0).zip(&grid) {
+            let abar = diffusion.schedule.abar[t];
+            let want = e * (1.0 - abar) / abar;
+            assert!(
+                (x - want).abs() <= 1e-3 * want.max(1e-6),
+                "t={t}: {x} vs {want}"
+            );
+        }
+        // At t = 0 the eps units blow the same error up ~1e4 times.
+        assert!(eps[0] > 1e3 * x0[0], "{eps:?} vs {x0:?}");
     }
 }

@@ -233,6 +233,7 @@ fn the_bad_input_matrix() {
     let sweep = root.join("sweep");
     copy_dir(&run, &sweep.join("runs/n64"));
     std::fs::write(sweep.join("runs/n64/metrics.json"), b"{\"metrics\": {\"mem").unwrap();
+    let never = root.join("never-started");
     // A run whose lock is held by this test process.
     let locked = root.join("locked");
     copy_dir(&run, &locked);
@@ -342,6 +343,31 @@ fn the_bad_input_matrix() {
             &["train", "--resume", s(&locked), "--quiet"],
             Exit::Error,
             "in use by another diffmem (pid",
+        ),
+        case(
+            "lock",
+            &["eval", s(&locked), "--metrics", "mem", "--num", "4"],
+            Exit::Error,
+            "in use by another diffmem (pid",
+        ),
+        case(
+            "lock",
+            &["sample", s(&locked), "--num", "2"],
+            Exit::Error,
+            "in use by another diffmem (pid",
+        ),
+        // A start that fails (here: a missing data file) leaves no run directory behind.
+        case(
+            "resume",
+            &[
+                "train",
+                "--data",
+                "mnist:/nonexistent/diffmem-images.idx",
+                "--out",
+                s(&never),
+            ],
+            Exit::Error,
+            "/nonexistent/diffmem-images.idx",
         ),
         // Signals: checkpoint, exit 128 + signal, resume hint; during sampling, keep weights.
         Case {
@@ -520,6 +546,12 @@ fn the_bad_input_matrix() {
             "--num",
         ),
         case(
+            "memory",
+            &["eval", r, "--num", "100000000000"],
+            Exit::Error,
+            "lower --num",
+        ),
+        case(
             "validation",
             &["eval", r, "--spectrum-rows-per-pass", "0"],
             Exit::Usage,
@@ -580,10 +612,21 @@ fn the_bad_input_matrix() {
                 "data",
                 "inspect",
                 "--data",
-                "gaussian:d=10000000,spectrum=power:1",
+                "gaussian:d=10000000,spectrum=power:1,rotate=true",
             ],
             Exit::Error,
             "lower d= of --data",
+        ),
+        case(
+            "memory",
+            &[
+                "data",
+                "inspect",
+                "--data",
+                "gaussian:d=100000000,spectrum=power:1",
+            ],
+            Exit::Error,
+            "lower --n or d= of --data",
         ),
         case(
             "memory",
@@ -674,6 +717,11 @@ fn the_bad_input_matrix() {
     assert!(state.contains("\"step\": 40"), "{state}");
     assert!(step40.join("SHA256SUMS").exists());
     assert!(fork.join("checkpoints/step-0000050").exists());
+    assert!(
+        !never.exists(),
+        "a failed start left {} behind",
+        never.display()
+    );
     // The sweep stopped its child: the run's lock is free and its checkpoint is there.
     let child_lock = std::fs::File::open(sweep_term.join("runs/small-n16/.lock")).unwrap();
     assert!(

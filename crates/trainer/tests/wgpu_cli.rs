@@ -140,7 +140,7 @@ fn eval(run: &Path, metrics: &str, device: &str, out: &Path) -> Option<Value> {
         "--loss-rows",
         "8",
         "--spectrum-timesteps",
-        "0,9",
+        "1,10",
         "--spectrum-points",
         "train",
         "--spectrum-num",

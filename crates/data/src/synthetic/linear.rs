@@ -3,6 +3,7 @@
 
 use super::rotation::normals;
 use super::unit_norm::unit_norm_variances;
+use crate::covariance::Covariance;
 use faer::Mat;
 use rand::Rng;
 
@@ -44,25 +45,13 @@ impl LinearGaussian {
         }
     }
 
-    /// The true covariance Q diag(variances) Q^T, d x d row-major. (For normalised data the
-    /// mean is zero and the covariance is diagonal in the same basis by sign symmetry.)
-    pub fn covariance(&self) -> Vec<f64> {
-        let d = self.dim();
-        let v = self.variances();
-        let mut cov = vec![0.0; d * d];
-        match &self.basis {
-            None => (0..d).for_each(|i| cov[i * d + i] = v[i]),
-            Some(q) => {
-                for a in 0..d {
-                    for b in a..d {
-                        let c: f64 = (0..d).map(|k| q[a * d + k] * v[k] * q[b * d + k]).sum();
-                        cov[a * d + b] = c;
-                        cov[b * d + a] = c;
-                    }
-                }
-            }
+    /// The true covariance Q diag(variances) Q^T, factored. (For normalised data the mean is
+    /// zero and the covariance is diagonal in the same basis by sign symmetry.)
+    pub fn covariance(&self) -> Covariance {
+        Covariance {
+            variances: self.variances(),
+            basis: self.basis.clone(),
         }
-        cov
     }
 
     /// Draws `skip + n` samples from `rng` (n*d standard normals per n samples, row by row)

@@ -271,9 +271,9 @@ mod tests {
         let vars = m.variances();
         assert_eq!(vars[7..], [1e-4; 23]);
         let t = m.truth();
-        assert_moments(&x, 30, &t.mean, &t.cov);
+        assert_moments(&x, 30, &t.mean, &t.cov.dense());
         assert_eq!(t.ambient_std, Some(0.01));
-        let trace: f64 = (0..30).map(|i| t.cov[i * 30 + i]).sum();
+        let trace: f64 = (0..30).map(|i| t.cov.dense()[i * 30 + i]).sum();
         assert!((trace - (2.0 + 5.0 * 0.09 + 23.0 * 1e-4)).abs() < 1e-9);
     }
 
@@ -305,8 +305,8 @@ mod tests {
         assert_eq!(b.basis[2 * 5], 1.0);
         assert_eq!(b.basis.iter().filter(|&&v| v != 0.0).count(), 5);
         let t = axis.truth();
-        assert_eq!(t.cov[0], 1.0);
-        assert!((t.cov[3 * 30 + 3] - 0.09).abs() < 1e-15);
+        assert_eq!(t.cov.dense()[0], 1.0);
+        assert!((t.cov.dense()[3 * 30 + 3] - 0.09).abs() < 1e-15);
     }
 
     #[test]
@@ -326,9 +326,9 @@ mod tests {
             assert!((norm - 1.0).abs() < 1e-5);
         }
         let t = m.truth();
-        let trace: f64 = (0..8).map(|i| t.cov[i * 8 + i]).sum();
+        let trace: f64 = (0..8).map(|i| t.cov.dense()[i * 8 + i]).sum();
         assert!((trace - 1.0).abs() < 1e-9);
-        assert_moments(&x, 8, &t.mean, &t.cov);
+        assert_moments(&x, 8, &t.mean, &t.cov.dense());
     }
 
     #[test]

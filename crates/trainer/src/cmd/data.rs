@@ -132,7 +132,13 @@ impl SourceArgs {
         let spec = self.spec()?;
         crate::run::memory::check_spec(&spec)?;
         let err = |e| flag_error("--data", &self.data, e);
-        let ds = match (self.subset(&spec)?, first) {
+        let subset = self.subset(&spec)?;
+        if let (Some(sub), Some(d)) = (&subset, crate::run::memory::known_dim(&spec)) {
+            let bytes = (first.unwrap_or(sub.n).min(sub.n) as f64) * d as f64 * 4.0;
+            let avail = diffmem_model::denoiser::linear::available_memory();
+            crate::run::memory::check("the rows to inspect", "--n or d= of --data", bytes, avail)?;
+        }
+        let ds = match (subset, first) {
             (Some(sub), _) => train_and_heldout(&spec, &sub).map_err(err)?.0,
             (None, Some(k)) => {
                 let cat = spec.catalog(Split::Train).map_err(err)?;
@@ -187,7 +193,7 @@ fn inspect(a: &InspectArgs) -> Result<()> {
                 .collect::<std::collections::BTreeMap<_, _>>()),
             "test_split": test_split_text(&spec),
             "first_indices": ds.provenance.indices.iter().take(10).collect::<Vec<_>>(),
-            "truth_trace": truth.map(|t| trace(&t.cov, ds.dim())),
+            "truth_trace": truth.map(|t| t.cov.trace()),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -220,7 +226,7 @@ fn inspect(a: &InspectArgs) -> Result<()> {
     println!("indices:    {} ...", head.join(", "));
     println!("test split: {}", test_split_text(&spec));
     if let Some(t) = truth {
-        println!("truth:      trace(Sigma) = {:.4}", trace(&t.cov, ds.dim()));
+        println!("truth:      trace(Sigma) = {:.4}", t.cov.trace());
         if let Some(blocks) = &t.blocks {
             let b: Vec<String> = blocks
                 .iter()
@@ -234,10 +240,6 @@ fn inspect(a: &InspectArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn trace(cov: &[f64], d: usize) -> f64 {
-    (0..d).map(|i| cov[i * d + i]).sum()
 }
 
 fn grid(a: &GridArgs) -> Result<()> {

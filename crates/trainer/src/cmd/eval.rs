@@ -158,8 +158,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let weights = if a.raw { Weights::Raw } else { Weights::Ema };
     let r = run::load(&a.run, a.device, weights)?;
     let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
-    std::fs::create_dir_all(&out)?;
+    // One writer per directory: not while the run trains, nor beside another eval into `out`.
+    let _lock = crate::run::lock::acquire(&out)?;
     let metrics = metrics(a, &r)?;
+    let jacobian = metrics.contains(&Metric::Spectrum);
+    let rows_per_pass = jacobian.then_some(a.spectrum.rows_per_pass);
+    crate::run::memory::check_eval(&r.cfg, a.num_samples, rows_per_pass)?;
     let section = sample_section(a, &r);
     let mut health = None;
     let samples = match metrics.iter().any(|m| m.needs_samples()) {

@@ -131,6 +131,9 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     if s.num == 0 || s.batch == 0 {
         anyhow::bail!("--num and --batch must be at least 1");
     }
+    let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
+    // One writer per directory: not while the run trains, nor beside another `sample` into it.
+    let _lock = crate::run::lock::acquire(&out)?;
     let started = std::time::Instant::now();
     let samples = sample::draw(
         r.model.as_ref(),
@@ -141,7 +144,6 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         a.quiet,
         None,
     )?;
-    let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
     sample::write(&out, &samples, r.train.shape)?;
     if a.json {
         let doc = serde_json::json!({

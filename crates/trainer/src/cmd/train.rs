@@ -44,6 +44,8 @@ struct Plan {
     cfg: RunConfig,
     run_dir: PathBuf,
     resume: Option<PathBuf>,
+    /// This process created `run_dir`: a failure before the run starts removes it again.
+    created: bool,
     _lock: RunLock,
 }
 
@@ -97,8 +99,13 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
         .filter(|o| r != "latest" && !same_dir(o, &src));
     let (run_dir, resume, lock) = match fork_to {
         Some(out) => {
+            let created = !out.exists();
             let lock = lock::acquire(out)?;
-            let ckpt = fork(&src, &ckpt, out)?;
+            let ckpt = fork(&src, &ckpt, out).inspect_err(|_| {
+                if created {
+                    dir::remove_unstarted(out);
+                }
+            })?;
             (out.clone(), ckpt, lock)
         }
         None => (src.clone(), ckpt, lock::acquire(&src)?),
@@ -107,6 +114,7 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
         cfg,
         run_dir,
         resume: Some(resume),
+        created: false,
         _lock: lock,
     })
 }
@@ -170,6 +178,7 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     };
     let cfg = RunConfig::resolve(file, &a.run)?;
     let run_dir = dir::new_run_dir(&cfg, a.out.as_deref())?;
+    let created = !run_dir.exists();
     let lock = lock::acquire(&run_dir)?;
     // Under the lock: another process may have started this run since the check above.
     if run_dir.join("config.toml").exists() {
@@ -183,18 +192,31 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
         cfg,
         run_dir,
         resume: None,
+        created,
         _lock: lock,
     })
 }
 
-/// Runs `diffmem train`.
+/// Runs `diffmem train`. A new run directory that fails before its run starts (bad data, no
+/// device, an invalid model) is removed again rather than left behind holding only its lock.
 pub fn run(a: &TrainArgs) -> Result<()> {
+    let plan = plan(a)?;
+    let (run_dir, created) = (plan.run_dir.clone(), plan.created);
+    let result = run_plan(a, plan);
+    if result.is_err() && created {
+        dir::remove_unstarted(&run_dir);
+    }
+    result
+}
+
+fn run_plan(a: &TrainArgs, plan: Plan) -> Result<()> {
     let Plan {
         cfg,
         run_dir,
         resume,
         _lock,
-    } = plan(a)?;
+        ..
+    } = plan;
     let device = crate::run::device::open(cfg.train.device)?;
     let (train_set, heldout) = crate::run::data::load(&cfg.data)?;
     cfg.model

@@ -30,7 +30,15 @@ pub fn run(samples: &[f32], train: &Dataset) -> Result<serde_json::Value> {
         );
     };
     let d = train.dim();
-    let true_g = Gaussian::new(truth.mean.clone(), truth.cov.clone(), d)?;
+    // The true, the samples' and the training set's d x d covariances.
+    let avail = diffmem_model::denoiser::linear::available_memory();
+    crate::run::memory::check(
+        "--metrics gaussian",
+        "d= of --data",
+        3.0 * truth.cov.dense_bytes(),
+        avail,
+    )?;
+    let true_g = Gaussian::new(truth.mean.clone(), truth.cov.dense(), d)?;
     let fit = Gaussian::fit(samples, d)?;
     let kl_samples = kl(&fit, &true_g).ok();
     // N(mu0, Sigma0) is singular for N <= d: its KL to the truth is infinite (memorisation).
@@ -52,7 +60,7 @@ pub fn run(samples: &[f32], train: &Dataset) -> Result<serde_json::Value> {
         "kl_train_gaussian_to_truth": kl_train,
         "note": "KL(N(m1,S1) || N(m2,S2)) = 1/2 [Tr(S2^-1 S1) - d + (m2-m1)^T S2^-1 (m2-m1) + ln det S2 - ln det S1]; null = infinite (singular fit, e.g. N <= d)",
         "trace_sample_cov": (0..d).map(|i| fit.cov[i * d + i]).sum::<f64>(),
-        "trace_true_cov": (0..d).map(|i| truth.cov[i * d + i]).sum::<f64>(),
+        "trace_true_cov": truth.cov.trace(),
         "blocks": blocks,
     }))
 }

@@ -5,7 +5,7 @@
 use crate::io::csv::write_csv;
 use anyhow::{Result, bail};
 use diffmem_data::Dataset;
-use diffmem_metrics::denoising_loss::{per_timestep_loss, timestep_grid};
+use diffmem_metrics::denoising_loss::{LossUnits, per_timestep_loss, timestep_grid};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_model::burn::prelude::Device;
 use diffmem_model::{Denoiser, Diffusion};
@@ -33,8 +33,9 @@ pub fn curves(
     // The same number of rows from each set, so both see the very same noise draws.
     let m = train.len().min(heldout.len()).min(max_rows.max(1));
     let grid = timestep_grid(diffusion.steps(), points);
-    let loss =
-        |rows: &[f32]| per_timestep_loss(model, diffusion, rows, d, &grid, NOISE_SEED, 512, device);
+    let loss = |rows: &[f32]| {
+        per_timestep_loss(model, diffusion, rows, d, &grid, NOISE_SEED, 512, LossUnits::Eps, device)
+    };
     let (tr, he) = (
         loss(&train.samples[..m * d]),
         loss(&heldout.samples[..m * d]),

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Keys printed by the plain summary, in order.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "model",
     "trained",
     "steps",
@@ -16,6 +16,7 @@ const KEYS: [&str; 10] = [
     "train_fixed_loss",
     "heldout_loss",
     "gap",
+    "loss_units",
     "train_seconds",
     "sample_seconds",
 ];

@@ -59,3 +59,11 @@ pub fn prepare(run_dir: &Path, cfg: &RunConfig, train: &Dataset, resuming: bool)
     }
     Ok(())
 }
+
+/// Removes `run_dir` if no run started in it (no `config.toml`): what a failed start left there
+/// (its lock, a partial fork) is of no use. Best effort; a run that started is never touched.
+pub fn remove_unstarted(run_dir: &Path) {
+    if !run_dir.join("config.toml").exists() {
+        let _ = std::fs::remove_dir_all(run_dir);
+    }
+}

@@ -23,6 +23,30 @@ pub fn known_dim(spec: &DataSpec) -> Option<usize> {
     }
 }
 
+/// Pixels per channel of an image spec, when the spec tells it without reading files.
+pub fn known_pixels(spec: &DataSpec) -> Option<usize> {
+    match spec {
+        DataSpec::Mnist5k | DataSpec::Mnist(_) | DataSpec::FashionMnist(_) => Some(28 * 28),
+        DataSpec::Cifar10(_) => Some(32 * 32),
+        _ => None,
+    }
+}
+
+/// Activations a UNet keeps for its backward pass at batch `batch` (f32): at level l, with
+/// base * mults[l] channels on pixels / 4^l pixels, at least ~30 tensors of that size (two
+/// residual blocks down and three up, each holding its norms, SiLUs and convolutions).
+pub fn unet_activations(u: &diffmem_model::denoiser::UnetConfig, pixels: usize, batch: f64) -> f64 {
+    const TENSORS_PER_LEVEL: f64 = 30.0;
+    u.mults
+        .iter()
+        .enumerate()
+        .map(|(l, &m)| {
+            let level_pixels = pixels as f64 / 4f64.powi(l as i32);
+            TENSORS_PER_LEVEL * batch * (u.base * m) as f64 * level_pixels * F32
+        })
+        .sum()
+}
+
 /// Fails when `bytes` exceed `avail`, naming what and the flag to change.
 pub fn check(what: &str, flag: &str, bytes: f64, avail: f64) -> Result<()> {
     if bytes > avail {
@@ -35,16 +59,26 @@ pub fn check(what: &str, flag: &str, bytes: f64, avail: f64) -> Result<()> {
     Ok(())
 }
 
-/// The dense matrices a synthetic spec builds: its true covariance (d x d, f64) and, when
-/// rotated, its rotation.
+/// The dense matrices a synthetic spec builds: its rotation (d x d, f64) unless the spec is
+/// axis-aligned. Its covariance stays factored (`diffmem_data::Covariance`); the one consumer of
+/// the dense matrix, `eval --metrics gaussian`, checks that itself.
 pub fn spec_estimates(spec: &DataSpec) -> Vec<(&'static str, &'static str, f64)> {
     let dense = |d: usize| (d as f64) * (d as f64) * 8.0;
     match spec {
-        DataSpec::Gaussian(g) => {
-            let k = if g.rotate { 2.0 } else { 1.0 };
-            vec![("the true d x d covariance", "d= of --data", k * dense(g.d))]
+        DataSpec::Gaussian(g) if g.rotate => {
+            vec![(
+                "the random d x d rotation",
+                "d= of --data (or rotate=false)",
+                dense(g.d),
+            )]
         }
-        DataSpec::Manifold(m) => vec![("the true d x d covariance", "d= of --data", dense(m.d))],
+        DataSpec::Manifold(m) if !m.axis => {
+            vec![(
+                "the random d x d rotation",
+                "d= of --data (or axis=true)",
+                dense(m.d),
+            )]
+        }
         _ => vec![],
     }
 }
@@ -90,6 +124,13 @@ pub fn estimates(cfg: &RunConfig) -> Vec<(&'static str, &'static str, f64)> {
             4.0 * (depth * 2.0 + 2.0) * batch * w * F32,
         ));
     }
+    if let (ModelSpec::Unet(u), Some(pixels)) = (&cfg.model, known_pixels(&cfg.data.spec)) {
+        out.push((
+            "the UNet's activations",
+            "--batch-size or --base",
+            unet_activations(u, pixels, batch),
+        ));
+    }
     if let Some(d) = known_dim(&cfg.data.spec)
         && matches!(cfg.model, ModelSpec::LinearExact { .. })
     {
@@ -111,6 +152,42 @@ pub fn estimates(cfg: &RunConfig) -> Vec<(&'static str, &'static str, f64)> {
         ));
     }
     out
+}
+
+/// The dominant buffers of `diffmem eval` on a run: its `num` samples (host, device and the
+/// `.npy` copy), and with the Jacobian spectrum the backward pass of `rows_per_pass` rows.
+pub fn eval_estimates(
+    cfg: &RunConfig,
+    num: usize,
+    rows_per_pass: Option<usize>,
+) -> Vec<(&'static str, &'static str, f64)> {
+    let mut out = vec![];
+    let Some(d) = known_dim(&cfg.data.spec) else {
+        return out;
+    };
+    out.push((
+        "the evaluation samples",
+        "--num",
+        3.0 * num as f64 * d as f64 * F32,
+    ));
+    if let Some(rows) = rows_per_pass.map(|r| r.min(d)) {
+        // One input row per Jacobian row (at most D), with its output and input gradient.
+        let mut bytes = 3.0 * rows as f64 * d as f64 * F32;
+        if let (ModelSpec::Unet(u), Some(pixels)) = (&cfg.model, known_pixels(&cfg.data.spec)) {
+            bytes += unet_activations(u, pixels, rows as f64);
+        }
+        out.push(("a Jacobian pass", "--spectrum-rows-per-pass", bytes));
+    }
+    out
+}
+
+/// Checks the estimates of `diffmem eval` against the memory available now.
+pub fn check_eval(cfg: &RunConfig, num: usize, rows_per_pass: Option<usize>) -> Result<()> {
+    let avail = available_memory();
+    for (what, flag, bytes) in eval_estimates(cfg, num, rows_per_pass) {
+        check(what, flag, bytes, avail)?;
+    }
+    Ok(())
 }
 
 /// Checks every estimate of the run against the memory available now.
@@ -139,10 +216,26 @@ mod tests {
         assert_eq!(data.2, 2.0 * 1000.0 * 784.0 * 4.0);
         assert!(check("x", "--n", 2.0 * GIB, GIB).is_err());
         assert!(check("x", "--n", 0.5 * GIB, GIB).is_ok());
-        let spec = DataSpec::parse("gaussian:d=1000000,spectrum=power:1").unwrap();
-        let dense = spec_estimates(&spec);
-        // A million-dimensional covariance: 10^12 f64 values.
-        assert_eq!(dense[0].2, 8e12);
+        // A million-dimensional rotation: 10^12 f64 values; an axis-aligned Gaussian of that
+        // size builds no d x d matrix at all.
+        let spec = DataSpec::parse("gaussian:d=1000000,spectrum=power:1,rotate=true").unwrap();
+        assert_eq!(spec_estimates(&spec)[0].2, 8e12);
+        let spec = DataSpec::parse("gaussian:d=1000000,spectrum=power:1,rotate=false").unwrap();
+        assert!(spec_estimates(&spec).is_empty());
+        // The default UNet (base 32, mults 1,2,2) at batch 64 on MNIST: 30 x 64 x 4 bytes x
+        // (32 x 784 + 64 x 196 + 64 x 49) = 338 MB, the order of the measured peak (< 2 GB);
+        // a run with a UNet is checked against it.
+        let unet = diffmem_model::denoiser::UnetConfig::default();
+        let want = 30.0 * 64.0 * 4.0 * (32.0 * 784.0 + 64.0 * 196.0 + 64.0 * 49.0);
+        assert!((unet_activations(&unet, 784, 64.0) - want).abs() < 1.0);
+        let mut big = cfg.clone();
+        big.model = ModelSpec::Unet(unet);
+        big.train.batch_size = 64;
+        let unet_row = estimates(&big)
+            .into_iter()
+            .find(|(w, _, _)| *w == "the UNet's activations")
+            .unwrap();
+        assert!((unet_row.2 - want).abs() < 1.0);
         cfg.data.n = usize::MAX / 16;
         let err = format!("{:#}", check_run(&cfg).unwrap_err());
         assert!(err.contains("lower --n"), "{err}");

@@ -6,7 +6,6 @@ use crate::cmd::theory::{ScheduleArgs, spectrum};
 use anyhow::{Context, Result, bail};
 use diffmem_data::DataSpec;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
-use diffmem_metrics::theory::Eigen;
 use diffmem_metrics::theory::critical::{CriticalLevel, critical_levels};
 use std::path::PathBuf;
 
@@ -94,10 +93,9 @@ impl CriticalArgs {
                  and this Gaussian has a mean (use mean=0)"
             );
         }
-        let d = truth.mean.len();
-        let eig = Eigen::of_symmetric(&truth.cov, d)?;
+        // The eigenvalues are the generator's own: no d x d matrix is built or decomposed.
         Ok(Variances {
-            gaussian: eig.values,
+            gaussian: truth.cov.eigenvalues_descending(),
             normalized: self.normalized,
             source: format!("data {data} (eigenvalues of its true covariance)"),
         })

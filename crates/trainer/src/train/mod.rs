@@ -77,7 +77,7 @@ pub fn fit(inp: &FitInputs<'_>) -> Result<Value> {
         "model": cfg.model.name(), "steps": out.steps, "finish": format!("{:?}", out.finish),
         "final_train_loss": out.last_loss, "train_fixed_loss": out.last_eval.0,
         "heldout_loss": out.last_eval.1, "gap": out.last_eval.1 - out.last_eval.0,
-        "train_seconds": out.seconds,
+        "loss_units": cfg.diffusion.objective, "train_seconds": out.seconds,
     }))
 }
 

@@ -7,7 +7,7 @@ use crate::run::config::{LrSchedule, RunConfig};
 use crate::train::lr::learning_rate;
 use anyhow::{Result, anyhow};
 use diffmem_data::Dataset;
-use diffmem_metrics::denoising_loss::{per_timestep_loss, timestep_grid};
+use diffmem_metrics::denoising_loss::{LossUnits, per_timestep_loss, timestep_grid};
 use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::to_vec;
@@ -148,7 +148,9 @@ impl Logged {
 }
 
 /// Fixed-noise loss of `net` on up to `rows` rows of `data`, averaged over
-/// `EVAL_TIMESTEPS` timesteps: the same rows, timesteps and noise at every logging step.
+/// `EVAL_TIMESTEPS` timesteps: the same rows, timesteps and noise at every logging step. In the
+/// training objective's units, like the logged training loss beside it (`eval --metrics loss`
+/// measures the eps error instead, comparable across objectives).
 fn fixed_loss(
     net: &Net,
     diffusion: &Diffusion,
@@ -159,7 +161,17 @@ fn fixed_loss(
     let (d, m) = (data.dim(), data.len().min(rows));
     let grid = timestep_grid(diffusion.steps(), EVAL_TIMESTEPS);
     let rows = &data.samples[..m * d];
-    let l = per_timestep_loss(net, diffusion, rows, d, &grid, EVAL_NOISE_SEED, 512, device);
+    let l = per_timestep_loss(
+        net,
+        diffusion,
+        rows,
+        d,
+        &grid,
+        EVAL_NOISE_SEED,
+        512,
+        LossUnits::Objective,
+        device,
+    );
     l.iter().sum::<f64>() / l.len().max(1) as f64
 }
 
