@@ -33,12 +33,31 @@ pub fn per_timestep_loss(
     batch: usize,
     device: &Device,
 ) -> Vec<f64> {
+    per_example_loss(model, diffusion, rows, dim, grid, noise_seed, batch, device)
+        .iter()
+        .map(|l| l.iter().sum::<f64>() / l.len().max(1) as f64)
+        .collect()
+}
+
+/// The loss of every row separately: `out[j][m]` = 1/D || eps_m - eps_theta(x_t, t) ||^2 at
+/// timestep `grid[j]` for row m, with the same noise draws as [`per_timestep_loss`] (whose
+/// values are the means of these). The per-example losses of membership inference.
+pub fn per_example_loss(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    rows: &[f32],
+    dim: usize,
+    grid: &[usize],
+    noise_seed: u64,
+    batch: usize,
+    device: &Device,
+) -> Vec<Vec<f64>> {
     let m = rows.len() / dim.max(1);
     let mut noise = HostNoise::seeded(noise_seed);
     let batch = batch.max(1);
     let mut out = Vec::with_capacity(grid.len());
     for &t in grid {
-        let mut total = 0f64;
+        let mut losses = Vec::with_capacity(m);
         for start in (0..m).step_by(batch) {
             let b = batch.min(m - start);
             let x0 = matrix(&rows[start * dim..(start + b) * dim], b, dim, device);
@@ -46,10 +65,10 @@ pub fn per_timestep_loss(
             let tt = timesteps(&vec![t; b], device);
             let xt = diffusion.q_sample(x0, &tt, eps.clone());
             let pred = diffusion.predict_eps(model, xt, &tt);
-            let sq = (pred - eps).powi_scalar(2).sum();
-            total += to_vec(sq).first().copied().unwrap_or(f32::NAN) as f64;
+            let sq = (pred - eps).powi_scalar(2).sum_dim(1);
+            losses.extend(to_vec(sq).iter().map(|&v| f64::from(v) / dim.max(1) as f64));
         }
-        out.push(total / (m * dim).max(1) as f64);
+        out.push(losses);
     }
     out
 }

@@ -5,10 +5,13 @@ pub mod agreement;
 pub mod denoising_loss;
 pub mod error;
 pub mod gaussian;
+pub mod membership;
 pub mod memorization;
 pub mod nn;
 pub mod nn_grid;
 pub mod plot;
+pub mod quality;
+pub mod reference;
 pub mod spectrum;
 pub mod summary;
 #[cfg(test)]

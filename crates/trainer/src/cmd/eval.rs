@@ -19,8 +19,9 @@ use std::time::Instant;
 pub struct EvalArgs {
     /// Run directory.
     pub run: PathBuf,
-    /// Metrics: mem, loss, gaussian, agree, spectrum (comma separated). Default: mem,loss, plus
-    /// gaussian for synthetic data and agree with --against.
+    /// Metrics: mem, loss, gaussian, agree, spectrum, quality (FWD, KID against held-out),
+    /// mia (membership inference), ref (r^2 with reference denoisers) (comma separated).
+    /// Default: mem,loss, plus gaussian for synthetic data and agree with --against.
     #[arg(long, value_delimiter = ',')]
     pub metrics: Option<Vec<Metric>>,
     /// A second run (disjoint split of the same size) for the two-model agreement.
@@ -45,10 +46,10 @@ pub struct EvalArgs {
     /// Memorisation threshold tau on d1/d2.
     #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = crate::io::range::positive_f64)]
     pub threshold: f64,
-    /// Timesteps of the loss-gap curve.
+    /// Timesteps of the loss-gap curve (and of mia, ref).
     #[arg(long, default_value_t = 20, value_parser = crate::io::range::positive_usize)]
     pub loss_points: usize,
-    /// Rows per set for the loss gap.
+    /// Rows per set for the loss gap (and mia, ref).
     #[arg(long, default_value_t = 500, value_parser = crate::io::range::positive_usize)]
     pub loss_rows: usize,
     /// Use the raw weights instead of the EMA.

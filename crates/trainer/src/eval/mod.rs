@@ -6,7 +6,11 @@ pub mod agreement;
 pub mod gaussian;
 pub mod loss;
 pub mod memorization;
+pub mod mia;
 pub mod overlap;
+pub mod quality;
+pub mod reference;
+pub mod science_summary;
 pub mod spectrum;
 pub mod summary;
 pub mod weights;
@@ -31,16 +35,25 @@ pub enum Metric {
     Agree,
     /// Jacobian spectra and latent dimension of the score.
     Spectrum,
+    /// FWD and KID of the samples against the held-out set, with their floors.
+    Quality,
+    /// Membership inference from per-example denoising losses.
+    Mia,
+    /// Agreement (r^2) with reference denoisers per timestep.
+    Ref,
 }
 
 impl Metric {
     /// Every metric, in the order of `--help`.
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 8] = [
         Metric::Mem,
         Metric::Loss,
         Metric::Gaussian,
         Metric::Agree,
         Metric::Spectrum,
+        Metric::Quality,
+        Metric::Mia,
+        Metric::Ref,
     ];
 
     /// The name used in `--metrics` and as the key in metrics.json.
@@ -51,12 +64,15 @@ impl Metric {
             Metric::Gaussian => "gaussian",
             Metric::Agree => "agree",
             Metric::Spectrum => "spectrum",
+            Metric::Quality => "quality",
+            Metric::Mia => "mia",
+            Metric::Ref => "ref",
         }
     }
 
     /// Whether the metric looks at generated samples.
     pub fn needs_samples(self) -> bool {
-        self != Metric::Loss
+        !matches!(self, Metric::Loss | Metric::Mia | Metric::Ref)
     }
 }
 
@@ -154,6 +170,27 @@ impl Metric {
                 ctx.samples,
                 device,
                 ctx.spectrum,
+                ctx.out,
+            )?,
+            Metric::Quality => quality::run(samples, &r.train, &r.heldout, ctx.out)?,
+            Metric::Ref => reference::run(
+                r.model.as_ref(),
+                &r.diffusion,
+                &r.train,
+                &r.heldout,
+                ctx.loss_points,
+                ctx.loss_rows,
+                device,
+                ctx.out,
+            )?,
+            Metric::Mia => mia::run(
+                r.model.as_ref(),
+                &r.diffusion,
+                &r.train,
+                &r.heldout,
+                ctx.loss_points,
+                ctx.loss_rows,
+                device,
                 ctx.out,
             )?,
         })
