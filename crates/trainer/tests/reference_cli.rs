@@ -130,3 +130,44 @@ fn quality_needs_a_held_out_set() {
     assert!(!out.status.success() && err.contains("--heldout"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// `--model local` (same-position patches, the default patch sizes) is samplable, and it is
+/// the `local` reference of `--metrics ref`, so it follows itself with r^2 = 1.
+#[test]
+fn local_patch_machine_samples_and_follows_itself() {
+    let dir = tmpdir("local");
+    let out = dir.join("loc");
+    diffmem(&[
+        "train", "--data", "mnist-5k", "--n", "20", "--heldout", "20", "--model", "local",
+        "--equivariant", "false", "--timesteps", "50", "--num", "2", "--quiet", "--device",
+        "flex", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(out.join("samples.png").exists());
+    let m = eval(out.to_str().unwrap(), &["--metrics", "ref", "--loss-points", "3", "--loss-rows", "10"]);
+    let r = &m["metrics"]["ref"];
+    for set in ["train", "heldout"] {
+        for v in floats(&r["sets"][set]["local"]["r2"]) {
+            assert!(v > 0.9999, "{set}: r2 against itself = {v}");
+        }
+    }
+}
+
+#[test]
+fn local_needs_images_and_odd_patches() {
+    let dir = tmpdir("localbad");
+    for (data, patch, needle) in [
+        ("gaussian:d=4,spectrum=power:1", "3", "image"),
+        ("mnist-5k", "4", "odd"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+            .args([
+                "train", "--data", data, "--n", "10", "--model", "local", "--patch", patch,
+                "--quiet", "--device", "flex", "--out", dir.join("x").to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(needle), "{data} {patch}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -1,6 +1,7 @@
 //! `--metrics ref`: which reference denoiser the run follows, per timestep. The references are
 //! the exact denoisers built from the run's own training set (`linear-exact`: the Gaussian
-//! optimum; `empirical`: the memorising optimum); all are evaluated with the run's model on the
+//! optimum; `empirical`: the memorising optimum; for images `local`: the same-position patch
+//! machine of Kamb & Ganguli with the default patch sizes); all are evaluated with the run's model on the
 //! same noised training and held-out inputs x_t = sqrt(abar) x0 + sqrt(1 - abar) eps (the same
 //! eps for both sets), and compared as denoised images x0_hat by r^2 and nmse
 //! (`diffmem_metrics::reference`). `ref.csv`, `ref.png`; the summary names the best-followed
@@ -24,16 +25,25 @@ const NOISE_SEED: u64 = 0x0_0ef;
 /// Rows per device batch.
 const BATCH: usize = 256;
 
-/// The reference denoisers of a run: (name, eps-denoiser).
+/// The reference denoisers of a run: (name, eps-denoiser). For image data also `local`: the
+/// same-position patch machine with the default patch sizes (the equivariant one compares
+/// every patch with every training patch at every position, too slow for a routine eval).
 pub fn references(
     train: &Dataset,
     diffusion: &Diffusion,
     device: &Device,
 ) -> Result<Vec<(&'static str, Box<dyn Denoiser>)>> {
     let mut out = Vec::new();
-    for spec in [ModelSpec::LinearExact { lambda: 0.0 }, ModelSpec::Empirical] {
+    let mut specs = vec![ModelSpec::LinearExact { lambda: 0.0 }, ModelSpec::Empirical];
+    if matches!(train.shape, diffmem_data::SampleShape::Image { .. }) {
+        specs.push(ModelSpec::Local {
+            patch: diffmem_model::spec::DEFAULT_LOCAL_PATCH.to_vec(),
+            equivariant: false,
+        });
+    }
+    for spec in specs {
         let model = spec
-            .fit_exact(&train.samples, train.dim(), diffusion, device)?
+            .fit_exact(&train.samples, train.shape, diffusion, device)?
             .expect("an exact model");
         out.push((spec.name(), model));
     }
