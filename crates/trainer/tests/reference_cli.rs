@@ -171,3 +171,25 @@ fn local_needs_images_and_odd_patches() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// Calibrating the local machine against a local run recovers the run's own patch size.
+#[test]
+fn calibration_recovers_the_patch_size_of_a_local_run() {
+    let dir = tmpdir("calib");
+    let out = dir.join("loc5");
+    diffmem(&[
+        "train", "--data", "mnist-5k", "--n", "15", "--heldout", "15", "--model", "local",
+        "--equivariant", "false", "--patch", "5", "--timesteps", "50", "--num", "1", "--quiet",
+        "--device", "flex", "--out", out.to_str().unwrap(),
+    ]);
+    let m = eval(
+        out.to_str().unwrap(),
+        &["--metrics", "mia", "--calibrate-local", "--loss-points", "3", "--loss-rows", "6"],
+    );
+    let c = &m["metrics"]["calibrate-local"];
+    assert_eq!(c["patch"], serde_json::json!([5, 5, 5]), "{c}");
+    for v in floats(&c["best_r2"]) {
+        assert!(v > 0.9999, "{c}");
+    }
+    assert!(out.join("calibrate_local.csv").exists());
+}

@@ -3,6 +3,7 @@
 //! [`Metric::compute`] and its own file.
 
 pub mod agreement;
+pub mod calibrate;
 pub mod gaussian;
 pub mod loss;
 pub mod memorization;
@@ -41,11 +42,13 @@ pub enum Metric {
     Mia,
     /// Agreement (r^2) with reference denoisers per timestep.
     Ref,
+    /// The local machine's patch size per timestep that best matches the run.
+    CalibrateLocal,
 }
 
 impl Metric {
     /// Every metric, in the order of `--help`.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 9] = [
         Metric::Mem,
         Metric::Loss,
         Metric::Gaussian,
@@ -54,6 +57,7 @@ impl Metric {
         Metric::Quality,
         Metric::Mia,
         Metric::Ref,
+        Metric::CalibrateLocal,
     ];
 
     /// The name used in `--metrics` and as the key in metrics.json.
@@ -67,12 +71,16 @@ impl Metric {
             Metric::Quality => "quality",
             Metric::Mia => "mia",
             Metric::Ref => "ref",
+            Metric::CalibrateLocal => "calibrate-local",
         }
     }
 
     /// Whether the metric looks at generated samples.
     pub fn needs_samples(self) -> bool {
-        !matches!(self, Metric::Loss | Metric::Mia | Metric::Ref)
+        !matches!(
+            self,
+            Metric::Loss | Metric::Mia | Metric::Ref | Metric::CalibrateLocal
+        )
     }
 }
 
@@ -173,6 +181,16 @@ impl Metric {
                 ctx.out,
             )?,
             Metric::Quality => quality::run(samples, &r.train, &r.heldout, ctx.out)?,
+            Metric::CalibrateLocal => calibrate::run(
+                r.model.as_ref(),
+                &r.diffusion,
+                &r.train,
+                &r.heldout,
+                ctx.loss_points,
+                ctx.loss_rows,
+                device,
+                ctx.out,
+            )?,
             Metric::Ref => reference::run(
                 r.model.as_ref(),
                 &r.diffusion,

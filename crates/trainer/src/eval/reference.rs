@@ -60,7 +60,7 @@ fn denoised(xt: &[f32], eps: &[f32], a: f64, s: f64) -> Vec<f64> {
 
 /// Agreement of `model` with each reference on `rows` at each grid timestep:
 /// `out[reference][j]`.
-fn agreements(
+pub(crate) fn agreements(
     model: &dyn Denoiser,
     refs: &[(&'static str, Box<dyn Denoiser>)],
     diffusion: &Diffusion,

@@ -1,4 +1,5 @@
-//! Summary lines of the reference, quality and membership metrics (`ref`, `quality`, `mia`),
+//! Summary lines of the reference, quality and membership metrics (`ref`, `quality`, `mia`,
+//! `calibrate-local`),
 //! kept apart from the other metrics' lines in [`super::summary`].
 
 use serde_json::Value;
@@ -7,7 +8,7 @@ fn f(v: &Value) -> String {
     v.as_f64().map_or("-".into(), |x| format!("{x:.4}"))
 }
 
-/// Prints the lines of whichever of `ref`, `quality`, `mia` are in `metrics`.
+/// Prints the lines of whichever of `ref`, `quality`, `mia`, `calibrate-local` are in `metrics`.
 pub fn print(m: &Value) {
     if let Some(r) = m.get("ref") {
         let bands: Vec<String> = ["low", "middle", "high"]
@@ -40,6 +41,12 @@ pub fn print(m: &Value) {
             f(&q["kid"]["floor"]["mean"]),
             f(&q["kid"]["floor"]["lo"]),
             f(&q["kid"]["floor"]["hi"])
+        );
+    }
+    if let Some(c) = m.get("calibrate-local") {
+        println!(
+            "  local patch per t         {}",
+            c["flag"].as_str().unwrap_or("")
         );
     }
     if let Some(a) = m.get("mia") {
