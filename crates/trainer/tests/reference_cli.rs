@@ -56,6 +56,8 @@ fn linear_exact_follows_itself_and_resists_membership_inference() {
         }
     }
     assert_eq!(r["follows"]["high"]["reference"], "linear-exact");
+    let band = r["band_r2"]["middle"]["linear-exact"].as_f64().unwrap();
+    assert!(band > 0.9999, "scalar band mean for reports: {band}");
     let auc = floats(&m["metrics"]["mia"]["auc"]);
     for a in &auc {
         assert!((a - 0.5).abs() < 0.08, "linear-exact at N >> d: AUC {a}");

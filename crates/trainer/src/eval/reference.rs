@@ -191,7 +191,24 @@ pub fn run(
             (b.to_string(), v)
         })
         .collect();
+    // Every reference's band means, as scalars a sweep report can plot against N.
+    let band_means: serde_json::Map<String, Value> = BANDS
+        .iter()
+        .enumerate()
+        .map(|(b, name)| {
+            let per_ref: serde_json::Map<String, Value> = refs
+                .iter()
+                .enumerate()
+                .map(|(r, (rname, _))| {
+                    let one = followed(&mean_r2[r..=r], &grid, diffusion.steps())[b];
+                    (rname.to_string(), json!(one.map(|(_, v)| v)))
+                })
+                .collect();
+            (name.to_string(), Value::Object(per_ref))
+        })
+        .collect();
     Ok(json!({
+        "band_r2": band_means,
         "rows_per_set": m,
         "compared": "denoised images x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar)",
         "references": refs.iter().map(|r| r.0).collect::<Vec<_>>(),
