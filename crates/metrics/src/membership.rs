@@ -18,7 +18,9 @@ fn check(members: &[f64], nonmembers: &[f64]) -> Result<()> {
         ));
     }
     if members.iter().chain(nonmembers).any(|v| v.is_nan()) {
-        return Err(MetricsError::Invalid("membership scores contain NaN".into()));
+        return Err(MetricsError::Invalid(
+            "membership scores contain NaN".into(),
+        ));
     }
     Ok(())
 }
@@ -85,7 +87,13 @@ mod tests {
         let mut s = 0.0;
         for x in a {
             for y in b {
-                s += if x > y { 1.0 } else if x == y { 0.5 } else { 0.0 };
+                s += if x > y {
+                    1.0
+                } else if x == y {
+                    0.5
+                } else {
+                    0.0
+                };
             }
         }
         s / (a.len() * b.len()) as f64

@@ -70,7 +70,11 @@ pub fn followed(r2: &[Vec<f64>], t: &[usize], t_max: usize) -> [Option<(usize, f
         r2.iter()
             .enumerate()
             .filter_map(|(r, v)| {
-                let vals: Vec<f64> = idx.iter().map(|&j| v[j]).filter(|x| x.is_finite()).collect();
+                let vals: Vec<f64> = idx
+                    .iter()
+                    .map(|&j| v[j])
+                    .filter(|x| x.is_finite())
+                    .collect();
                 (!vals.is_empty()).then(|| (r, vals.iter().sum::<f64>() / vals.len() as f64))
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))
@@ -99,7 +103,11 @@ mod tests {
     #[test]
     fn blocks_match_a_direct_computation() {
         let g: Vec<f64> = (0..12).map(|k| ((k * 5 % 7) as f64) - 3.0).collect();
-        let f: Vec<f64> = g.iter().enumerate().map(|(k, v)| v + 0.1 * (k % 3) as f64).collect();
+        let f: Vec<f64> = g
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v + 0.1 * (k % 3) as f64)
+            .collect();
         let d = 3;
         let mut a = Agreement::default();
         a.add(&f[..6], &g[..6], d);
@@ -118,7 +126,10 @@ mod tests {
 
     #[test]
     fn bands_pick_the_best_reference() {
-        assert_eq!((band(0, 900), band(299, 900), band(300, 900), band(899, 900)), (0, 0, 1, 2));
+        assert_eq!(
+            (band(0, 900), band(299, 900), band(300, 900), band(899, 900)),
+            (0, 0, 1, 2)
+        );
         let t = [10, 400, 800];
         let r2 = vec![vec![0.2, 0.9, 0.99], vec![0.95, 0.5, f64::NAN]];
         let f = followed(&r2, &t, 900);

@@ -27,9 +27,24 @@ fn tmpdir(name: &str) -> PathBuf {
 fn train(dir: &Path, name: &str, data: &str, n: &str, heldout: &str, model: &str) -> String {
     let out = dir.join(name);
     diffmem(&[
-        "train", "--data", data, "--n", n, "--heldout", heldout, "--model", model,
-        "--timesteps", "200", "--num", "4", "--quiet", "--device", "flex",
-        "--out", out.to_str().unwrap(),
+        "train",
+        "--data",
+        data,
+        "--n",
+        n,
+        "--heldout",
+        heldout,
+        "--model",
+        model,
+        "--timesteps",
+        "200",
+        "--num",
+        "4",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     out.to_str().unwrap().to_string()
 }
@@ -41,14 +56,35 @@ fn eval(run: &str, extra: &[&str]) -> serde_json::Value {
 }
 
 fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 #[test]
 fn linear_exact_follows_itself_and_resists_membership_inference() {
     let dir = tmpdir("lin");
-    let run = train(&dir, "lin", "gaussian:d=8,spectrum=power:1", "4000", "400", "linear-exact");
-    let m = eval(&run, &["--metrics", "ref,mia", "--loss-points", "6", "--loss-rows", "400"]);
+    let run = train(
+        &dir,
+        "lin",
+        "gaussian:d=8,spectrum=power:1",
+        "4000",
+        "400",
+        "linear-exact",
+    );
+    let m = eval(
+        &run,
+        &[
+            "--metrics",
+            "ref,mia",
+            "--loss-points",
+            "6",
+            "--loss-rows",
+            "400",
+        ],
+    );
     let r = &m["metrics"]["ref"];
     for set in ["train", "heldout"] {
         for v in floats(&r["sets"][set]["linear-exact"]["r2"]) {
@@ -88,7 +124,10 @@ fn quality_separates_gaussian_blobs_from_copies_of_real_images() {
     let dir = tmpdir("quality");
     let q = |model: &str| {
         let run = train(&dir, model, "mnist-5k", "300", "300", model);
-        eval(&run, &["--metrics", "quality", "--num", "300", "--steps", "20"])["metrics"]["quality"]
+        eval(
+            &run,
+            &["--metrics", "quality", "--num", "300", "--steps", "20"],
+        )["metrics"]["quality"]
             .clone()
     };
     let lin = q("linear-exact");
@@ -101,31 +140,76 @@ fn quality_separates_gaussian_blobs_from_copies_of_real_images() {
     // score's samples are exact training digits, but not a uniform draw of them (the sampler
     // favours some), so they are closer than the blobs without reaching the floor.
     assert!(f(&lin, ["fwd", "samples", "value"]) > 2.0 * floor, "{lin}");
-    assert!(f(&lin, ["kid", "samples", "mean"]) > f(&lin, ["kid", "floor", "hi"]), "{lin}");
-    assert!(f(&lin, ["kid", "floor", "lo"]) < 0.0 && f(&lin, ["kid", "floor", "hi"]) > 0.0, "{lin}");
-    assert!(f(&emp, ["kid", "samples", "mean"]) < f(&lin, ["kid", "samples", "mean"]), "{emp}");
+    assert!(
+        f(&lin, ["kid", "samples", "mean"]) > f(&lin, ["kid", "floor", "hi"]),
+        "{lin}"
+    );
+    assert!(
+        f(&lin, ["kid", "floor", "lo"]) < 0.0 && f(&lin, ["kid", "floor", "hi"]) > 0.0,
+        "{lin}"
+    );
+    assert!(
+        f(&emp, ["kid", "samples", "mean"]) < f(&lin, ["kid", "samples", "mean"]),
+        "{emp}"
+    );
     assert!(dir.join("empirical/quality.csv").exists());
 }
 
 #[test]
 fn quality_on_flat_data_says_it_falls_back_to_coordinates() {
     let dir = tmpdir("flat");
-    let run = train(&dir, "g", "gaussian:d=6,spectrum=power:1", "2000", "300", "linear-exact");
-    let m = eval(&run, &["--metrics", "quality", "--num", "300", "--steps", "20"]);
+    let run = train(
+        &dir,
+        "g",
+        "gaussian:d=6,spectrum=power:1",
+        "2000",
+        "300",
+        "linear-exact",
+    );
+    let m = eval(
+        &run,
+        &["--metrics", "quality", "--num", "300", "--steps", "20"],
+    );
     let q = &m["metrics"]["quality"];
-    assert!(q["fwd"]["features"].as_str().unwrap().contains("raw coordinates"), "{q}");
+    assert!(
+        q["fwd"]["features"]
+            .as_str()
+            .unwrap()
+            .contains("raw coordinates"),
+        "{q}"
+    );
     // Samples of the fitted Gaussian at N >> d are about as close to held-out data as
     // training data are.
-    let (s, fl) = (q["fwd"]["samples"]["value"].as_f64().unwrap(), q["fwd"]["floor"]["value"].as_f64().unwrap());
+    let (s, fl) = (
+        q["fwd"]["samples"]["value"].as_f64().unwrap(),
+        q["fwd"]["floor"]["value"].as_f64().unwrap(),
+    );
     assert!(s < 3.0 * fl + 0.05, "{q}");
 }
 
 #[test]
 fn quality_needs_a_held_out_set() {
     let dir = tmpdir("noheld");
-    let run = train(&dir, "e", "gaussian:d=4,spectrum=power:1", "50", "2", "linear-exact");
+    let run = train(
+        &dir,
+        "e",
+        "gaussian:d=4,spectrum=power:1",
+        "50",
+        "2",
+        "linear-exact",
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
-        .args(["eval", &run, "--quiet", "--device", "flex", "--num", "20", "--metrics", "quality"])
+        .args([
+            "eval",
+            &run,
+            "--quiet",
+            "--device",
+            "flex",
+            "--num",
+            "20",
+            "--metrics",
+            "quality",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -140,12 +224,39 @@ fn local_patch_machine_samples_and_follows_itself() {
     let dir = tmpdir("local");
     let out = dir.join("loc");
     diffmem(&[
-        "train", "--data", "mnist-5k", "--n", "20", "--heldout", "20", "--model", "local",
-        "--equivariant", "false", "--timesteps", "50", "--num", "2", "--quiet", "--device",
-        "flex", "--out", out.to_str().unwrap(),
+        "train",
+        "--data",
+        "mnist-5k",
+        "--n",
+        "20",
+        "--heldout",
+        "20",
+        "--model",
+        "local",
+        "--equivariant",
+        "false",
+        "--timesteps",
+        "50",
+        "--num",
+        "2",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(out.join("samples.png").exists());
-    let m = eval(out.to_str().unwrap(), &["--metrics", "ref", "--loss-points", "3", "--loss-rows", "10"]);
+    let m = eval(
+        out.to_str().unwrap(),
+        &[
+            "--metrics",
+            "ref",
+            "--loss-points",
+            "3",
+            "--loss-rows",
+            "10",
+        ],
+    );
     let r = &m["metrics"]["ref"];
     for set in ["train", "heldout"] {
         for v in floats(&r["sets"][set]["local"]["r2"]) {
@@ -163,13 +274,28 @@ fn local_needs_images_and_odd_patches() {
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
             .args([
-                "train", "--data", data, "--n", "10", "--model", "local", "--patch", patch,
-                "--quiet", "--device", "flex", "--out", dir.join("x").to_str().unwrap(),
+                "train",
+                "--data",
+                data,
+                "--n",
+                "10",
+                "--model",
+                "local",
+                "--patch",
+                patch,
+                "--quiet",
+                "--device",
+                "flex",
+                "--out",
+                dir.join("x").to_str().unwrap(),
             ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && err.contains(needle), "{data} {patch}: {err}");
+        assert!(
+            !out.status.success() && err.contains(needle),
+            "{data} {patch}: {err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
     }
 }
@@ -180,13 +306,40 @@ fn calibration_recovers_the_patch_size_of_a_local_run() {
     let dir = tmpdir("calib");
     let out = dir.join("loc5");
     diffmem(&[
-        "train", "--data", "mnist-5k", "--n", "15", "--heldout", "15", "--model", "local",
-        "--equivariant", "false", "--patch", "5", "--timesteps", "50", "--num", "1", "--quiet",
-        "--device", "flex", "--out", out.to_str().unwrap(),
+        "train",
+        "--data",
+        "mnist-5k",
+        "--n",
+        "15",
+        "--heldout",
+        "15",
+        "--model",
+        "local",
+        "--equivariant",
+        "false",
+        "--patch",
+        "5",
+        "--timesteps",
+        "50",
+        "--num",
+        "1",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     let m = eval(
         out.to_str().unwrap(),
-        &["--metrics", "mia", "--calibrate-local", "--loss-points", "3", "--loss-rows", "6"],
+        &[
+            "--metrics",
+            "mia",
+            "--calibrate-local",
+            "--loss-points",
+            "3",
+            "--loss-rows",
+            "6",
+        ],
     );
     let c = &m["metrics"]["calibrate-local"];
     assert_eq!(c["patch"], serde_json::json!([5, 5, 5]), "{c}");

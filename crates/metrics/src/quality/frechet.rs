@@ -48,8 +48,7 @@ fn sym_eigen(m: &Mat<f64>) -> Result<(Vec<f64>, Mat<f64>)> {
 /// never negative (round-off below 0 is clipped).
 pub fn frechet_distance(mu1: &[f64], s1: &Mat<f64>, mu2: &[f64], s2: &Mat<f64>) -> Result<f64> {
     let d = mu1.len();
-    if mu2.len() != d || s1.nrows() != d || s1.ncols() != d || s2.nrows() != d || s2.ncols() != d
-    {
+    if mu2.len() != d || s1.nrows() != d || s1.ncols() != d || s2.nrows() != d || s2.ncols() != d {
         return Err(MetricsError::Invalid(format!(
             "Frechet distance of mismatched shapes: means {d} and {}, covariances {}x{} and {}x{}",
             mu2.len(),
@@ -61,7 +60,9 @@ pub fn frechet_distance(mu1: &[f64], s1: &Mat<f64>, mu2: &[f64], s2: &Mat<f64>) 
     }
     let (l1, u1) = sym_eigen(s1)?;
     let root1 = Mat::<f64>::from_fn(d, d, |i, j| {
-        (0..d).map(|k| u1[(i, k)] * l1[k].max(0.0).sqrt() * u1[(j, k)]).sum()
+        (0..d)
+            .map(|k| u1[(i, k)] * l1[k].max(0.0).sqrt() * u1[(j, k)])
+            .sum()
     });
     let inner = &root1 * s2 * &root1;
     let (li, _) = sym_eigen(&inner)?;
@@ -96,7 +97,8 @@ mod tests {
         let a = [1.0, 4.0, 0.25];
         let b = [9.0, 1.0, 0.25];
         let diag = |v: &[f64]| Mat::<f64>::from_fn(3, 3, |i, j| if i == j { v[i] } else { 0.0 });
-        let got = frechet_distance(&[0.0, 1.0, 0.0], &diag(&a), &[1.0, 1.0, 2.0], &diag(&b)).unwrap();
+        let got =
+            frechet_distance(&[0.0, 1.0, 0.0], &diag(&a), &[1.0, 1.0, 2.0], &diag(&b)).unwrap();
         let want = 1.0 + 4.0 + (1.0f64 - 3.0).powi(2) + (2.0f64 - 1.0).powi(2);
         assert!((got - want).abs() < 1e-9, "{got} vs {want}");
     }

@@ -49,14 +49,25 @@ pub fn features(rows: &[f32], shape: SampleShape, level: usize) -> Result<Featur
                 for (u, v) in unit.iter_mut().zip(row) {
                     *u = (v + 1.0) * 0.5;
                 }
-                for (p, f) in packet_features(&unit, c, h, w, level).into_iter().enumerate() {
+                for (p, f) in packet_features(&unit, c, h, w, level)
+                    .into_iter()
+                    .enumerate()
+                {
                     packets[p].push(f);
                 }
             }
-            Features { packets, level, kind: "haar packets" }
+            Features {
+                packets,
+                level,
+                kind: "haar packets",
+            }
         }
         SampleShape::Flat { .. } => Features {
-            packets: vec![rows.chunks(d).map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect()],
+            packets: vec![
+                rows.chunks(d)
+                    .map(|r| r.iter().map(|&v| f64::from(v)).collect())
+                    .collect(),
+            ],
             level: 0,
             kind: "raw coordinates (flat data: no wavelet packets)",
         },
@@ -94,7 +105,9 @@ pub struct Fwd {
 /// point value as the interval.
 pub fn fwd(a: &Features, b: &Features, bootstrap: usize, seed: u64) -> Result<Fwd> {
     if a.packets.len() != b.packets.len() || a.level != b.level {
-        return Err(MetricsError::Invalid("FWD of feature sets of different layouts".into()));
+        return Err(MetricsError::Invalid(
+            "FWD of feature sets of different layouts".into(),
+        ));
     }
     let (na, nb) = (a.packets[0].len(), b.packets[0].len());
     let all = |n: usize| (0..n).collect::<Vec<_>>();
@@ -161,7 +174,10 @@ mod tests {
         let floor = fwd(&a, &b, 10, 4).unwrap();
         let far = fwd(&a, &other, 10, 4).unwrap();
         assert!(floor.value < 0.2 * far.value, "{floor:?} vs {far:?}");
-        assert!(floor.lo <= floor.value && floor.value <= floor.hi, "{floor:?}");
+        assert!(
+            floor.lo <= floor.value && floor.value <= floor.hi,
+            "{floor:?}"
+        );
     }
 
     /// Haar packets are orthogonal, so at level 0 a single "packet" of all pixels (in [0, 1]
@@ -172,13 +188,21 @@ mod tests {
         let x = images(300, 0.3, 5);
         let y = images(300, 0.5, 6);
         let flat = SampleShape::Flat { d: 64 };
-        let (fx, fy) = (features(&x, flat, 3).unwrap(), features(&y, flat, 3).unwrap());
+        let (fx, fy) = (
+            features(&x, flat, 3).unwrap(),
+            features(&y, flat, 3).unwrap(),
+        );
         assert_eq!(fx.level, 0);
         assert!(fx.kind.contains("raw"));
         let raw = fwd(&fx, &fy, 0, 0).unwrap().value;
-        let img0 = fwd(&features(&x, SHAPE, 0).unwrap(), &features(&y, SHAPE, 0).unwrap(), 0, 0)
-            .unwrap()
-            .value;
+        let img0 = fwd(
+            &features(&x, SHAPE, 0).unwrap(),
+            &features(&y, SHAPE, 0).unwrap(),
+            0,
+            0,
+        )
+        .unwrap()
+        .value;
         assert!((img0 - raw / 4.0).abs() < 1e-6 * raw, "{img0} vs {raw}");
     }
 }

@@ -120,7 +120,9 @@ mod tests {
 
     /// P_L as a product of explicit level matrices.
     fn packet_matrix(n: usize, level: usize) -> Vec<f64> {
-        let mut p: Vec<f64> = (0..n * n).map(|k| f64::from(u8::from(k / n == k % n))).collect();
+        let mut p: Vec<f64> = (0..n * n)
+            .map(|k| f64::from(u8::from(k / n == k % n)))
+            .collect();
         for l in 0..level {
             p = matmul(&level_matrix(n, n >> l), &p, n);
         }
@@ -149,7 +151,9 @@ mod tests {
     #[test]
     fn features_preserve_energy_and_split_into_blocks() {
         let (c, h, w, level) = (2, 8, 4, 2);
-        let img: Vec<f32> = (0..c * h * w).map(|k| ((k * 13 % 7) as f32) * 0.3 - 1.0).collect();
+        let img: Vec<f32> = (0..c * h * w)
+            .map(|k| ((k * 13 % 7) as f32) * 0.3 - 1.0)
+            .collect();
         let f = packet_features(&img, c, h, w, level);
         assert_eq!(f.len(), 16);
         assert!(f.iter().all(|v| v.len() == c * 2));

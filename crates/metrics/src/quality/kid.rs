@@ -89,7 +89,11 @@ pub fn kid(
         )));
     }
     let (xm, ym) = (to_mat(x, d), to_mat(y, d));
-    let (kxx, kyy, kxy) = (kernel_matrix(&xm, &xm), kernel_matrix(&ym, &ym), kernel_matrix(&xm, &ym));
+    let (kxx, kyy, kxy) = (
+        kernel_matrix(&xm, &xm),
+        kernel_matrix(&ym, &ym),
+        kernel_matrix(&xm, &ym),
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut vals: Vec<f64> = (0..subsets)
         .map(|_| {
@@ -120,7 +124,9 @@ mod tests {
 
     fn uniform(n: usize, width: f64, seed: u64) -> Vec<f32> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n).map(|_| (rng.random::<f64>() * width) as f32).collect()
+        (0..n)
+            .map(|_| (rng.random::<f64>() * width) as f32)
+            .collect()
     }
 
     /// In 1-D, (xy + 1)^3 = x^3 y^3 + 3 x^2 y^2 + 3 x y + 1 has the feature map
@@ -152,7 +158,11 @@ mod tests {
         let y = uniform(8, 1.0, 9);
         let d = 2;
         let kf = |a: &[f32], b: &[f32]| {
-            let dot: f64 = a.iter().zip(b).map(|(p, q)| f64::from(*p) * f64::from(*q)).sum();
+            let dot: f64 = a
+                .iter()
+                .zip(b)
+                .map(|(p, q)| f64::from(*p) * f64::from(*q))
+                .sum();
             (dot / d as f64 + 1.0).powi(3)
         };
         let (xs, ys): (Vec<&[f32]>, Vec<&[f32]>) = (x.chunks(d).collect(), y.chunks(d).collect());

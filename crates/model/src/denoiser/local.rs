@@ -53,7 +53,15 @@ impl Stream {
 
     /// Adds keys `[g, K, M]` with norms `[g, 1, M]` and centres `[g, M, C]` for queries
     /// `[g, B, K]`.
-    fn add(&mut self, q: &Tensor<3>, keys: Tensor<3>, norms: Tensor<3>, vals: Tensor<3>, a: f64, s: f64) {
+    fn add(
+        &mut self,
+        q: &Tensor<3>,
+        keys: Tensor<3>,
+        norms: Tensor<3>,
+        vals: Tensor<3>,
+        a: f64,
+        s: f64,
+    ) {
         let inv2s2 = 1.0 / (2.0 * s * s);
         let logits = (q.clone().matmul(keys) * (2.0 * a) - norms * (a * a)) * inv2s2;
         let new_m = self.m.clone().max_pair(logits.clone().max_dim(2));
@@ -107,11 +115,7 @@ impl LocalScore {
 
     fn unfold(&self, x: Tensor<4>, p: usize) -> Tensor<3> {
         let pad = p / 2;
-        unfold4d(
-            x,
-            [p, p],
-            UnfoldOptions::new([1, 1], [pad, pad], [1, 1]),
-        )
+        unfold4d(x, [p, p], UnfoldOptions::new([1, 1], [pad, pad], [1, 1]))
     }
 
     /// x0_hat of `[b, D]` rows all at timestep `t`.
@@ -161,9 +165,9 @@ impl LocalScore {
                         centres.permute([0, 2, 1]).reshape([1, nn * l, c]),
                     ),
                     false => (
-                        tr.permute([2, 1, 0]),                  // [L, K, n]
-                        norms.permute([2, 1, 0]),               // [L, 1, n]
-                        centres.permute([2, 0, 1]),             // [L, n, C]
+                        tr.permute([2, 1, 0]),      // [L, K, n]
+                        norms.permute([2, 1, 0]),   // [L, 1, n]
+                        centres.permute([2, 0, 1]), // [L, n, C]
                     ),
                 };
                 st.add(&qg, keys, nrm, vals, a, s);
@@ -224,7 +228,16 @@ mod tests {
     use crate::schedule::{Schedule, ScheduleKind};
 
     /// The machine by its definition, one pixel at a time, in f64.
-    fn direct(train: &[f32], n: usize, (c, h, w): (usize, usize, usize), x: &[f32], p: usize, a: f64, s: f64, equi: bool) -> Vec<f64> {
+    fn direct(
+        train: &[f32],
+        n: usize,
+        (c, h, w): (usize, usize, usize),
+        x: &[f32],
+        p: usize,
+        a: f64,
+        s: f64,
+        equi: bool,
+    ) -> Vec<f64> {
         let r = (p / 2) as isize;
         let px = |img: &[f32], ch: usize, i: isize, j: isize| -> f64 {
             if i < 0 || j < 0 || i >= h as isize || j >= w as isize {
@@ -242,7 +255,9 @@ mod tests {
                 for m in 0..n {
                     let img = &train[m * d..(m + 1) * d];
                     let positions: Vec<(isize, isize)> = match equi {
-                        true => (0..h as isize).flat_map(|u| (0..w as isize).map(move |v| (u, v))).collect(),
+                        true => (0..h as isize)
+                            .flat_map(|u| (0..w as isize).map(move |v| (u, v)))
+                            .collect(),
                         false => vec![(i, j)],
                     };
                     for (u, v) in positions {
@@ -264,8 +279,12 @@ mod tests {
                 let ws: Vec<f64> = logits.iter().map(|l| (l - mx).exp()).collect();
                 let z: f64 = ws.iter().sum();
                 for ch in 0..c {
-                    out[ch * h * w + i as usize * w + j as usize] =
-                        ws.iter().zip(&centres).map(|(wt, cv)| wt * cv[ch]).sum::<f64>() / z;
+                    out[ch * h * w + i as usize * w + j as usize] = ws
+                        .iter()
+                        .zip(&centres)
+                        .map(|(wt, cv)| wt * cv[ch])
+                        .sum::<f64>()
+                        / z;
                 }
             }
         }
@@ -274,9 +293,18 @@ mod tests {
 
     fn setup() -> (Vec<f32>, Vec<f32>, Diffusion, Device) {
         let device = Device::flex();
-        let diffusion = Diffusion::new(Schedule::new(ScheduleKind::default(), 100).unwrap(), Objective::Eps, None, &device);
+        let diffusion = Diffusion::new(
+            Schedule::new(ScheduleKind::default(), 100).unwrap(),
+            Objective::Eps,
+            None,
+            &device,
+        );
         let mut noise = HostNoise::seeded(3);
-        let train: Vec<f32> = noise.next_vec(3 * 2 * 4 * 5).iter().map(|v| v.tanh()).collect();
+        let train: Vec<f32> = noise
+            .next_vec(3 * 2 * 4 * 5)
+            .iter()
+            .map(|v| v.tanh())
+            .collect();
         let x: Vec<f32> = noise.next_vec(2 * 2 * 4 * 5);
         (train, x, diffusion, device)
     }
@@ -286,17 +314,39 @@ mod tests {
         let (train, x, diffusion, device) = setup();
         let shape = (2, 4, 5);
         for equi in [false, true] {
-            let m = LocalScore::new(&train, shape, vec![1, 3, 5], equi, diffusion.schedule.abar.clone()).unwrap();
+            let m = LocalScore::new(
+                &train,
+                shape,
+                vec![1, 3, 5],
+                equi,
+                diffusion.schedule.abar.clone(),
+            )
+            .unwrap();
             for t in [10usize, 50, 90] {
                 let xt = matrix(&x, 2, 40, &device);
                 let got = to_vec(m.eps(xt, timesteps(&[t, t], &device)));
-                let (a, s) = (diffusion.schedule.abar[t].sqrt(), (1.0 - diffusion.schedule.abar[t]).sqrt());
+                let (a, s) = (
+                    diffusion.schedule.abar[t].sqrt(),
+                    (1.0 - diffusion.schedule.abar[t]).sqrt(),
+                );
                 for r in 0..2 {
-                    let x0 = direct(&train, 3, shape, &x[r * 40..(r + 1) * 40], m.patch_at(t), a, s, equi);
+                    let x0 = direct(
+                        &train,
+                        3,
+                        shape,
+                        &x[r * 40..(r + 1) * 40],
+                        m.patch_at(t),
+                        a,
+                        s,
+                        equi,
+                    );
                     for k in 0..40 {
                         let want = (f64::from(x[r * 40 + k]) - a * x0[k]) / s;
                         let g = f64::from(got[r * 40 + k]);
-                        assert!((g - want).abs() < 1e-3 * (1.0 + want.abs()), "equi={equi} t={t}: {g} vs {want}");
+                        assert!(
+                            (g - want).abs() < 1e-3 * (1.0 + want.abs()),
+                            "equi={equi} t={t}: {g} vs {want}"
+                        );
                     }
                 }
             }
@@ -308,7 +358,14 @@ mod tests {
     #[test]
     fn whole_image_patches_give_the_empirical_score() {
         let (train, x, diffusion, device) = setup();
-        let m = LocalScore::new(&train, (2, 4, 5), vec![9], false, diffusion.schedule.abar.clone()).unwrap();
+        let m = LocalScore::new(
+            &train,
+            (2, 4, 5),
+            vec![9],
+            false,
+            diffusion.schedule.abar.clone(),
+        )
+        .unwrap();
         let emp = Empirical::new(&train, 40, &diffusion, 2, &device);
         let ts = [70usize, 5];
         let a = to_vec(m.eps(matrix(&x, 2, 40, &device), timesteps(&ts, &device)));

@@ -41,17 +41,36 @@ pub fn run(
     if !heldout.is_empty() {
         sets.push(heldout);
     }
-    let m = sets.iter().map(|s| s.len()).min().unwrap_or(0).min(max_rows.max(2));
+    let m = sets
+        .iter()
+        .map(|s| s.len())
+        .min()
+        .unwrap_or(0)
+        .min(max_rows.max(2));
     let side = h.max(w);
     let candidates: Vec<usize> = (1..=MAX_PATCH.min(2 * side - 1)).step_by(2).collect();
     // r2[candidate][j], averaged over the sets.
     let mut r2 = Vec::with_capacity(candidates.len());
     for &p in &candidates {
-        let machine = LocalScore::new(&train.samples, (c, h, w), vec![p], false, diffusion.schedule.abar.clone())?;
+        let machine = LocalScore::new(
+            &train.samples,
+            (c, h, w),
+            vec![p],
+            false,
+            diffusion.schedule.abar.clone(),
+        )?;
         let refs: Vec<(&'static str, Box<dyn Denoiser>)> = vec![("local", Box::new(machine))];
         let mut acc = vec![0.0; grid.len()];
         for set in &sets {
-            let ag = agreements(model, &refs, diffusion, &set.samples[..m * d], d, &grid, device);
+            let ag = agreements(
+                model,
+                &refs,
+                diffusion,
+                &set.samples[..m * d],
+                d,
+                &grid,
+                device,
+            );
             for (a, g) in acc.iter_mut().zip(&ag[0]) {
                 *a += Agreement::r_squared(g) / sets.len() as f64;
             }
@@ -83,9 +102,17 @@ pub fn run(
             })
         })
         .collect();
-    write_csv(&out.join("calibrate_local.csv"), &["paper_t", "patch", "r2", "best"], &rows)?;
+    write_csv(
+        &out.join("calibrate_local.csv"),
+        &["paper_t", "patch", "r2", "best"],
+        &rows,
+    )?;
     let patch: Vec<usize> = best.iter().map(|&k| candidates[k]).collect();
-    let flag = patch.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",");
+    let flag = patch
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     Ok(json!({
         "rows_per_set": m,
         "equivariant": false,

@@ -38,7 +38,16 @@ pub fn run(
     let m = train.len().min(heldout.len()).min(max_rows.max(1));
     let grid = timestep_grid(diffusion.steps(), points);
     let loss = |set: &Dataset| {
-        per_example_loss(model, diffusion, &set.samples[..m * d], d, &grid, NOISE_SEED, 512, device)
+        per_example_loss(
+            model,
+            diffusion,
+            &set.samples[..m * d],
+            d,
+            &grid,
+            NOISE_SEED,
+            512,
+            device,
+        )
     };
     let (tr, he) = (loss(train), loss(heldout));
     let neg = |v: &[f64]| v.iter().map(|x| -x).collect::<Vec<f64>>();
@@ -65,7 +74,13 @@ pub fn run(
         .collect();
     write_csv(
         &out.join("mia.csv"),
-        &["paper_t", "auc", "tpr_at_1pct_fpr", "mean_train_loss", "mean_heldout_loss"],
+        &[
+            "paper_t",
+            "auc",
+            "tpr_at_1pct_fpr",
+            "mean_train_loss",
+            "mean_heldout_loss",
+        ],
         &rows,
     )?;
     let x: Vec<f64> = paper_t.iter().map(|&t| t as f64).collect();

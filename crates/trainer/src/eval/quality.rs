@@ -34,7 +34,9 @@ fn choose(rows: &[f32], d: usize, m: usize, seed: u64) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut idx = rand::seq::index::sample(&mut rng, n, m).into_vec();
     idx.sort_unstable();
-    idx.iter().flat_map(|&i| rows[i * d..(i + 1) * d].iter().copied()).collect()
+    idx.iter()
+        .flat_map(|&i| rows[i * d..(i + 1) * d].iter().copied())
+        .collect()
 }
 
 /// One comparison against the held-out rows.
@@ -43,7 +45,14 @@ struct Against {
     kid: Kid,
 }
 
-fn compare(a: &[f32], fa: &Features, hf: &Features, held: &[f32], d: usize, m: usize) -> Result<Against> {
+fn compare(
+    a: &[f32],
+    fa: &Features,
+    hf: &Features,
+    held: &[f32],
+    d: usize,
+    m: usize,
+) -> Result<Against> {
     let subset = default_subset_size(m, m);
     Ok(Against {
         fwd: fwd(fa, hf, FWD_BOOTSTRAP, SEED)?,
@@ -56,7 +65,9 @@ fn compare(a: &[f32], fa: &Features, hf: &Features, held: &[f32], d: usize, m: u
 pub fn run(samples: &[f32], train: &Dataset, heldout: &Dataset, out: &Path) -> Result<Value> {
     let d = train.dim();
     if heldout.len() < 4 {
-        bail!("--metrics quality compares samples with the held-out set: train with --heldout >= 4 (better: >= the number of samples --num)");
+        bail!(
+            "--metrics quality compares samples with the held-out set: train with --heldout >= 4 (better: >= the number of samples --num)"
+        );
     }
     let m = (samples.len() / d).min(train.len()).min(heldout.len());
     if m < 4 {
@@ -74,16 +85,34 @@ pub fn run(samples: &[f32], train: &Dataset, heldout: &Dataset, out: &Path) -> R
     let s = compare(generated, &fg, &fh, &held, d, m)?;
     let f = compare(&real, &fr, &fh, &held, d, m)?;
     let row = |name: &str, what: &str, v: f64, lo: f64, hi: f64| {
-        vec![name.to_string(), what.to_string(), number(v), number(lo), number(hi)]
+        vec![
+            name.to_string(),
+            what.to_string(),
+            number(v),
+            number(lo),
+            number(hi),
+        ]
     };
     write_csv(
         &out.join("quality.csv"),
         &["metric", "comparison", "value", "lo", "hi"],
         &[
             row("fwd", "samples_vs_heldout", s.fwd.value, s.fwd.lo, s.fwd.hi),
-            row("fwd", "train_vs_heldout_floor", f.fwd.value, f.fwd.lo, f.fwd.hi),
+            row(
+                "fwd",
+                "train_vs_heldout_floor",
+                f.fwd.value,
+                f.fwd.lo,
+                f.fwd.hi,
+            ),
             row("kid", "samples_vs_heldout", s.kid.mean, s.kid.lo, s.kid.hi),
-            row("kid", "train_vs_heldout_floor", f.kid.mean, f.kid.lo, f.kid.hi),
+            row(
+                "kid",
+                "train_vs_heldout_floor",
+                f.kid.mean,
+                f.kid.lo,
+                f.kid.hi,
+            ),
         ],
     )?;
     Ok(json!({
@@ -117,7 +146,11 @@ mod tests {
         for p in c.chunks(2) {
             assert_eq!(p[1], p[0] + 1.0);
         }
-        assert!(c.chunks(2).zip(c.chunks(2).skip(1)).all(|(a, b)| a[0] < b[0]));
+        assert!(
+            c.chunks(2)
+                .zip(c.chunks(2).skip(1))
+                .all(|(a, b)| a[0] < b[0])
+        );
         assert_eq!(choose(&rows, 2, 20, 1), rows);
     }
 }

@@ -92,7 +92,12 @@ pub(crate) fn agreements(
             );
             for (r, (_, reference)) in refs.iter().enumerate() {
                 // The exact references predict eps whatever the run's objective.
-                let g = denoised(&xt_host, &to_vec(reference.forward(xt.clone(), tt.clone())), a, s);
+                let g = denoised(
+                    &xt_host,
+                    &to_vec(reference.forward(xt.clone(), tt.clone())),
+                    a,
+                    s,
+                );
                 out[r][j].add(&f, &g, d);
             }
         }
@@ -122,14 +127,27 @@ pub fn run(
     if !heldout.is_empty() {
         sets.push(("heldout", heldout));
     }
-    let m = sets.iter().map(|(_, s)| s.len()).min().unwrap_or(0).min(max_rows.max(2));
+    let m = sets
+        .iter()
+        .map(|(_, s)| s.len())
+        .min()
+        .unwrap_or(0)
+        .min(max_rows.max(2));
     let mut csv = Vec::new();
     let mut series = Vec::new();
     let mut per_set = serde_json::Map::new();
     // r2[set][reference][j]
     let mut r2_all = Vec::new();
     for (name, set) in &sets {
-        let ag = agreements(model, &refs, diffusion, &set.samples[..m * d], d, &grid, device);
+        let ag = agreements(
+            model,
+            &refs,
+            diffusion,
+            &set.samples[..m * d],
+            d,
+            &grid,
+            device,
+        );
         let mut entry = serde_json::Map::new();
         let mut r2_set = Vec::new();
         for (r, (rname, _)) in refs.iter().enumerate() {

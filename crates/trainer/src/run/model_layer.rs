@@ -84,7 +84,11 @@ impl ModelFlags {
             ("--bins", "bins", int(self.bins)),
             ("--lambda", "lambda", self.lambda.map(Value::Float)),
             ("--patch", "patch", self.patch.as_deref().map(ints)),
-            ("--equivariant", "equivariant", self.equivariant.map(Value::Boolean)),
+            (
+                "--equivariant",
+                "equivariant",
+                self.equivariant.map(Value::Boolean),
+            ),
         ]
         .into_iter()
         .filter_map(|(flag, key, v)| v.map(|v| (flag, key, v)))
