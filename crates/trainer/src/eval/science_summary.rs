@@ -8,6 +8,20 @@ fn f(v: &Value) -> String {
     v.as_f64().map_or("-".into(), |x| format!("{x:.4}"))
 }
 
+/// How far the best reference's band mean r^2 lies above the second best ("+0.0036"): a small
+/// margin means the references agree there and the band does not tell them apart.
+fn margin(band: &Value) -> String {
+    let mut v: Vec<f64> = band
+        .as_object()
+        .map(|m| m.values().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    v.sort_by(|a, b| b.total_cmp(a));
+    match v.as_slice() {
+        [a, b, ..] => format!("+{:.4}", a - b),
+        _ => "-".into(),
+    }
+}
+
 /// Prints the lines of whichever of `ref`, `quality`, `mia`, `calibrate-local` are in `metrics`.
 pub fn print(m: &Value) {
     if let Some(r) = m.get("ref") {
@@ -15,9 +29,10 @@ pub fn print(m: &Value) {
             .iter()
             .map(|b| match r["follows"][b].get("reference") {
                 Some(name) => format!(
-                    "{b}: {} (r2 {})",
+                    "{b}: {} (r2 {}, {} over the next)",
                     name.as_str().unwrap_or("?"),
-                    f(&r["follows"][b]["mean_r2"])
+                    f(&r["follows"][b]["mean_r2"]),
+                    margin(&r["band_r2"][b])
                 ),
                 None => format!("{b}: -"),
             })
