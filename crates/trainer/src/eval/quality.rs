@@ -121,7 +121,10 @@ pub fn run(samples: &[f32], train: &Dataset, heldout: &Dataset, out: &Path) -> R
             "features": fg.kind,
             "level": fg.level,
             "packets": fg.packets.len(),
-            "pixel_range": if fg.level > 0 || matches!(shape, diffmem_data::SampleShape::Image { .. }) { "[0, 1]" } else { "data units" },
+            "pixel_range": match shape {
+                diffmem_data::SampleShape::Image { .. } => "[0, 1]",
+                diffmem_data::SampleShape::Flat { .. } => "data units",
+            },
             "samples": s.fwd,
             "floor": f.fwd,
             "ratio_to_floor": s.fwd.value / f.fwd.value,
