@@ -49,31 +49,52 @@ pub fn per_timestep_loss(
     units: LossUnits,
     device: &Device,
 ) -> Vec<f64> {
+    per_example_loss(
+        model, diffusion, rows, dim, grid, noise_seed, batch, units, device,
+    )
+    .iter()
+    .map(|l| l.iter().sum::<f64>() / l.len().max(1) as f64)
+    .collect()
+}
+
+/// The loss of every row separately: `out[j][m]` = 1/D || eps_m - eps_theta(x_t, t) ||^2 at
+/// timestep `grid[j]` for row m (in `units`), with the same noise draws as [`per_timestep_loss`] (whose
+/// values are the means of these). The per-example losses of membership inference.
+pub fn per_example_loss(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    rows: &[f32],
+    dim: usize,
+    grid: &[usize],
+    noise_seed: u64,
+    batch: usize,
+    units: LossUnits,
+    device: &Device,
+) -> Vec<Vec<f64>> {
     let m = rows.len() / dim.max(1);
     let mut noise = HostNoise::seeded(noise_seed);
     let batch = batch.max(1);
     let mut out = Vec::with_capacity(grid.len());
     for &t in grid {
-        let mut total = 0f64;
+        let mut losses = Vec::with_capacity(m);
         for start in (0..m).step_by(batch) {
             let b = batch.min(m - start);
             let x0 = matrix(&rows[start * dim..(start + b) * dim], b, dim, device);
             let eps = matrix(&noise.next_vec(b * dim), b, dim, device);
             let tt = timesteps(&vec![t; b], device);
-            let sq = match units {
+            let per_row: Vec<f32> = match units {
                 LossUnits::Eps => {
                     let xt = diffusion.q_sample(x0, &tt, eps.clone());
                     let pred = diffusion.predict_eps(model, xt, &tt);
-                    (pred - eps).powi_scalar(2).sum()
+                    let sq = (pred - eps).powi_scalar(2).sum_dim(1);
+                    to_vec(sq).iter().map(|v| v / dim.max(1) as f32).collect()
                 }
-                // per_sample_loss is a mean over the coordinates: back to a sum.
-                LossUnits::Objective => {
-                    diffusion.per_sample_loss(model, x0, &tt, eps).sum() * dim as f32
-                }
+                // per_sample_loss is already a mean over the coordinates.
+                LossUnits::Objective => to_vec(diffusion.per_sample_loss(model, x0, &tt, eps)),
             };
-            total += to_vec(sq).first().copied().unwrap_or(f32::NAN) as f64;
+            losses.extend(per_row.iter().map(|&v| f64::from(v)));
         }
-        out.push(total / (m * dim).max(1) as f64);
+        out.push(losses);
     }
     out
 }

@@ -1,6 +1,8 @@
 //! Choosing a denoiser by name: the serialisable model specification and the builders.
 
-use crate::denoiser::{Denoiser, Empirical, LinearConfig, LinearExact, MlpConfig, Net, UnetConfig};
+use crate::denoiser::{
+    Denoiser, Empirical, LinearConfig, LinearExact, LocalScore, MlpConfig, Net, UnetConfig,
+};
 use crate::diffusion::{Diffusion, Objective};
 use crate::error::{ModelError, Result};
 use burn::prelude::*;
@@ -24,7 +26,18 @@ pub enum ModelSpec {
     },
     /// Exact empirical score of the training set (no training).
     Empirical,
+    /// Equivariant local score machine over training patches (Kamb & Ganguli; no training).
+    Local {
+        /// Odd patch sizes P_t, piecewise constant over equal bins of timesteps (low t first).
+        patch: Vec<usize>,
+        /// Patches at every position (the ELS machine) or only at the same position.
+        equivariant: bool,
+    },
 }
+
+/// Default patch sizes of `local`: growing with the noise level, as Kamb & Ganguli's
+/// calibrated scales do for 28x28 and 32x32 images (3 at low noise up to 11 at high noise).
+pub const DEFAULT_LOCAL_PATCH: [usize; 5] = [3, 5, 7, 9, 11];
 
 impl ModelSpec {
     /// The spec for a model name with default settings.
@@ -35,9 +48,13 @@ impl ModelSpec {
             "unet" => ModelSpec::Unet(UnetConfig::default()),
             "linear-exact" => ModelSpec::LinearExact { lambda: 0.0 },
             "empirical" => ModelSpec::Empirical,
+            "local" => ModelSpec::Local {
+                patch: DEFAULT_LOCAL_PATCH.to_vec(),
+                equivariant: true,
+            },
             other => {
                 return Err(ModelError::Config(format!(
-                    "unknown model `{other}`: use linear, mlp, unet, linear-exact or empirical"
+                    "unknown model `{other}`: use linear, mlp, unet, linear-exact, empirical or local"
                 )));
             }
         })
@@ -51,12 +68,16 @@ impl ModelSpec {
             ModelSpec::Unet(_) => "unet",
             ModelSpec::LinearExact { .. } => "linear-exact",
             ModelSpec::Empirical => "empirical",
+            ModelSpec::Local { .. } => "local",
         }
     }
 
     /// True for the closed-form denoisers that need no training.
     pub fn is_exact(&self) -> bool {
-        matches!(self, ModelSpec::LinearExact { .. } | ModelSpec::Empirical)
+        matches!(
+            self,
+            ModelSpec::LinearExact { .. } | ModelSpec::Empirical | ModelSpec::Local { .. }
+        )
     }
 
     /// Checks the spec against the data and objective before any work is done.
@@ -76,6 +97,15 @@ impl ModelSpec {
                 )
                 .map(|_| ()),
             ModelSpec::Unet(_) => image_side(shape).map(|_| ()),
+            ModelSpec::Local { patch, .. } => {
+                local_shape(shape)?;
+                match patch.is_empty() || patch.iter().any(|p| p % 2 == 0) {
+                    true => Err(ModelError::Config(format!(
+                        "local needs odd --patch sizes, e.g. 3,5,7 (got {patch:?})"
+                    ))),
+                    false => Ok(()),
+                }
+            }
             ModelSpec::Mlp(c) if c.width == 0 || c.temb < 2 || c.temb % 2 == 1 => Err(
                 ModelError::Config("mlp needs --width > 0 and an even --temb >= 2".into()),
             ),
@@ -97,19 +127,28 @@ impl ModelSpec {
                 let (ch, side) = image_side(shape)?;
                 Some(Net::Unet(c.init(ch, side, device)?))
             }
-            ModelSpec::LinearExact { .. } | ModelSpec::Empirical => None,
+            ModelSpec::LinearExact { .. } | ModelSpec::Empirical | ModelSpec::Local { .. } => None,
         })
     }
 
-    /// Builds an exact denoiser from the training rows, or `None` for trainable models.
+    /// Builds an exact denoiser from the training rows of shape `shape`, or `None` for
+    /// trainable models.
     pub fn fit_exact(
         &self,
         rows: &[f32],
-        dim: usize,
+        shape: SampleShape,
         diffusion: &Diffusion,
         device: &Device,
     ) -> Result<Option<Box<dyn Denoiser>>> {
+        let dim = shape.dim();
         Ok(match self {
+            ModelSpec::Local { patch, equivariant } => Some(Box::new(LocalScore::new(
+                rows,
+                local_shape(shape)?,
+                patch.clone(),
+                *equivariant,
+                diffusion.schedule.abar.clone(),
+            )?)),
             ModelSpec::LinearExact { lambda } => Some(Box::new(LinearExact::fit(
                 rows, dim, *lambda, diffusion, device,
             )?)),
@@ -122,6 +161,16 @@ impl ModelSpec {
             ))),
             _ => None,
         })
+    }
+}
+
+/// (channels, height, width) of image data; an error for flat data.
+fn local_shape(shape: SampleShape) -> Result<(usize, usize, usize)> {
+    match shape {
+        SampleShape::Image { c, h, w } => Ok((c, h, w)),
+        other => Err(ModelError::Config(format!(
+            "local compares image patches and needs image data (got sample shape {other:?})"
+        ))),
     }
 }
 

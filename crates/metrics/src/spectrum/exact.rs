@@ -69,7 +69,7 @@ mod tests {
         let device = Device::flex();
         let diffusion = Diffusion::new(schedule.clone(), Objective::Eps, None, &device);
         let fitted = model
-            .fit_exact(&train.samples, d, &diffusion, &device)
+            .fit_exact(&train.samples, train.shape, &diffusion, &device)
             .unwrap()
             .unwrap();
         let f32_field = ModelScore::new(fitted.as_ref(), &diffusion, d, &device, d);

@@ -6,6 +6,7 @@
 pub mod empirical;
 pub mod linear;
 pub mod linear_exact;
+pub mod local;
 pub mod mlp;
 pub mod time_embedding;
 pub mod unet;
@@ -15,6 +16,7 @@ use burn::prelude::*;
 pub use empirical::Empirical;
 pub use linear::{LinearConfig, LinearDenoiser};
 pub use linear_exact::LinearExact;
+pub use local::LocalScore;
 pub use mlp::{Mlp, MlpConfig};
 pub use unet::{Unet, UnetConfig};
 
@@ -47,6 +49,12 @@ impl Denoiser for Net {
 }
 
 impl Denoiser for LinearExact {
+    fn forward(&self, x: Tensor<2>, t: Tensor<1, Int>) -> Tensor<2> {
+        self.eps(x, t)
+    }
+}
+
+impl Denoiser for LocalScore {
     fn forward(&self, x: Tensor<2>, t: Tensor<1, Int>) -> Tensor<2> {
         self.eps(x, t)
     }

@@ -20,8 +20,10 @@ use std::time::Instant;
 pub struct EvalArgs {
     /// Run directory.
     pub run: PathBuf,
-    /// Metrics: mem, loss, gaussian, agree, spectrum (comma separated). Default: mem,loss, plus
-    /// gaussian for synthetic data and agree with --against.
+    /// Metrics: mem, loss, gaussian, agree, spectrum, quality (FWD, KID against held-out),
+    /// mia (membership inference), ref (r^2 with reference denoisers), calibrate-local (comma
+    /// separated).
+    /// Default: mem,loss, plus gaussian for synthetic data and agree with --against.
     #[arg(long, value_delimiter = ',')]
     pub metrics: Option<Vec<Metric>>,
     /// A second run (disjoint split of the same size) for the two-model agreement.
@@ -49,12 +51,16 @@ pub struct EvalArgs {
     /// Enlargement of each image in nn_grid.png / nn_grid_random.png (and their SVGs).
     #[arg(long, default_value_t = crate::eval::nn_figures::DEFAULT_SCALE, value_parser = crate::io::range::positive_usize)]
     pub nn_scale: usize,
-    /// Timesteps of the loss-gap curve.
+    /// Timesteps of the loss-gap curve (and of mia, ref).
     #[arg(long, default_value_t = 20, value_parser = crate::io::range::positive_usize)]
     pub loss_points: usize,
-    /// Rows per set for the loss gap.
+    /// Rows per set for the loss gap (and mia, ref).
     #[arg(long, default_value_t = 500, value_parser = crate::io::range::positive_usize)]
     pub loss_rows: usize,
+    /// Also fit the `local` machine's patch size per timestep to this run (metric
+    /// `calibrate-local`; prints the --patch list).
+    #[arg(long)]
+    pub calibrate_local: bool,
     /// Use the raw weights instead of the EMA.
     #[arg(long)]
     pub raw: bool,
@@ -105,10 +111,13 @@ fn sample_section(a: &EvalArgs, r: &LoadedRun) -> SampleSection {
 
 /// The metrics asked for, checked against the other flags.
 fn metrics(a: &EvalArgs, r: &LoadedRun) -> Result<Vec<Metric>> {
-    let metrics = a
+    let mut metrics = a
         .metrics
         .clone()
         .unwrap_or_else(|| default_metrics(r, a.against.is_some()));
+    if a.calibrate_local && !metrics.contains(&Metric::CalibrateLocal) {
+        metrics.push(Metric::CalibrateLocal);
+    }
     if metrics.contains(&Metric::Agree) && a.against.is_none() {
         bail!(
             "--metrics agree needs --against RUN2 (a run on the disjoint split of the same size)"

@@ -34,7 +34,17 @@ pub fn curves(
     let m = train.len().min(heldout.len()).min(max_rows.max(1));
     let grid = timestep_grid(diffusion.steps(), points);
     let loss = |rows: &[f32]| {
-        per_timestep_loss(model, diffusion, rows, d, &grid, NOISE_SEED, 512, LossUnits::Eps, device)
+        per_timestep_loss(
+            model,
+            diffusion,
+            rows,
+            d,
+            &grid,
+            NOISE_SEED,
+            512,
+            LossUnits::Eps,
+            device,
+        )
     };
     let (tr, he) = (
         loss(&train.samples[..m * d]),

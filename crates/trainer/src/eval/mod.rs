@@ -3,6 +3,7 @@
 //! [`Metric::compute`] and its own file.
 
 pub mod agreement;
+pub mod calibrate;
 pub mod dynamics;
 pub mod dynamics_out;
 pub mod dynamics_plot;
@@ -10,8 +11,12 @@ pub mod gaussian;
 pub mod health;
 pub mod loss;
 pub mod memorization;
+pub mod mia;
 pub mod nn_figures;
 pub mod overlap;
+pub mod quality;
+pub mod reference;
+pub mod science_summary;
 pub mod score_agreement;
 pub mod spectrum;
 pub mod summary;
@@ -38,16 +43,28 @@ pub enum Metric {
     Agree,
     /// Jacobian spectra and latent dimension of the score.
     Spectrum,
+    /// FWD and KID of the samples against the held-out set, with their floors.
+    Quality,
+    /// Membership inference from per-example denoising losses.
+    Mia,
+    /// Agreement (r^2) with reference denoisers per timestep.
+    Ref,
+    /// The local machine's patch size per timestep that best matches the run.
+    CalibrateLocal,
 }
 
 impl Metric {
     /// Every metric, in the order of `--help`.
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 9] = [
         Metric::Mem,
         Metric::Loss,
         Metric::Gaussian,
         Metric::Agree,
         Metric::Spectrum,
+        Metric::Quality,
+        Metric::Mia,
+        Metric::Ref,
+        Metric::CalibrateLocal,
     ];
 
     /// The name used in `--metrics` and as the key in metrics.json.
@@ -58,12 +75,19 @@ impl Metric {
             Metric::Gaussian => "gaussian",
             Metric::Agree => "agree",
             Metric::Spectrum => "spectrum",
+            Metric::Quality => "quality",
+            Metric::Mia => "mia",
+            Metric::Ref => "ref",
+            Metric::CalibrateLocal => "calibrate-local",
         }
     }
 
     /// Whether the metric looks at generated samples.
     pub fn needs_samples(self) -> bool {
-        self != Metric::Loss
+        !matches!(
+            self,
+            Metric::Loss | Metric::Mia | Metric::Ref | Metric::CalibrateLocal
+        )
     }
 }
 
@@ -164,6 +188,37 @@ impl Metric {
                 ctx.samples,
                 device,
                 ctx.spectrum,
+                ctx.out,
+            )?,
+            Metric::Quality => quality::run(samples, &r.train, &r.heldout, ctx.out)?,
+            Metric::CalibrateLocal => calibrate::run(
+                r.model.as_ref(),
+                &r.diffusion,
+                &r.train,
+                &r.heldout,
+                ctx.loss_points,
+                ctx.loss_rows,
+                device,
+                ctx.out,
+            )?,
+            Metric::Ref => reference::run(
+                r.model.as_ref(),
+                &r.diffusion,
+                &r.train,
+                &r.heldout,
+                ctx.loss_points,
+                ctx.loss_rows,
+                device,
+                ctx.out,
+            )?,
+            Metric::Mia => mia::run(
+                r.model.as_ref(),
+                &r.diffusion,
+                &r.train,
+                &r.heldout,
+                ctx.loss_points,
+                ctx.loss_rows,
+                device,
                 ctx.out,
             )?,
         })

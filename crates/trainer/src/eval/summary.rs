@@ -49,6 +49,7 @@ pub fn print(doc: &Value, out: &Path) {
     if let Some(g) = m.get("agree") {
         println!("  agreement cosine (mean)   {}", v(&g["cosine"]["mean"]));
     }
+    crate::eval::science_summary::print(m);
     if m.get("spectrum").is_some() {
         println!("  spectrum                  spectra.csv, dims.csv");
     }

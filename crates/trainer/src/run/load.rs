@@ -69,7 +69,7 @@ pub fn load(dir: &Path, device: Option<DeviceChoice>, weights: Weights) -> Resul
     let (model, desc): (Box<dyn Denoiser>, String) =
         match cfg
             .model
-            .fit_exact(&train.samples, train.dim(), &diffusion, &device.device)?
+            .fit_exact(&train.samples, train.shape, &diffusion, &device.device)?
         {
             Some(m) => (
                 m,

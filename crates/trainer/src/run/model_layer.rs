@@ -11,7 +11,7 @@ use toml::{Table, Value};
 /// The model flags of `diffmem train` (each is a key of the model's TOML table).
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
 pub struct ModelFlags {
-    /// Model: linear, mlp, unet, linear-exact, empirical.
+    /// Model: linear, mlp, unet, linear-exact, empirical, local.
     #[arg(long = "model")]
     pub name: Option<String>,
     /// MLP width.
@@ -38,6 +38,12 @@ pub struct ModelFlags {
     /// `linear-exact`: ridge lambda.
     #[arg(long)]
     pub lambda: Option<f64>,
+    /// `local`: odd patch sizes P_t over equal bins of timesteps, low noise first, e.g. 3,5,7.
+    #[arg(long, value_delimiter = ',')]
+    pub patch: Option<Vec<usize>>,
+    /// `local`: patches at every position (true: the ELS machine) or the same position only.
+    #[arg(long)]
+    pub equivariant: Option<bool>,
 }
 
 fn ints(v: &[usize]) -> Value {
@@ -57,6 +63,8 @@ impl ModelFlags {
             ("attn", self.attn.is_some()),
             ("bins", self.bins.is_some()),
             ("lambda", self.lambda.is_some()),
+            ("patch", self.patch.is_some()),
+            ("equivariant", self.equivariant.is_some()),
         ]
         .into_iter()
         .filter_map(|(id, set)| set.then_some(id))
@@ -75,6 +83,12 @@ impl ModelFlags {
             ("--attn", "attn_res", self.attn.as_deref().map(ints)),
             ("--bins", "bins", int(self.bins)),
             ("--lambda", "lambda", self.lambda.map(Value::Float)),
+            ("--patch", "patch", self.patch.as_deref().map(ints)),
+            (
+                "--equivariant",
+                "equivariant",
+                self.equivariant.map(Value::Boolean),
+            ),
         ]
         .into_iter()
         .filter_map(|(flag, key, v)| v.map(|v| (flag, key, v)))

@@ -1,0 +1,125 @@
+//! `diffmem eval RUN --calibrate-local` (metric `calibrate-local`): the patch size P_t of the
+//! `local` machine that best matches the run, per timestep, as Kamb & Ganguli (arXiv
+//! 2412.20292) calibrate their ELS machine against trained networks. For each odd candidate
+//! P, the same-position machine with P at every t is compared with the run on the noised
+//! training and held-out inputs of `--metrics ref` (r^2 of x0_hat, averaged over both sets);
+//! the best P per grid timestep is the `--patch` list for `--model local` (the grid points are
+//! the midpoints of equal bins of t, the bins of `--patch`). `calibrate_local.csv`.
+
+use crate::eval::reference::agreements;
+use crate::io::csv::{number, write_csv};
+use anyhow::{Result, bail};
+use diffmem_data::{Dataset, SampleShape};
+use diffmem_metrics::denoising_loss::timestep_grid;
+use diffmem_metrics::reference::Agreement;
+use diffmem_model::burn::prelude::Device;
+use diffmem_model::denoiser::LocalScore;
+use diffmem_model::{Denoiser, Diffusion};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// Largest candidate patch size (the default patches stop at 11).
+pub const MAX_PATCH: usize = 15;
+
+/// Calibrates P_t on up to `max_rows` rows per set at `points` timesteps.
+pub fn run(
+    model: &dyn Denoiser,
+    diffusion: &Diffusion,
+    train: &Dataset,
+    heldout: &Dataset,
+    points: usize,
+    max_rows: usize,
+    device: &Device,
+    out: &Path,
+) -> Result<Value> {
+    let SampleShape::Image { c, h, w } = train.shape else {
+        bail!("--calibrate-local needs image data: the local machine compares image patches");
+    };
+    let d = train.dim();
+    let grid = timestep_grid(diffusion.steps(), points);
+    let mut sets: Vec<&Dataset> = vec![train];
+    if !heldout.is_empty() {
+        sets.push(heldout);
+    }
+    let m = sets
+        .iter()
+        .map(|s| s.len())
+        .min()
+        .unwrap_or(0)
+        .min(max_rows.max(2));
+    let side = h.max(w);
+    let candidates: Vec<usize> = (1..=MAX_PATCH.min(2 * side - 1)).step_by(2).collect();
+    // r2[candidate][j], averaged over the sets.
+    let mut r2 = Vec::with_capacity(candidates.len());
+    for &p in &candidates {
+        let machine = LocalScore::new(
+            &train.samples,
+            (c, h, w),
+            vec![p],
+            false,
+            diffusion.schedule.abar.clone(),
+        )?;
+        let refs: Vec<(&'static str, Box<dyn Denoiser>)> = vec![("local", Box::new(machine))];
+        let mut acc = vec![0.0; grid.len()];
+        for set in &sets {
+            let ag = agreements(
+                model,
+                &refs,
+                diffusion,
+                &set.samples[..m * d],
+                d,
+                &grid,
+                device,
+            );
+            for (a, g) in acc.iter_mut().zip(&ag[0]) {
+                *a += Agreement::r_squared(g) / sets.len() as f64;
+            }
+        }
+        r2.push(acc);
+    }
+    let best: Vec<usize> = (0..grid.len())
+        .map(|j| {
+            (0..candidates.len())
+                .filter(|&k| r2[k][j].is_finite())
+                .fold(None, |b: Option<usize>, k| match b {
+                    Some(b) if r2[b][j] >= r2[k][j] => Some(b),
+                    _ => Some(k),
+                })
+                .unwrap_or(0)
+        })
+        .collect();
+    let paper_t: Vec<usize> = grid.iter().map(|t| t + 1).collect();
+    let rows: Vec<Vec<String>> = (0..grid.len())
+        .flat_map(|j| {
+            let (r2, candidates, best, paper_t) = (&r2, &candidates, &best, &paper_t);
+            (0..candidates.len()).map(move |k| {
+                vec![
+                    paper_t[j].to_string(),
+                    candidates[k].to_string(),
+                    number(r2[k][j]),
+                    (best[j] == k).to_string(),
+                ]
+            })
+        })
+        .collect();
+    write_csv(
+        &out.join("calibrate_local.csv"),
+        &["paper_t", "patch", "r2", "best"],
+        &rows,
+    )?;
+    let patch: Vec<usize> = best.iter().map(|&k| candidates[k]).collect();
+    let flag = patch
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(json!({
+        "rows_per_set": m,
+        "equivariant": false,
+        "paper_t": paper_t,
+        "candidates": candidates,
+        "patch": patch,
+        "best_r2": best.iter().enumerate().map(|(j, &k)| r2[k][j]).collect::<Vec<_>>(),
+        "flag": format!("--model local --equivariant false --patch {flag}"),
+    }))
+}
