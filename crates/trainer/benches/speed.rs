@@ -6,7 +6,8 @@
 //! DIFFMEM_BENCH_DEVICES env var (comma list, default `flex`); DIFFMEM_BENCH_ONLY=mlp|linear|
 //! unet|sample runs one measurement (linear1000, 1000 bins at D = 256, runs only when named);
 //! DIFFMEM_BENCH_QUICK=1 takes a fifth of the steps. DIFFMEM_LINEAR_PATH=gather|grouped picks
-//! the `linear` forward (see `LinearDenoiser::forward`).
+//! the `linear` forward (see `LinearDenoiser::forward`); DIFFMEM_MALLOC=default leaves glibc's
+//! allocator settings (see `src/alloc.rs`).
 //! Run: `RAYON_NUM_THREADS=1 cargo bench --bench speed`.
 
 use diffmem_data::SampleShape;
@@ -23,6 +24,10 @@ use diffmem_model::{
     select_device,
 };
 use std::time::Instant;
+
+/// The binary's allocator settings (`DIFFMEM_MALLOC=default` leaves glibc's defaults).
+#[path = "../src/alloc.rs"]
+mod alloc;
 
 fn threads() -> usize {
     std::env::var("RAYON_NUM_THREADS")
@@ -93,6 +98,7 @@ fn train_rate(
 }
 
 fn main() {
+    alloc::tune();
     let devices = std::env::var("DIFFMEM_BENCH_DEVICES").unwrap_or_else(|_| "flex".into());
     let quick = std::env::var("DIFFMEM_BENCH_QUICK").is_ok();
     for name in devices.split(',') {
