@@ -135,7 +135,14 @@ fn main() {
         // (selector, benchmark name, model, shape, batch, timed steps)
         let trainings = [
             ("mlp", "mlp_train_steps_per_s", &mlp, img, 128, 50),
-            ("linear", "linear10_train_steps_per_s", &linear, img, 128, 50),
+            (
+                "linear",
+                "linear10_train_steps_per_s",
+                &linear,
+                img,
+                128,
+                50,
+            ),
             ("unet", "unet_train_steps_per_s", &unet, img, 64, 10),
         ];
         let opt_in = [(

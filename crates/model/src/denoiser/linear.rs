@@ -213,11 +213,13 @@ fn on_host(device: &Device) -> bool {
 /// `DIFFMEM_LINEAR_PATH`: `grouped` or `gather` forces that forward path (read once).
 fn linear_path_override() -> Option<bool> {
     static PATH: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
-    *PATH.get_or_init(|| match std::env::var("DIFFMEM_LINEAR_PATH").ok().as_deref() {
-        Some("grouped") => Some(true),
-        Some("gather") => Some(false),
-        _ => None,
-    })
+    *PATH.get_or_init(
+        || match std::env::var("DIFFMEM_LINEAR_PATH").ok().as_deref() {
+            Some("grouped") => Some(true),
+            Some("gather") => Some(false),
+            _ => None,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -289,17 +291,24 @@ mod tests {
 
     /// A seeded pseudo-random vector (values in [-1, 1)).
     fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
             })
             .collect()
     }
 
     fn to_vec<const N: usize>(t: Tensor<N>) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+        t.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap()
     }
 
     #[test]
@@ -341,7 +350,10 @@ mod tests {
         let close = |a: &[f32], b: &[f32], what: &str| {
             assert_eq!(a.len(), b.len(), "{what}");
             for (i, (u, v)) in a.iter().zip(b).enumerate() {
-                assert!((u - v).abs() <= 1e-6 * (1.0 + u.abs()), "{what}[{i}]: {u} vs {v}");
+                assert!(
+                    (u - v).abs() <= 1e-6 * (1.0 + u.abs()),
+                    "{what}[{i}]: {u} vs {v}"
+                );
             }
         };
         close(&y0, &y1, "output");
@@ -355,7 +367,9 @@ mod tests {
         // Independent check of one output row: y_2 = W_3 x_2 + b_3.
         let (w, bias, xv) = (values(k * d * d, 1), values(k * d, 2), values(b * d, 3));
         for r in 0..d {
-            let want: f32 = (0..d).map(|j| w[3 * d * d + r * d + j] * xv[2 * d + j]).sum::<f32>()
+            let want: f32 = (0..d)
+                .map(|j| w[3 * d * d + r * d + j] * xv[2 * d + j])
+                .sum::<f32>()
                 + bias[3 * d + r];
             assert!((y1[2 * d + r] - want).abs() < 1e-5, "row 2[{r}]");
         }
