@@ -4,7 +4,10 @@
 //!
 //! Thread count: set RAYON_NUM_THREADS (flex and ndarray use rayon). Backends: the
 //! DIFFMEM_BENCH_DEVICES env var (comma list, default `flex`); DIFFMEM_BENCH_ONLY=mlp|linear|
-//! unet|sample runs one measurement; DIFFMEM_BENCH_QUICK=1 takes a fifth of the steps.
+//! unet|sample runs one measurement (linear1000, 1000 bins at D = 256, runs only when named);
+//! DIFFMEM_BENCH_QUICK=1 takes a fifth of the steps. DIFFMEM_LINEAR_PATH=gather|grouped picks
+//! the `linear` forward (see `LinearDenoiser::forward`); DIFFMEM_MALLOC=default leaves glibc's
+//! allocator settings (see `src/alloc.rs`).
 //! Run: `RAYON_NUM_THREADS=1 cargo bench --bench speed`.
 
 use diffmem_data::SampleShape;
@@ -21,6 +24,10 @@ use diffmem_model::{
     select_device,
 };
 use std::time::Instant;
+
+/// The binary's allocator settings (`DIFFMEM_MALLOC=default` leaves glibc's defaults).
+#[path = "../src/alloc.rs"]
+mod alloc;
 
 fn threads() -> usize {
     std::env::var("RAYON_NUM_THREADS")
@@ -91,6 +98,7 @@ fn train_rate(
 }
 
 fn main() {
+    alloc::tune();
     let devices = std::env::var("DIFFMEM_BENCH_DEVICES").unwrap_or_else(|_| "flex".into());
     let quick = std::env::var("DIFFMEM_BENCH_QUICK").is_ok();
     for name in devices.split(',') {
@@ -118,17 +126,39 @@ fn main() {
         });
         let linear = ModelSpec::Linear(LinearConfig { bins: Some(10) });
         let unet = ModelSpec::Unet(UnetConfig::default());
+        // One map per timestep (the default bins = T): at D = 256 so that its 257 M Adam
+        // floats fit beside other jobs; run only when selected.
+        let linear_t = ModelSpec::Linear(LinearConfig { bins: None });
+        let small = SampleShape::Image { c: 1, h: 16, w: 16 };
         let only = std::env::var("DIFFMEM_BENCH_ONLY").ok();
         let want = |b: &str| only.as_deref().is_none_or(|o| o == b);
-        // (selector, benchmark name, model, batch, timed steps)
+        // (selector, benchmark name, model, shape, batch, timed steps)
         let trainings = [
-            ("mlp", "mlp_train_steps_per_s", &mlp, 128, 50),
-            ("linear", "linear10_train_steps_per_s", &linear, 128, 50),
-            ("unet", "unet_train_steps_per_s", &unet, 64, 10),
+            ("mlp", "mlp_train_steps_per_s", &mlp, img, 128, 50),
+            (
+                "linear",
+                "linear10_train_steps_per_s",
+                &linear,
+                img,
+                128,
+                50,
+            ),
+            ("unet", "unet_train_steps_per_s", &unet, img, 64, 10),
         ];
-        for (key, bench, spec, batch, steps) in trainings {
+        let opt_in = [(
+            "linear1000",
+            "linear1000_d256_train_steps_per_s",
+            &linear_t,
+            small,
+            128,
+            20,
+        )];
+        let selected = opt_in
+            .into_iter()
+            .filter(|(key, ..)| only.as_deref() == Some(*key));
+        for (key, bench, spec, shape, batch, steps) in trainings.into_iter().chain(selected) {
             if want(key) {
-                let rate = train_rate(spec, img, batch, k(steps), &dev.device);
+                let rate = train_rate(spec, shape, batch, k(steps), &dev.device);
                 emit(bench, name, rate, "steps/s");
             }
         }

@@ -1,5 +1,6 @@
 //! `diffmem`: train DDPM denoisers on datasets of size N and measure memorisation.
 
+mod alloc;
 mod cmd;
 mod eval;
 mod io;
@@ -54,6 +55,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Large tensors reuse heap memory instead of a fresh mmap per step (see alloc.rs).
+    alloc::tune();
     // Before any thread or GPU runtime starts (Mesa's XDG_RUNTIME_DIR complaint).
     diffmem_model::device::quiet_driver_env();
     // A closed stdout (`| head`, `| true`) ends the program quietly, as for any Unix filter,

@@ -350,3 +350,31 @@ fn bad_specs_and_oversubscription_are_explained() {
         text(&out)
     );
 }
+
+#[test]
+fn the_users_rayon_num_threads_stands_for_threads() {
+    let dir = tmpdir("rayon");
+    write_spec(&dir, SPEC);
+    let args = [
+        "sweep",
+        "tiny.toml",
+        "--set",
+        "axes.n=[16]",
+        "--set",
+        "axes.model=\"linear-exact\"",
+        "--out",
+        "sw",
+    ];
+    let out = bin()
+        .current_dir(&dir)
+        .env("RAYON_NUM_THREADS", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 at a time with 1 thread(s) each"),
+        "{}",
+        text(&out)
+    );
+}

@@ -29,7 +29,7 @@ pub struct SweepArgs {
     /// Grid points run at once (reduced so that jobs x threads <= cores).
     #[arg(long, short = 'j', default_value_t = 1)]
     pub jobs: usize,
-    /// CPU threads per run (RAYON_NUM_THREADS; default cores / jobs).
+    /// CPU threads per run (RAYON_NUM_THREADS of each run; default: RAYON_NUM_THREADS if set, else cores / jobs).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Write a scheduler script instead of running: `slurm` (sweep.sbatch and tasks.tsv).
@@ -69,6 +69,14 @@ pub struct SweepArgs {
 
 fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))
+}
+
+/// The user's own `RAYON_NUM_THREADS`, if set to a positive number: it stands for `--threads`.
+fn user_threads() -> Option<usize> {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
 }
 
 fn cores() -> usize {
@@ -257,7 +265,7 @@ fn run_local(
     ctx: PointContext,
     sweep_dir: &Path,
 ) -> Result<()> {
-    let (jobs, threads, note) = pool::plan(cores(), a.jobs, a.threads);
+    let (jobs, threads, note) = pool::plan(cores(), a.jobs, a.threads.or_else(user_threads));
     if let Some(n) = note {
         eprintln!("{n}");
     }

@@ -114,7 +114,7 @@ section! {
     /// Length of training, batching, EMA, logging, checkpoints and device.
     TrainSection, TrainLayer {
         /// Optimisation steps (unless --epochs is set).
-        [long] steps: usize = 6000,
+        [long] steps: usize = 3000,
         /// Epochs over the training set (overrides --steps), or none.
         [long] epochs: OrNone<usize> = OrNone::none(),
         /// Batch size.
@@ -181,13 +181,14 @@ pub struct RunConfig {
 }
 
 impl Default for RunConfig {
-    /// The quickstart: an MLP (1024 x 3) on N = 1000 bundled MNIST digits, on the CPU.
+    /// The quickstart: an MLP (512 x 3, 3000 steps) on N = 1000 bundled MNIST digits, on the
+    /// CPU; sized to finish in under 3 minutes on 2 busy cores (docs/performance.md).
     fn default() -> Self {
         Self {
             config_version: CONFIG_VERSION,
             data: DataSection::default(),
             model: ModelSpec::Mlp(MlpConfig {
-                width: 1024,
+                width: 512,
                 depth: 3,
                 temb: 128,
             }),
