@@ -295,17 +295,30 @@ fn render<P: Painter>(
 ) -> std::result::Result<(), String> {
     ensure_font()?;
     match format {
-        Format::Png => {
-            let root = BitMapBackend::new(file, PLOT_SIZE).into_drawing_area();
-            render_on(&root, spec, x, y, top, painter)?;
-            root.present().map_err(|e| e.to_string())
-        }
-        Format::Svg => {
-            let root = SVGBackend::new(file, PLOT_SIZE).into_drawing_area();
-            render_on(&root, spec, x, y, top, painter)?;
-            root.present().map_err(|e| e.to_string())
-        }
+        Format::Png => render_to(
+            BitMapBackend::new(file, PLOT_SIZE),
+            spec,
+            x,
+            y,
+            top,
+            painter,
+        ),
+        Format::Svg => render_to(SVGBackend::new(file, PLOT_SIZE), spec, x, y, top, painter),
     }
+}
+
+/// Draw one plot on `backend` (PNG or SVG) and write it out.
+fn render_to<DB: DrawingBackend, P: Painter>(
+    backend: DB,
+    spec: &PlotSpec,
+    x: Axis,
+    y: Axis,
+    top: Option<&(f64, String)>,
+    painter: &P,
+) -> std::result::Result<(), String> {
+    let root = backend.into_drawing_area();
+    render_on(&root, spec, x, y, top, painter)?;
+    root.present().map_err(|e| e.to_string())
 }
 
 /// Fill `root`, lay out the legend below the axes, and draw with the axis kinds of `x`, `y`.

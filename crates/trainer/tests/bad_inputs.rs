@@ -10,51 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_diffmem"));
-    c.env("RAYON_NUM_THREADS", "1");
-    c
-}
+mod common;
+use common::{bin, s};
 
 /// A tiny MLP run on 64 bundled digits, 40 steps, checkpoints every 10 (keeps 30 and 40).
 fn tiny(out: &Path, steps: &str) -> Vec<String> {
-    [
-        "train",
-        "--data",
-        "mnist-5k",
-        "--n",
-        "64",
-        "--heldout",
-        "32",
-        "--model",
-        "mlp",
-        "--width",
-        "32",
-        "--depth",
-        "1",
-        "--temb",
-        "16",
-        "--timesteps",
-        "50",
-        "--steps",
-        steps,
-        "--batch-size",
-        "16",
-        "--log-every",
-        "10",
-        "--checkpoint-every",
-        "10",
-        "--num",
-        "4",
-        "--quiet",
-        "--device",
-        "flex",
-        "--out",
-        out.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut v = common::tiny_mlp("64", steps, "10");
+    v.extend_from_slice(&["--out", s(out)]);
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// How a command must end.
@@ -195,10 +158,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

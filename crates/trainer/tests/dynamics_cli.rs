@@ -5,74 +5,18 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
-        .env("RAYON_NUM_THREADS", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "panic: {err}");
-    out
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "diffmem {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
+mod common;
+use common::{csv, ok, run};
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("diffmem-dyn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("dyn", name)
 }
 
 /// A tiny MLP run with 5 snapshots over 40 steps, on N digits.
 fn tiny<'a>(n: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
-        "train",
-        "--data",
-        "mnist-5k",
-        "--n",
-        n,
-        "--heldout",
-        "32",
-        "--model",
-        "mlp",
-        "--width",
-        "32",
-        "--depth",
-        "1",
-        "--temb",
-        "16",
-        "--timesteps",
-        "50",
-        "--steps",
-        "40",
-        "--batch-size",
-        "16",
-        "--log-every",
-        "10",
-        "--checkpoint-every",
-        "10",
-        "--num",
-        "4",
-        "--snapshots",
-        "5",
-        "--quiet",
-        "--device",
-        "flex",
-        "--out",
-        out,
-    ];
+    let mut v = common::tiny_mlp(n, "40", "10");
+    v.extend_from_slice(&["--snapshots", "5", "--out", out]);
     v.extend_from_slice(extra);
     v
 }
@@ -115,14 +59,6 @@ fn eval(run: &str, extra: &[&str]) -> Value {
     ];
     args.extend_from_slice(extra);
     serde_json::from_str(&ok(&args)).unwrap()
-}
-
-fn csv(path: &Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| l.split(',').map(String::from).collect())
-        .collect()
 }
 
 #[test]
@@ -183,30 +119,9 @@ fn empirical_memorises_at_every_snapshot() {
     let dir = tmpdir("emp");
     let run_dir = dir.join("emp");
     let r = run_dir.to_str().unwrap();
-    ok(&[
-        "train",
-        "--data",
-        "mnist-5k",
-        "--n",
-        "20",
-        "--heldout",
-        "64",
-        "--model",
-        "empirical",
-        "--timesteps",
-        "200",
-        "--steps",
-        "1000",
-        "--snapshots",
-        "4",
-        "--num",
-        "4",
-        "--quiet",
-        "--device",
-        "flex",
-        "--out",
-        r,
-    ]);
+    let mut flags = common::exact_flags("mnist-5k", "20", "64", "empirical", "200");
+    flags.extend_from_slice(&["--steps", "1000", "--snapshots", "4", "--out", r]);
+    ok(&flags);
     let m = eval(r, &[]);
     let d = &m["metrics"]["dynamics"];
     assert_eq!(d["default_weights"], "fitted");
@@ -336,7 +251,7 @@ args = ["--along-training", "--num", "40", "--steps", "10", "--loss-points", "2"
 "#,
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+    let out = common::plain()
         .current_dir(&dir)
         .args(["sweep", "dyn.toml", "--out", "sw", "--jobs", "2"])
         .output()

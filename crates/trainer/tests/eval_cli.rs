@@ -3,48 +3,19 @@
 //! loss gap vanishes at large N and is large for N << d, a run agrees with itself.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn diffmem(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "diffmem {args:?} failed: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
+mod common;
+use common::ok_plain as diffmem;
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("diffmem-eval-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("eval", name)
 }
 
 fn train(dir: &Path, name: &str, data: &str, n: &str, model: &str) -> String {
     let out = dir.join(name);
-    diffmem(&[
-        "train",
-        "--data",
-        data,
-        "--n",
-        n,
-        "--heldout",
-        "200",
-        "--model",
-        model,
-        "--timesteps",
-        "200",
-        "--num",
-        "4",
-        "--quiet",
-        "--device",
-        "flex",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let mut args = common::exact_flags(data, n, "200", model, "200");
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    diffmem(&args);
     out.to_str().unwrap().to_string()
 }
 
@@ -141,10 +112,7 @@ fn eval_rejects_bad_requests() {
         (vec!["eval", &run, "--metrics", "agree"], "--against"),
         (vec!["eval", "/nonexistent/run"], "not a run directory"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = common::plain().args(&args).output().unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(

@@ -2,69 +2,23 @@
 //! `loss.png`, sample grids during training, the nn_grid figures, exports and terminal text.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_diffmem"));
-    c.env("RAYON_NUM_THREADS", "1");
-    c
-}
+mod common;
+use common::{bin, ok_output as ok};
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("diffmem-fig-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("fig", name)
 }
 
 /// Flags of a tiny MLP run on 64 bundled digits: 40 steps, logged every 10.
-const TINY: &[&str] = &[
-    "train",
-    "--data",
-    "mnist-5k",
-    "--n",
-    "64",
-    "--heldout",
-    "32",
-    "--model",
-    "mlp",
-    "--width",
-    "32",
-    "--depth",
-    "1",
-    "--temb",
-    "16",
-    "--timesteps",
-    "50",
-    "--steps",
-    "40",
-    "--batch-size",
-    "16",
-    "--log-every",
-    "10",
-    "--checkpoint-every",
-    "20",
-    "--num",
-    "4",
-    "--quiet",
-    "--device",
-    "flex",
-];
-
-fn ok(args: &[&str]) -> Output {
-    let out = bin().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "diffmem {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+fn tiny() -> Vec<&'static str> {
+    common::tiny_mlp("64", "40", "20")
 }
 
 fn train(dir: &Path, extra: &[&str]) -> PathBuf {
     let run = dir.join("run");
-    let mut args = TINY.to_vec();
+    let mut args = tiny();
     let run_s = run.to_str().unwrap().to_string();
     args.extend_from_slice(&["--out", &run_s]);
     args.extend_from_slice(extra);
@@ -128,7 +82,7 @@ fn training_draws_loss_curves_and_sample_grids() {
 fn sample_every_zero_is_refused_by_name() {
     let dir = tmpdir("every0");
     let out = bin()
-        .args(TINY)
+        .args(tiny())
         .args(["--sample-every", "0", "--out"])
         .arg(dir.join("run"))
         .output()
@@ -144,26 +98,9 @@ fn eval_draws_labelled_nn_figures_and_reports_sample_health() {
     let dir = tmpdir("nn");
     let run = dir.join("emp");
     let run_s = run.to_str().unwrap();
-    ok(&[
-        "train",
-        "--data",
-        "mnist-5k",
-        "--n",
-        "20",
-        "--heldout",
-        "20",
-        "--model",
-        "empirical",
-        "--timesteps",
-        "100",
-        "--num",
-        "4",
-        "--quiet",
-        "--device",
-        "flex",
-        "--out",
-        run_s,
-    ]);
+    let mut flags = common::exact_flags("mnist-5k", "20", "20", "empirical", "100");
+    flags.extend_from_slice(&["--out", run_s]);
+    ok(&flags);
     let out = ok(&[
         "eval",
         run_s,

@@ -4,48 +4,19 @@
 //! puts Gaussian blobs far above the real-vs-real floor, which itself brackets 0 for KID.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn diffmem(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "diffmem {args:?} failed: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
+mod common;
+use common::{floats, ok_plain as diffmem};
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("diffmem-ref-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("ref", name)
 }
 
 fn train(dir: &Path, name: &str, data: &str, n: &str, heldout: &str, model: &str) -> String {
     let out = dir.join(name);
-    diffmem(&[
-        "train",
-        "--data",
-        data,
-        "--n",
-        n,
-        "--heldout",
-        heldout,
-        "--model",
-        model,
-        "--timesteps",
-        "200",
-        "--num",
-        "4",
-        "--quiet",
-        "--device",
-        "flex",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let mut args = common::exact_flags(data, n, heldout, model, "200");
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    diffmem(&args);
     out.to_str().unwrap().to_string()
 }
 
@@ -53,14 +24,6 @@ fn eval(run: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["eval", run, "--quiet", "--json", "--device", "flex"];
     args.extend_from_slice(extra);
     serde_json::from_str(&diffmem(&args)).unwrap()
-}
-
-fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 #[test]
@@ -198,7 +161,7 @@ fn quality_needs_a_held_out_set() {
         "2",
         "linear-exact",
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+    let out = common::plain()
         .args([
             "eval",
             &run,
@@ -272,7 +235,7 @@ fn local_needs_images_and_odd_patches() {
         ("gaussian:d=4,spectrum=power:1", "3", "image"),
         ("mnist-5k", "4", "odd"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+        let out = common::plain()
             .args([
                 "train",
                 "--data",

@@ -5,44 +5,17 @@
 //! `diffmem data export`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_diffmem"))
-        .args(args)
-        // One thread: flex reductions are then bit-reproducible run to run.
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "panic: {err}");
-    out
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "diffmem {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{header, ok, run, s};
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("diffmem-science-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::tmpdir("science", name)
 }
 
 /// The data and shape of a little-endian `.npy` file (f4 as f64, or i8).
 fn npy(p: &Path) -> (Vec<f64>, Vec<usize>) {
-    let b = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let b = common::read(p);
     let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
     let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
     let shape: Vec<usize> = header
@@ -281,16 +254,6 @@ fn sample_ddpm_keeps_the_runs_last_step_noise() {
     assert!((v_own / 1e-4 - 1.0).abs() < 0.25, "{v_own}");
     assert!(v_plain < 1e-8, "{v_plain}");
     std::fs::remove_dir_all(&dir).ok();
-}
-
-fn header(p: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    text.lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .map(String::from)
-        .collect()
 }
 
 #[test]

@@ -5,22 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_diffmem"))
-}
+mod common;
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("diffmem-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("sweep", name)
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    let out = bin().current_dir(dir).args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    out
+    let mut cmd = common::plain();
+    cmd.current_dir(dir);
+    common::output(cmd, args)
 }
 
 fn text(o: &Output) -> String {

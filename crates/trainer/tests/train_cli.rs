@@ -2,73 +2,19 @@
 //! exact resume, Ctrl-C, divergence, config round-trip, sample grids, exact denoisers.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_diffmem"));
-    // One thread: flex reductions are then bit-reproducible run to run.
-    c.env("RAYON_NUM_THREADS", "1");
-    c
-}
+mod common;
+use common::{bin, ok_output as ok, read, run};
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("diffmem-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("test", name)
 }
 
 /// Flags of a tiny MLP run on 64 bundled digits.
-const TINY: &[&str] = &[
-    "train",
-    "--data",
-    "mnist-5k",
-    "--n",
-    "64",
-    "--heldout",
-    "32",
-    "--model",
-    "mlp",
-    "--width",
-    "32",
-    "--depth",
-    "1",
-    "--temb",
-    "16",
-    "--timesteps",
-    "50",
-    "--steps",
-    "40",
-    "--batch-size",
-    "16",
-    "--log-every",
-    "10",
-    "--checkpoint-every",
-    "10",
-    "--num",
-    "4",
-    "--quiet",
-    "--device",
-    "flex",
-];
-
-fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    out
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "diffmem {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+fn tiny() -> Vec<&'static str> {
+    common::tiny_mlp("64", "40", "10")
 }
 
 fn with_out<'a>(base: &[&'a str], out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -78,19 +24,15 @@ fn with_out<'a>(base: &[&'a str], out: &'a str, extra: &[&'a str]) -> Vec<&'a st
     v
 }
 
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 #[test]
 fn resume_after_interruption_equals_the_uninterrupted_run() {
     let dir = tmpdir("resume");
     let a = dir.join("a");
     let b = dir.join("b");
     let (a_s, b_s) = (a.to_str().unwrap(), b.to_str().unwrap());
-    ok(&with_out(TINY, a_s, &[]));
+    ok(&with_out(&tiny(), a_s, &[]));
     // Stop after 20 steps as Ctrl-C would: exit 130 with a resume hint.
-    let out = run(&with_out(TINY, b_s, &["--stop-after", "20"]));
+    let out = run(&with_out(&tiny(), b_s, &["--stop-after", "20"]));
     assert_eq!(out.status.code(), Some(130));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--resume"), "{err}");
@@ -138,7 +80,7 @@ fn resume_after_interruption_equals_the_uninterrupted_run() {
         "repeated run differs"
     );
     // Refuses to overwrite a run.
-    let out = run(&with_out(TINY, a_s, &[]));
+    let out = run(&with_out(&tiny(), a_s, &[]));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"));
     std::fs::remove_dir_all(&dir).ok();
@@ -148,7 +90,7 @@ fn resume_after_interruption_equals_the_uninterrupted_run() {
 fn sigint_writes_a_checkpoint_and_exits_130() {
     let dir = tmpdir("sigint");
     let out_dir = dir.join("run");
-    let mut args: Vec<&str> = TINY.to_vec();
+    let mut args: Vec<&str> = tiny();
     let steps = args.iter().position(|a| *a == "--steps").unwrap();
     args[steps + 1] = "100000";
     args.extend_from_slice(&["--out", out_dir.to_str().unwrap()]);
@@ -204,7 +146,7 @@ fn divergence_stops_with_the_step_and_a_hint() {
     let dir = tmpdir("nan");
     let o = dir.join("run");
     let out = run(&with_out(
-        TINY,
+        &tiny(),
         o.to_str().unwrap(),
         &["--lr", "1e15", "--no-clip", "--warmup", "0"],
     ));
@@ -222,7 +164,7 @@ fn divergence_stops_with_the_step_and_a_hint() {
 fn sample_writes_a_grid_of_the_right_size() {
     let dir = tmpdir("sample");
     let o = dir.join("run");
-    let mut args: Vec<&str> = TINY.to_vec();
+    let mut args: Vec<&str> = tiny();
     let steps = args.iter().position(|a| *a == "--steps").unwrap();
     args[steps + 1] = "10";
     ok(&with_out(&args, o.to_str().unwrap(), &[]));

@@ -6,15 +6,14 @@
 //! the best P per grid timestep is the `--patch` list for `--model local` (the grid points are
 //! the midpoints of equal bins of t, the bins of `--patch`). `calibrate_local.csv`.
 
+use crate::eval::paired::PairedRows;
 use crate::eval::reference::agreements;
 use crate::io::csv::{number, write_csv};
 use anyhow::{Result, bail};
 use diffmem_data::{Dataset, SampleShape};
-use diffmem_metrics::denoising_loss::timestep_grid;
 use diffmem_metrics::reference::Agreement;
-use diffmem_model::burn::prelude::Device;
+use diffmem_model::Denoiser;
 use diffmem_model::denoiser::LocalScore;
-use diffmem_model::{Denoiser, Diffusion};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -22,31 +21,15 @@ use std::path::Path;
 pub const MAX_PATCH: usize = 15;
 
 /// Calibrates P_t on up to `max_rows` rows per set at `points` timesteps.
-pub fn run(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    train: &Dataset,
-    heldout: &Dataset,
-    points: usize,
-    max_rows: usize,
-    device: &Device,
-    out: &Path,
-) -> Result<Value> {
+pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
+    let (model, diffusion, train, device) = (p.model, p.diffusion, p.train, p.device);
     let SampleShape::Image { c, h, w } = train.shape else {
         bail!("--calibrate-local needs image data: the local machine compares image patches");
     };
     let d = train.dim();
-    let grid = timestep_grid(diffusion.steps(), points);
-    let mut sets: Vec<&Dataset> = vec![train];
-    if !heldout.is_empty() {
-        sets.push(heldout);
-    }
-    let m = sets
-        .iter()
-        .map(|s| s.len())
-        .min()
-        .unwrap_or(0)
-        .min(max_rows.max(2));
+    let grid = p.grid();
+    let sets: Vec<&Dataset> = p.sets().into_iter().map(|(_, s)| s).collect();
+    let m = p.rows(p.max_rows, 2);
     let side = h.max(w);
     let candidates: Vec<usize> = (1..=MAX_PATCH.min(2 * side - 1)).step_by(2).collect();
     // r2[candidate][j], averaged over the sets.

@@ -12,6 +12,7 @@
 
 use super::{Metric, draw_samples, loss, memorization};
 use crate::eval::dynamics_out::{self, Curve, Row};
+use crate::eval::paired::PairedRows;
 use crate::eval::score_agreement;
 use crate::run::config::SampleSection;
 use crate::run::{LoadedRun, snapshots};
@@ -265,15 +266,15 @@ fn measure(
             .then(|| per.iter().filter_map(|p| p.d1_heldout).sum::<f64>() / n);
     }
     if inp.metrics.contains(&Metric::Loss) {
-        let (_, tr, he, _) = loss::curves(
-            r.model.as_ref(),
-            &r.diffusion,
-            &r.train,
-            &r.heldout,
-            inp.loss_points,
-            inp.loss_rows,
+        let (_, tr, he, _) = loss::curves(&PairedRows {
+            model: r.model.as_ref(),
+            diffusion: &r.diffusion,
+            train: &r.train,
+            heldout: &r.heldout,
+            points: inp.loss_points,
+            max_rows: inp.loss_rows,
             device,
-        )?;
+        })?;
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         row.train_loss = Some(mean(&tr));
         row.heldout_loss = Some(mean(&he));

@@ -2,13 +2,12 @@
 //! images at a fixed grid of timesteps with identical noise draws (docs/theory.md §3);
 //! `loss_gap.csv` and `loss_gap.png`.
 
+use crate::eval::paired::PairedRows;
 use crate::io::csv::write_csv;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use diffmem_data::Dataset;
-use diffmem_metrics::denoising_loss::{LossUnits, per_timestep_loss, timestep_grid};
+use diffmem_metrics::denoising_loss::per_timestep_loss;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
-use diffmem_model::burn::prelude::Device;
-use diffmem_model::{Denoiser, Diffusion};
 use std::path::Path;
 
 /// Seed of the noise draws shared by both sets.
@@ -17,54 +16,18 @@ const NOISE_SEED: u64 = 0x10_55;
 /// The per-timestep loss curves: the 0-based timestep grid of `points` timesteps, the training
 /// and the held-out losses on the same number of rows of each set (up to `max_rows`, the same
 /// noise draws for both), and that number of rows.
-pub fn curves(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    train: &Dataset,
-    heldout: &Dataset,
-    points: usize,
-    max_rows: usize,
-    device: &Device,
-) -> Result<(Vec<usize>, Vec<f64>, Vec<f64>, usize)> {
-    if heldout.is_empty() {
-        bail!("the loss gap needs a held-out set: train with --heldout > 0");
-    }
-    let d = train.dim();
-    // The same number of rows from each set, so both see the very same noise draws.
-    let m = train.len().min(heldout.len()).min(max_rows.max(1));
-    let grid = timestep_grid(diffusion.steps(), points);
-    let loss = |rows: &[f32]| {
-        per_timestep_loss(
-            model,
-            diffusion,
-            rows,
-            d,
-            &grid,
-            NOISE_SEED,
-            512,
-            LossUnits::Eps,
-            device,
-        )
-    };
-    let (tr, he) = (
-        loss(&train.samples[..m * d]),
-        loss(&heldout.samples[..m * d]),
-    );
+pub fn curves(p: &PairedRows) -> Result<(Vec<usize>, Vec<f64>, Vec<f64>, usize)> {
+    p.need_heldout("the loss gap needs a held-out set: train with --heldout > 0")?;
+    let m = p.rows(p.max_rows, 1);
+    let grid = p.grid();
+    let loss = |set: &Dataset| p.eps_loss(per_timestep_loss, set, m, &grid, NOISE_SEED);
+    let (tr, he) = (loss(p.train), loss(p.heldout));
     Ok((grid, tr, he, m))
 }
 
 /// Computes and writes the loss gap over `points` timesteps on up to `max_rows` rows per set.
-pub fn run(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    train: &Dataset,
-    heldout: &Dataset,
-    points: usize,
-    max_rows: usize,
-    device: &Device,
-    out: &Path,
-) -> Result<serde_json::Value> {
-    let (grid, tr, he, m) = curves(model, diffusion, train, heldout, points, max_rows, device)?;
+pub fn run(p: &PairedRows, out: &Path) -> Result<serde_json::Value> {
+    let (grid, tr, he, m) = curves(p)?;
     let gap: Vec<f64> = tr.iter().zip(&he).map(|(a, b)| b - a).collect();
     let rows: Vec<Vec<String>> = grid
         .iter()

@@ -4,14 +4,13 @@
 //! timestep, and the timestep where the attack works best (an optimistic choice: it is picked
 //! on the same rows). Formulas: `diffmem_metrics::membership`; `mia.csv`, `mia.png`.
 
+use crate::eval::paired::PairedRows;
 use crate::io::csv::{number, write_csv};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use diffmem_data::Dataset;
-use diffmem_metrics::denoising_loss::{LossUnits, per_example_loss, timestep_grid};
+use diffmem_metrics::denoising_loss::per_example_loss;
 use diffmem_metrics::membership::{auc, tpr_at_fpr};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
-use diffmem_model::burn::prelude::Device;
-use diffmem_model::{Denoiser, Diffusion};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -21,36 +20,12 @@ const NOISE_SEED: u64 = 0x0_3ea;
 pub const FPR: f64 = 0.01;
 
 /// Computes the attack over `points` timesteps on up to `max_rows` rows per set.
-pub fn run(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    train: &Dataset,
-    heldout: &Dataset,
-    points: usize,
-    max_rows: usize,
-    device: &Device,
-    out: &Path,
-) -> Result<Value> {
-    if heldout.is_empty() {
-        bail!("--metrics mia needs held-out (non-member) examples: train with --heldout > 0");
-    }
-    let d = train.dim();
-    let m = train.len().min(heldout.len()).min(max_rows.max(1));
-    let grid = timestep_grid(diffusion.steps(), points);
-    let loss = |set: &Dataset| {
-        per_example_loss(
-            model,
-            diffusion,
-            &set.samples[..m * d],
-            d,
-            &grid,
-            NOISE_SEED,
-            512,
-            LossUnits::Eps,
-            device,
-        )
-    };
-    let (tr, he) = (loss(train), loss(heldout));
+pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
+    p.need_heldout("--metrics mia needs held-out (non-member) examples: train with --heldout > 0")?;
+    let m = p.rows(p.max_rows, 1);
+    let grid = p.grid();
+    let loss = |set: &Dataset| p.eps_loss(per_example_loss, set, m, &grid, NOISE_SEED);
+    let (tr, he) = (loss(p.train), loss(p.heldout));
     let neg = |v: &[f64]| v.iter().map(|x| -x).collect::<Vec<f64>>();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let mut aucs = Vec::with_capacity(grid.len());

@@ -14,6 +14,7 @@ pub mod memorization;
 pub mod mia;
 pub mod nn_figures;
 pub mod overlap;
+pub mod paired;
 pub mod quality;
 pub mod reference;
 pub mod science_summary;
@@ -26,6 +27,7 @@ pub mod weights;
 use crate::run::LoadedRun;
 use crate::run::config::SampleSection;
 use anyhow::Result;
+use paired::PairedRows;
 use serde_json::Value;
 use spectrum::SpectrumArgs;
 use std::path::{Path, PathBuf};
@@ -153,6 +155,15 @@ impl Metric {
         let r = ctx.run;
         let samples = ctx.samples.unwrap_or_default();
         let device = &r.device.device;
+        let paired = PairedRows {
+            model: r.model.as_ref(),
+            diffusion: &r.diffusion,
+            train: &r.train,
+            heldout: &r.heldout,
+            points: ctx.loss_points,
+            max_rows: ctx.loss_rows,
+            device,
+        };
         Ok(match self {
             Metric::Mem => {
                 let res = memorization::run(
@@ -167,16 +178,7 @@ impl Metric {
                 *nn1 = Some(res.nn1);
                 res.json
             }
-            Metric::Loss => loss::run(
-                r.model.as_ref(),
-                &r.diffusion,
-                &r.train,
-                &r.heldout,
-                ctx.loss_points,
-                ctx.loss_rows,
-                device,
-                ctx.out,
-            )?,
+            Metric::Loss => loss::run(&paired, ctx.out)?,
             Metric::Gaussian => gaussian::run(samples, &r.train)?,
             Metric::Agree => agreement::run(ctx, samples, nn1.as_deref())?,
             Metric::Spectrum => spectrum::run_spectrum(
@@ -191,36 +193,9 @@ impl Metric {
                 ctx.out,
             )?,
             Metric::Quality => quality::run(samples, &r.train, &r.heldout, ctx.out)?,
-            Metric::CalibrateLocal => calibrate::run(
-                r.model.as_ref(),
-                &r.diffusion,
-                &r.train,
-                &r.heldout,
-                ctx.loss_points,
-                ctx.loss_rows,
-                device,
-                ctx.out,
-            )?,
-            Metric::Ref => reference::run(
-                r.model.as_ref(),
-                &r.diffusion,
-                &r.train,
-                &r.heldout,
-                ctx.loss_points,
-                ctx.loss_rows,
-                device,
-                ctx.out,
-            )?,
-            Metric::Mia => mia::run(
-                r.model.as_ref(),
-                &r.diffusion,
-                &r.train,
-                &r.heldout,
-                ctx.loss_points,
-                ctx.loss_rows,
-                device,
-                ctx.out,
-            )?,
+            Metric::CalibrateLocal => calibrate::run(&paired, ctx.out)?,
+            Metric::Ref => reference::run(&paired, ctx.out)?,
+            Metric::Mia => mia::run(&paired, ctx.out)?,
         })
     }
 }

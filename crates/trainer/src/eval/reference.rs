@@ -7,10 +7,10 @@
 //! (`diffmem_metrics::reference`). `ref.csv`, `ref.png`; the summary names the best-followed
 //! reference at low, middle and high noise (thirds of 1..T).
 
+use crate::eval::paired::PairedRows;
 use crate::io::csv::{number, write_csv};
 use anyhow::{Result, bail};
 use diffmem_data::Dataset;
-use diffmem_metrics::denoising_loss::timestep_grid;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_metrics::reference::{Agreement, BANDS, followed};
 use diffmem_model::burn::prelude::*;
@@ -109,33 +109,17 @@ pub(crate) fn agreements(
 }
 
 /// Computes r^2 and nmse per set, reference and timestep; writes `ref.csv` and `ref.png`.
-pub fn run(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    train: &Dataset,
-    heldout: &Dataset,
-    points: usize,
-    max_rows: usize,
-    device: &Device,
-    out: &Path,
-) -> Result<Value> {
+pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
+    let (model, diffusion, train, device) = (p.model, p.diffusion, p.train, p.device);
     if train.len() < 2 {
         bail!("--metrics ref needs at least 2 training examples");
     }
     let d = train.dim();
     let refs = references(train, diffusion, device)?;
-    let grid = timestep_grid(diffusion.steps(), points);
+    let grid = p.grid();
     let paper_t: Vec<usize> = grid.iter().map(|t| t + 1).collect();
-    let mut sets = vec![("train", train)];
-    if !heldout.is_empty() {
-        sets.push(("heldout", heldout));
-    }
-    let m = sets
-        .iter()
-        .map(|(_, s)| s.len())
-        .min()
-        .unwrap_or(0)
-        .min(max_rows.min(MAX_ROWS).max(2));
+    let sets = p.sets();
+    let m = p.rows(p.max_rows.min(MAX_ROWS), 2);
     let mut csv = Vec::new();
     let mut series = Vec::new();
     let mut per_set = serde_json::Map::new();
