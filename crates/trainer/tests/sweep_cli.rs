@@ -359,7 +359,7 @@ fn the_users_rayon_num_threads_stands_for_threads() {
         "--out",
         "sw",
     ];
-    let out = bin()
+    let out = common::bin()
         .current_dir(&dir)
         .env("RAYON_NUM_THREADS", "1")
         .args(args)
