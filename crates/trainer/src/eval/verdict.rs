@@ -60,7 +60,9 @@ pub fn verdict(doc: &Value, out: &str) -> (String, String) {
     let next = if m.get("mem").is_some() {
         format!("{figures}; compare several N with diffmem sweep")
     } else {
-        format!("next: diffmem eval {out} --metrics mem")
+        // Evaluate the run itself (metrics.json names it), not the --out directory.
+        let run = doc["run"].as_str().unwrap_or(out);
+        format!("next: diffmem eval {run} --metrics mem")
     };
     (v, next)
 }
@@ -98,10 +100,10 @@ mod tests {
         let fair = json!({"n_train": 200, "n_heldout": 500, "metrics": {"mem": {"r_mem": 0.0,
                           "heldout": {"frac_closer_to_heldout": 0.6}}}});
         assert!(verdict(&fair, "o").0.starts_with("generalises"));
-        let loss = json!({"metrics": {"loss": {"mean_gap": 0.0123}}});
+        let loss = json!({"run": "runs/r", "metrics": {"loss": {"mean_gap": 0.0123}}});
         let (v, next) = verdict(&loss, "o");
         assert!(
-            v.contains("0.0123") && next.contains("--metrics mem"),
+            v.contains("0.0123") && next == "next: diffmem eval runs/r --metrics mem",
             "{v} {next}"
         );
     }
