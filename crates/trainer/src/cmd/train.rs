@@ -245,15 +245,13 @@ fn run_plan(a: &TrainArgs, plan: Plan) -> Result<()> {
     let run = run_dir.display();
     // Training is complete and its weights are saved: a signal that arrived since (or that
     // arrives while sampling) ends the program with that news, not with a resume hint.
-    let hint = format!(
+    signals::set_hint(format!(
         "training finished and its weights are saved in {run}/weights; draw the samples with: \
          diffmem sample {run}"
-    );
+    ));
     if let Some(signal) = signals::received() {
-        eprintln!("{}", signals::stopped_message(signal, Some(&hint)));
-        std::process::exit(signals::exit_code(signal));
+        signals::exit_now(signal);
     }
-    signals::set_hint(hint);
     signals::deferred(false);
     let sample_started = std::time::Instant::now();
     sample::grid(&run_dir, device.kind, a.quiet)?;

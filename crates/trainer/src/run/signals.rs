@@ -48,6 +48,13 @@ fn on_signal(sig: i32) {
     if DEFERRED.load(Ordering::SeqCst) {
         return;
     }
+    exit_now(sig);
+}
+
+/// Ends the program for signal `sig` at once: the message with the hint set by [`set_hint`],
+/// exit 128 + signal. For a signal that arrives outside a stage that handles it, or one that
+/// such a stage saw only after its work was done.
+pub fn exit_now(sig: i32) -> ! {
     let hint = HINT.lock().ok().and_then(|h| h.clone());
     eprintln!("\n{}", stopped_message(sig, hint.as_deref()));
     std::process::exit(exit_code(sig));
