@@ -41,19 +41,28 @@ struct SourceArgs {
     /// manifold:d=30,blocks=2x1.0+5x0.3,ambient=0.01[,normalize=true,axis=true,seed=S].
     #[arg(long)]
     data: String,
+    /// The subset flags of `diffmem train`.
+    #[command(flatten)]
+    subset: SubsetFlags,
+}
+
+/// The subset flags of `diffmem train` (--n, --seed, --balanced, --split), shared by
+/// `data inspect`, `data grid` and `data export`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SubsetFlags {
     /// Seeded training subset of size N (default: the whole training split; 1000 samples
     /// for synthetic data).
     #[arg(long, allow_negative_numbers = true)]
-    n: Option<i64>,
+    pub n: Option<i64>,
     /// Seed of the subset shuffle (or of the synthetic sample stream).
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// Same number of samples per class (needs --n and labels).
     #[arg(long)]
-    balanced: bool,
+    pub balanced: bool,
     /// Half a or b of two disjoint subsets of size N (needs --n).
     #[arg(long, value_parser = ["a", "b"])]
-    split: Option<String>,
+    pub split: Option<String>,
 }
 
 /// Arguments of `diffmem data inspect`.
@@ -101,10 +110,11 @@ impl SourceArgs {
     /// The subset the flags ask for, or `None` for the whole training split. Synthetic data
     /// without `--n` get a default size.
     fn subset(&self, spec: &DataSpec) -> Result<Option<SubsetSpec>> {
-        let n = match self.n {
+        let f = &self.subset;
+        let n = match f.n {
             Some(n) => check_size("--n", n).map_err(|e| flag_error("--n", &n.to_string(), e))?,
             None if spec.is_synthetic() => SYNTHETIC_DEFAULT_N,
-            None if self.balanced || self.split.is_some() => {
+            None if f.balanced || f.split.is_some() => {
                 return Err(anyhow!(
                     "--balanced and --split choose a subset: give its size with --n\n\
                      hint: e.g. diffmem data inspect --data {} --n 1000 --balanced",
@@ -115,9 +125,9 @@ impl SourceArgs {
         };
         Ok(Some(SubsetSpec {
             n,
-            seed: self.seed,
-            balanced: self.balanced,
-            split: match self.split.as_deref() {
+            seed: f.seed,
+            balanced: f.balanced,
+            split: match f.split.as_deref() {
                 Some("b") => Some(Half::B),
                 Some(_) => Some(Half::A),
                 None => None,
@@ -200,7 +210,7 @@ fn inspect(a: &InspectArgs) -> Result<()> {
     }
     println!("source:     {}", ds.provenance.source);
     println!("spec:       {spec}");
-    let default_n = a.source.n.is_none() && spec.is_synthetic();
+    let default_n = a.source.subset.n.is_none() && spec.is_synthetic();
     let note = if default_n {
         " (synthetic default; set --n)"
     } else {

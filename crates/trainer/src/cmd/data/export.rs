@@ -11,7 +11,7 @@
 //! - `NAME_labels.npy`: int64 `[N]`, only for labelled data;
 //! - `NAME.json`: the canonical data spec, subset flags, shape and file names.
 
-use super::SourceArgs;
+use super::{SourceArgs, SubsetFlags};
 use crate::io::atomic::write_atomic;
 use crate::io::npy::{encode_f32, encode_i64};
 use crate::run::config::RunConfig;
@@ -29,18 +29,9 @@ pub struct ExportArgs {
     /// Data spec (as for `diffmem train --data`).
     #[arg(long, required_unless_present = "run")]
     data: Option<String>,
-    /// Training-set size N (as for `diffmem train --n`).
-    #[arg(long, allow_negative_numbers = true)]
-    n: Option<i64>,
-    /// Subset seed (as for `diffmem train --seed`).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Same number of samples per class.
-    #[arg(long)]
-    balanced: bool,
-    /// Half a or b of two disjoint subsets of size N.
-    #[arg(long, value_parser = ["a", "b"])]
-    split: Option<String>,
+    /// The subset flags of `diffmem train`.
+    #[command(flatten)]
+    subset: SubsetFlags,
     /// Output `.npy` file of the rows (default with --run: RUN/train_rows.npy).
     #[arg(long, required_unless_present = "run")]
     out: Option<PathBuf>,
@@ -73,19 +64,16 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         (None, Some(data)) => {
             let source = SourceArgs {
                 data: data.clone(),
-                n: a.n,
-                seed: a.seed,
-                balanced: a.balanced,
-                split: a.split.clone(),
+                subset: a.subset.clone(),
             };
             let (spec, ds) = source.load(None)?;
             let meta = serde_json::json!({
                 "run": null,
                 "data": spec.to_string(),
                 "n": ds.len(),
-                "seed": a.seed,
-                "balanced": a.balanced,
-                "split": a.split,
+                "seed": a.subset.seed,
+                "balanced": a.subset.balanced,
+                "split": a.subset.split,
             });
             (ds, meta)
         }
