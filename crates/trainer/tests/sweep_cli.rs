@@ -135,6 +135,22 @@ fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
     assert!(out.contains("1 ran, 3 already finished"), "{out}");
     let summary = std::fs::read_to_string(run_dir.join("summary.json")).unwrap();
     assert!(summary.contains("\"steps\": 30"), "{summary}");
+
+    // --json: one document on stdout with every point's outcome and the report.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run(&dir, args);
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+    };
+    let v = json(&["sweep", "tiny.toml", "--out", "sw", "--json"]);
+    assert_eq!(v["schema"], "diffmem.sweep/1", "{v}");
+    assert_eq!(v["counts"]["already_finished"], 4, "{v}");
+    assert_eq!(v["points"].as_array().unwrap().len(), 4, "{v}");
+    assert_eq!(v["report"]["runs"], 4, "{v}");
+    let v = json(&["sweep", "tiny.toml", "--out", "sw", "--dry-run", "--json"]);
+    let points = v["points"].as_array().unwrap();
+    assert!(points.iter().all(|p| p["state"] == "done"), "{v}");
+    assert!(points.iter().any(|p| p["axes"]["n"] == "32"), "{v}");
 }
 
 #[test]
@@ -169,6 +185,26 @@ fn a_failing_point_is_reported_and_the_others_finish() {
     let csv = std::fs::read_to_string(sw.join("report.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(csv.contains(",failed,"), "{csv}");
+
+    // The same with --json: the failure is in the document, and the exit is still non-zero.
+    let out = run(&dir, &["sweep", "tiny.toml", "--out", "sw", "--json"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counts"]["failed"], 1, "{v}");
+    assert_eq!(v["counts"]["already_finished"], 1, "{v}");
+    let failed: Vec<&serde_json::Value> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["outcome"] == "failed")
+        .collect();
+    assert_eq!(failed[0]["stage"], "train", "{v}");
+    assert!(
+        failed[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/mnist")
+    );
 }
 
 #[test]

@@ -249,3 +249,29 @@ fn bad_flags_fail_cleanly() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn quiet_prints_no_progress_and_plain_prints_lines() {
+    let dir = tmpdir("verbosity");
+    let progress = |err: &str| {
+        err.lines()
+            .filter(|l| l.starts_with("train ") || l.starts_with("sample "))
+            .count()
+    };
+    let q = dir.join("q");
+    let out = ok(&with_out(&tiny(), q.to_str().unwrap(), &[]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(progress(&err), 0, "--quiet printed progress:\n{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("done: "));
+
+    let p = dir.join("p");
+    let mut plain: Vec<&str> = tiny().into_iter().filter(|a| *a != "--quiet").collect();
+    plain.push("--plain");
+    let out = ok(&with_out(&plain, p.to_str().unwrap(), &[]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("train 10/40"),
+        "--plain: no progress lines:\n{err}"
+    );
+    assert!(progress(&err) >= 4, "{err}");
+}

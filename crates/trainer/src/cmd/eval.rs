@@ -77,9 +77,9 @@ pub struct EvalArgs {
     /// Print metrics.json to stdout.
     #[arg(long)]
     pub json: bool,
-    /// Plain progress lines.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Progress: `--quiet` (none) or `--plain` (lines instead of a bar).
+    #[command(flatten)]
+    pub progress: crate::io::progress::ProgressArgs,
     /// Spectrum settings.
     #[command(flatten)]
     pub spectrum: SpectrumArgs,
@@ -152,7 +152,7 @@ fn along_training(a: &EvalArgs) -> Result<()> {
         loss_rows: a.loss_rows,
         against: a.against.as_deref(),
         args: &a.dynamics,
-        quiet: a.quiet,
+        progress: a.progress.verbosity(),
     };
     let value = crate::eval::dynamics::run(&mut r, &inp)?;
     crate::eval::dynamics::record(&out, &r, value, a.json)
@@ -177,7 +177,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let mut health = None;
     let samples = match metrics.iter().any(|m| m.needs_samples()) {
         true => {
-            let s = draw_samples(&r, &section, a.quiet)?;
+            let s = draw_samples(&r, &section, a.progress.verbosity())?;
             let shape = [a.num_samples, r.train.dim()];
             write_atomic(&out.join("eval_samples.npy"), &encode_f32(&s, &shape))?;
             let (s, h) = crate::eval::health::screen_samples(s, &r.train, a.exclude_nonfinite)?;
@@ -197,7 +197,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         loss_rows: a.loss_rows,
         against: a.against.clone(),
         raw: a.raw,
-        quiet: a.quiet,
+        progress: a.progress.verbosity(),
         spectrum: &a.spectrum,
     };
     let mut results = serde_json::Map::new();

@@ -27,6 +27,9 @@ pub struct ReportArgs {
     /// Print report.json to stdout.
     #[arg(long)]
     pub json: bool,
+    /// Print nothing (`diffmem sweep --json` embeds the returned document instead).
+    #[arg(skip)]
+    pub silent: bool,
 }
 
 impl ReportArgs {
@@ -37,13 +40,14 @@ impl ReportArgs {
             theory_seeds: 5,
             level: 0.5,
             json: false,
+            silent: false,
         }
     }
 }
 
 /// Runs `diffmem report`.
 pub fn run(a: &ReportArgs) -> Result<()> {
-    build(&a.sweep_dir, a)
+    build(&a.sweep_dir, a).map(|_| ())
 }
 
 /// The sweep's name and description from its sweep.toml copy.
@@ -64,8 +68,9 @@ fn spec_info(dir: &Path) -> (String, Option<String>, Option<String>) {
     (get("name").unwrap_or(dir_name), get("description"), text)
 }
 
-/// Writes the report of the sweep in `dir`.
-pub fn build(dir: &Path, a: &ReportArgs) -> Result<()> {
+/// Writes the report of the sweep in `dir` and prints its summary (or, with `--json`,
+/// report.json; nothing when `silent`); returns report.json's document.
+pub fn build(dir: &Path, a: &ReportArgs) -> Result<serde_json::Value> {
     let runs = collect(dir)?;
     let theory = theory::compute(&runs, a.theory_seeds)?;
     table::write_runs(&dir.join("report.csv"), &runs)?;
@@ -104,15 +109,18 @@ pub fn build(dir: &Path, a: &ReportArgs) -> Result<()> {
     });
     let text = serde_json::to_string_pretty(&doc)?;
     write_atomic(&dir.join("report.json"), text.as_bytes())?;
+    if a.silent {
+        return Ok(doc);
+    }
     if a.json {
         println!("{text}");
-        return Ok(());
+        return Ok(doc);
     }
     print_summary(dir, &runs, &r_mem, &crossings, &theory);
     for f in &tau_fits {
         println!("  tau_mem ~ N^a  {}", f.describe());
     }
-    Ok(())
+    Ok(doc)
 }
 
 fn print_summary(

@@ -58,9 +58,9 @@ pub struct SampleArgs {
     /// Output directory (default: the run directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Plain progress lines.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Progress: `--quiet` (none) or `--plain` (lines instead of a bar).
+    #[command(flatten)]
+    pub progress: crate::io::progress::ProgressArgs,
     /// Print what was written as JSON.
     #[arg(long)]
     pub json: bool,
@@ -141,7 +141,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         &s,
         r.train.dim(),
         &r.device.device,
-        a.quiet,
+        a.progress.verbosity(),
         None,
     )?;
     sample::write(&out, &samples, r.train.shape)?;

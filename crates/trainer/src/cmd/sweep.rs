@@ -10,7 +10,7 @@ use crate::sweep::grid::{GridPoint, expand};
 use crate::sweep::point::{Context as PointContext, Outcome, Report};
 use crate::sweep::slurm::{SlurmJob, script, tasks_tsv};
 use crate::sweep::spec::SweepSpec;
-use crate::sweep::{RUNS_DIR, SPEC_COPY, pool};
+use crate::sweep::{RUNS_DIR, SPEC_COPY, pool, summary};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::io::Write;
@@ -65,6 +65,10 @@ pub struct SweepArgs {
     /// Do not write the report at the end.
     #[arg(long)]
     pub no_report: bool,
+    /// Print the outcome as JSON on stdout (schema diffmem.sweep/1: every point's outcome and
+    /// time, the counts, the report's report.json); with --dry-run, the grid and its states.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -105,7 +109,11 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         stop: stop.clone(),
     };
     if a.dry_run {
-        print_grid(&points, &ctx, &sweep_dir);
+        if a.json {
+            print_json(&grid_json(&points, &ctx, &sweep_dir));
+        } else {
+            print_grid(&points, &ctx, &sweep_dir);
+        }
         return Ok(());
     }
     if let Some(i) = a.task {
@@ -143,6 +151,33 @@ fn print_outcome(p: &GridPoint, r: &Report, k: usize, total: usize) {
         Outcome::Interrupted => "interrupted".to_string(),
     };
     eprintln!("[{k}/{total}] {} {what} in {:.1}s", p.name, r.seconds);
+}
+
+/// Prints a JSON document on stdout (a closed pipe ends the program quietly).
+fn print_json(v: &serde_json::Value) {
+    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// `--dry-run --json`: every point with its axes and state.
+fn grid_json(points: &[GridPoint], ctx: &PointContext, dir: &Path) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = points
+        .iter()
+        .map(|p| {
+            let mut v = summary::point(p, None);
+            v["outcome"] = serde_json::Value::Null;
+            v["state"] = match ctx.state(p) {
+                Ok(s) => s.label().into(),
+                Err(e) => format!("conflict: {e:#}").into(),
+            };
+            v
+        })
+        .collect();
+    serde_json::json!({
+        "schema": "diffmem.sweep/1",
+        "dir": dir.display().to_string(),
+        "points": list,
+    })
 }
 
 fn print_grid(points: &[GridPoint], ctx: &PointContext, dir: &Path) {
@@ -202,6 +237,16 @@ fn emit_slurm(
     let sbatch = dir.join("sweep.sbatch");
     write_atomic(&sbatch, script(&job).as_bytes())?;
     write_atomic(&dir.join("tasks.tsv"), tasks_tsv(points).as_bytes())?;
+    if a.json {
+        print_json(&serde_json::json!({
+            "schema": "diffmem.sweep/1",
+            "dir": dir.display().to_string(),
+            "sbatch": sbatch.display().to_string(),
+            "tasks_tsv": dir.join("tasks.tsv").display().to_string(),
+            "tasks": points.len(),
+        }));
+        return Ok(());
+    }
     println!(
         "wrote {} ({} array tasks) and {}\nsubmit with: sbatch {}\nthen: diffmem report {}",
         sbatch.display(),
@@ -239,6 +284,9 @@ fn run_task(
     forward_signals(&ctx.stop);
     let r = ctx.run(p);
     print_outcome(p, &r, 1, 1);
+    if a.json {
+        print_json(&summary::point(p, Some(&r)));
+    }
     return match r.outcome {
         Outcome::Failed { .. } => bail!("grid point {i} ({}) failed", p.name),
         Outcome::Interrupted => interrupted(&a.spec, sweep_dir),
@@ -291,31 +339,30 @@ fn run_local(
         .filter_map(|(p, r)| r.as_ref().map(|r| (p, r)))
         .filter(|(_, r)| matches!(r.outcome, Outcome::Failed { .. }))
         .collect();
-    let count =
-        |f: fn(&Outcome) -> bool| reports.iter().flatten().filter(|r| f(&r.outcome)).count();
-    println!(
-        "sweep {}: {} ran, {} already finished, {} failed, {} not started",
-        name,
-        count(|o| matches!(o, Outcome::Finished { .. })),
-        count(|o| *o == Outcome::Skipped),
-        failed.len(),
-        reports.iter().filter(|r| r.is_none()).count()
-    );
-    for (p, r) in &failed {
-        if let Outcome::Failed { stage, message } = &r.outcome {
-            println!("  FAILED {} ({stage}): {message}", p.name);
-        }
-    }
-    if stop.load(Ordering::SeqCst)
+    let stopped = stop.load(Ordering::SeqCst)
         || reports
             .iter()
             .flatten()
-            .any(|r| r.outcome == Outcome::Interrupted)
-    {
-        return interrupted(&a.spec, sweep_dir);
+            .any(|r| r.outcome == Outcome::Interrupted);
+    if a.json {
+        let report = if stopped || a.no_report {
+            None
+        } else {
+            let args = report::ReportArgs {
+                silent: true,
+                ..report::ReportArgs::for_dir(sweep_dir)
+            };
+            Some(report::build(sweep_dir, &args)?)
+        };
+        print_json(&summary::sweep(name, sweep_dir, points, &reports, report));
+    } else {
+        print_text_summary(name, &reports, &failed);
+        if !stopped && !a.no_report {
+            report::build(sweep_dir, &report::ReportArgs::for_dir(sweep_dir))?;
+        }
     }
-    if !a.no_report {
-        report::build(sweep_dir, &report::ReportArgs::for_dir(sweep_dir))?;
+    if stopped {
+        return interrupted(&a.spec, sweep_dir);
     }
     if !failed.is_empty() {
         bail!(
@@ -326,4 +373,23 @@ fn run_local(
         );
     }
     Ok(())
+}
+
+/// The text summary of a local sweep: counts, then each failure.
+fn print_text_summary(name: &str, reports: &[Option<Report>], failed: &[(&GridPoint, &Report)]) {
+    let count =
+        |f: fn(&Outcome) -> bool| reports.iter().flatten().filter(|r| f(&r.outcome)).count();
+    println!(
+        "sweep {}: {} ran, {} already finished, {} failed, {} not started",
+        name,
+        count(|o| matches!(o, Outcome::Finished { .. })),
+        count(|o| *o == Outcome::Skipped),
+        failed.len(),
+        reports.iter().filter(|r| r.is_none()).count()
+    );
+    for (p, r) in failed {
+        if let Outcome::Failed { stage, message } = &r.outcome {
+            println!("  FAILED {} ({stage}): {message}", p.name);
+        }
+    }
 }

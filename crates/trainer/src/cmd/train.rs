@@ -27,9 +27,9 @@ pub struct TrainArgs {
     /// Resume: `latest` (with --out), a run directory or a checkpoint directory.
     #[arg(long)]
     pub resume: Option<String>,
-    /// Plain log lines instead of a progress bar.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Progress: `--quiet` (none) or `--plain` (lines instead of a bar).
+    #[command(flatten)]
+    pub progress: crate::io::progress::ProgressArgs,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -239,7 +239,7 @@ fn run_plan(a: &TrainArgs, plan: Plan) -> Result<()> {
         train: &train_set,
         heldout: &heldout,
         resume,
-        quiet: a.quiet,
+        progress: a.progress.verbosity(),
         stop_after: a.stop_after,
     })?;
     let run = run_dir.display();
@@ -254,7 +254,7 @@ fn run_plan(a: &TrainArgs, plan: Plan) -> Result<()> {
     }
     signals::deferred(false);
     let sample_started = std::time::Instant::now();
-    sample::grid(&run_dir, device.kind, a.quiet)?;
+    sample::grid(&run_dir, device.kind, a.progress.verbosity())?;
     summary["device"] = device.description.clone().into();
     summary["matmul_precision"] = device.matmul.to_string().into();
     summary["sample_seconds"] = sample_started.elapsed().as_secs_f64().into();

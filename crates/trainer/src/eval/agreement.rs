@@ -25,7 +25,7 @@ pub fn run(ctx: &EvalContext<'_>, samples: &[f32], nn1: Option<&[usize]>) -> Res
         );
     }
     let d = r.train.dim();
-    let theirs = draw_samples(&other, ctx.section, ctx.quiet)?;
+    let theirs = draw_samples(&other, ctx.section, ctx.progress)?;
     let paired = paired_cosine(samples, &theirs, d, Centering::PerSample)?;
     let own_nn = match nn1 {
         Some(n) => n.to_vec(),

@@ -14,6 +14,7 @@ use super::{Metric, draw_samples, loss, memorization};
 use crate::eval::dynamics_out::{self, Curve, Row};
 use crate::eval::paired::PairedRows;
 use crate::eval::score_agreement;
+use crate::io::progress::Verbosity;
 use crate::run::config::SampleSection;
 use crate::run::{LoadedRun, snapshots};
 use anyhow::{Context, Result, bail};
@@ -62,8 +63,8 @@ pub struct DynamicsInputs<'a> {
     pub against: Option<&'a Path>,
     /// The flags above.
     pub args: &'a DynamicsArgs,
-    /// Plain progress lines.
-    pub quiet: bool,
+    /// How progress shows (`--quiet`, `--plain`).
+    pub progress: Verbosity,
 }
 
 /// One set of weights to evaluate: a snapshot's raw or EMA weights, or an exact model.
@@ -194,7 +195,7 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
     let mut rows = Vec::with_capacity(targets.len());
     let mut missing = Vec::new();
     for (k, t) in targets.iter().enumerate() {
-        if !inp.quiet || k % 10 == 0 {
+        if inp.progress != Verbosity::Silent {
             eprintln!(
                 "snapshot {}/{}: step {} {}",
                 k + 1,
@@ -251,7 +252,7 @@ fn measure(
     let mut row = Row::new(t.step, t.kind);
     let mut samples = Vec::new();
     if inp.metrics.contains(&Metric::Mem) || inp.metrics.contains(&Metric::Agree) {
-        samples = draw_samples(r, inp.section, true)?;
+        samples = draw_samples(r, inp.section, Verbosity::Silent)?;
     }
     if inp.metrics.contains(&Metric::Mem) {
         let (nn, held) = memorization::neighbours(&samples, &r.train, &r.heldout, device)?;
@@ -301,7 +302,7 @@ fn agree(
     if let Some(m) = model_of(other, &p)? {
         other.model = m;
     }
-    let theirs = draw_samples(other, inp.section, true)?;
+    let theirs = draw_samples(other, inp.section, Verbosity::Silent)?;
     let d = r.train.dim();
     let cos = paired_cosine(samples, &theirs, d, Centering::PerSample)?;
     row.agree = Some(cos.iter().sum::<f64>() / cos.len().max(1) as f64);

@@ -24,6 +24,7 @@ pub mod summary;
 pub mod verdict;
 pub mod weights;
 
+use crate::io::progress::Verbosity;
 use crate::run::LoadedRun;
 use crate::run::config::SampleSection;
 use anyhow::Result;
@@ -142,8 +143,8 @@ pub struct EvalContext<'a> {
     pub against: Option<PathBuf>,
     /// Raw weights instead of the EMA (for the second run too).
     pub raw: bool,
-    /// Plain progress lines.
-    pub quiet: bool,
+    /// How progress shows (`--quiet`, `--plain`).
+    pub progress: Verbosity,
     /// Spectrum settings.
     pub spectrum: &'a SpectrumArgs,
 }
@@ -202,14 +203,14 @@ impl Metric {
 
 /// Draws evaluation samples with host noise seeded by `s.seed`: the same numbers on every
 /// device, and for both runs of an agreement.
-pub fn draw_samples(r: &LoadedRun, s: &SampleSection, quiet: bool) -> Result<Vec<f32>> {
+pub fn draw_samples(r: &LoadedRun, s: &SampleSection, progress: Verbosity) -> Result<Vec<f32>> {
     crate::sample::draw_unchecked(
         r.model.as_ref(),
         &r.diffusion,
         s,
         r.train.dim(),
         &r.device.device,
-        quiet,
+        progress,
         Some(&mut diffmem_model::noise::HostNoise::seeded(s.seed)),
     )
 }

@@ -1,5 +1,5 @@
 //! Progress display: an indicatif bar with loss, steps/s and ETA on a terminal; plain
-//! periodic lines when stderr is not a TTY or with `--quiet`.
+//! periodic lines when stderr is not a TTY or with `--plain`; nothing with `--quiet`.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -21,6 +21,41 @@ pub fn bar_style() -> ProgressStyle {
         .with_key("rate", rate)
 }
 
+/// How a command shows its progress, from `--quiet` and `--plain` ([`ProgressArgs`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// A bar on a terminal, plain lines otherwise (the default).
+    #[default]
+    Auto,
+    /// Plain lines, even on a terminal (`--plain`; what a sweep's children write to their logs).
+    Plain,
+    /// No progress at all (`--quiet`); the summary, warnings and errors still print.
+    Silent,
+}
+
+/// The progress flags of `train`, `sample` and `eval`, declared once.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct ProgressArgs {
+    /// No progress output (no bar, no lines; wins over --plain); the summary, warnings and
+    /// errors still print.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Progress as plain lines instead of a bar (the default when stderr is not a terminal).
+    #[arg(long)]
+    pub plain: bool,
+}
+
+impl ProgressArgs {
+    /// The verbosity these flags ask for.
+    pub fn verbosity(&self) -> Verbosity {
+        match (self.quiet, self.plain) {
+            (true, _) => Verbosity::Silent,
+            (false, true) => Verbosity::Plain,
+            (false, false) => Verbosity::Auto,
+        }
+    }
+}
+
 /// Reports progress of a loop of `total` steps.
 pub enum Progress {
     /// Interactive bar.
@@ -32,12 +67,18 @@ pub enum Progress {
         /// Total steps.
         total: usize,
     },
+    /// Nothing (`--quiet`).
+    Silent,
 }
 
 impl Progress {
-    /// A bar on a TTY (unless `quiet`), plain lines otherwise.
-    pub fn new(label: &str, total: usize, start: usize, quiet: bool) -> Self {
-        if quiet || !std::io::stderr().is_terminal() {
+    /// Nothing when [`Verbosity::Silent`], a bar on a TTY for [`Verbosity::Auto`], plain lines
+    /// otherwise.
+    pub fn new(label: &str, total: usize, start: usize, verbosity: Verbosity) -> Self {
+        if verbosity == Verbosity::Silent {
+            return Progress::Silent;
+        }
+        if verbosity == Verbosity::Plain || !std::io::stderr().is_terminal() {
             return Progress::Plain {
                 label: label.to_string(),
                 total,
@@ -71,6 +112,7 @@ impl Progress {
                 b.set_message(message.to_string());
             }
             Progress::Plain { label, total } => eprintln!("{label} {step}/{total} {message}"),
+            Progress::Silent => {}
         }
     }
 
@@ -121,6 +163,22 @@ mod tests {
         fn flush(&self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn quiet_is_silent_and_plain_is_lines() {
+        let flags = |quiet, plain| ProgressArgs { quiet, plain }.verbosity();
+        assert_eq!(flags(false, false), Verbosity::Auto);
+        assert_eq!(flags(false, true), Verbosity::Plain);
+        assert_eq!(flags(true, false), Verbosity::Silent);
+        assert!(matches!(
+            Progress::new("train", 10, 0, Verbosity::Silent),
+            Progress::Silent
+        ));
+        assert!(matches!(
+            Progress::new("train", 10, 0, Verbosity::Plain),
+            Progress::Plain { .. }
+        ));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::io::atomic::write_atomic;
 use crate::io::npy::encode_f32;
-use crate::io::progress::Progress;
+use crate::io::progress::{Progress, Verbosity};
 use crate::run::config::SampleSection;
 use anyhow::{Result, anyhow};
 use diffmem_data::SampleShape;
@@ -20,10 +20,10 @@ pub fn draw(
     s: &SampleSection,
     dim: usize,
     device: &Device,
-    quiet: bool,
+    progress: Verbosity,
     noise: Option<&mut dyn NoiseSource>,
 ) -> Result<Vec<f32>> {
-    let out = draw_unchecked(model, diffusion, s, dim, device, quiet, noise)?;
+    let out = draw_unchecked(model, diffusion, s, dim, device, progress, noise)?;
     if out.iter().any(|v| !v.is_finite()) {
         return Err(anyhow!(
             "sampling produced non-finite values: the model has diverged"
@@ -39,7 +39,7 @@ pub fn draw_unchecked(
     s: &SampleSection,
     dim: usize,
     device: &Device,
-    quiet: bool,
+    progress: Verbosity,
     noise: Option<&mut dyn NoiseSource>,
 ) -> Result<Vec<f32>> {
     let mut device_noise;
@@ -50,7 +50,7 @@ pub fn draw_unchecked(
             &mut device_noise
         }
     };
-    let progress = Progress::new("sample", s.num, 0, quiet);
+    let progress = Progress::new("sample", s.num, 0, progress);
     let out = sample(
         model,
         diffusion,

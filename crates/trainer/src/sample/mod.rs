@@ -11,6 +11,7 @@ pub const DDIM_ETA: f64 = 1.0;
 
 pub use draw::{draw, draw_unchecked, write, write_png};
 
+use crate::io::progress::Verbosity;
 use crate::run::{self, Weights};
 use anyhow::Result;
 use diffmem_model::DeviceChoice;
@@ -18,7 +19,7 @@ use std::path::Path;
 
 /// The end-of-training grid: loads the run just trained (EMA weights when it has them) and
 /// draws `sample.num` samples with its own sampler into `samples.png` and `samples.npy`.
-pub fn grid(run_dir: &Path, device: DeviceChoice, quiet: bool) -> Result<()> {
+pub fn grid(run_dir: &Path, device: DeviceChoice, progress: Verbosity) -> Result<()> {
     let r = run::load(run_dir, Some(device), Weights::Ema)?;
     let s = &r.cfg.sample;
     let samples = draw(
@@ -27,7 +28,7 @@ pub fn grid(run_dir: &Path, device: DeviceChoice, quiet: bool) -> Result<()> {
         s,
         r.train.dim(),
         &r.device.device,
-        quiet,
+        progress,
         None,
     )?;
     write(run_dir, &samples, r.train.shape)

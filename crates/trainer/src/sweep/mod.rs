@@ -16,6 +16,7 @@ pub mod pool;
 pub mod slurm;
 pub mod spec;
 pub mod state;
+pub mod summary;
 pub mod toml_path;
 
 /// Sub-directory of a sweep directory holding one run directory per grid point.

@@ -152,18 +152,18 @@ impl Context {
             // A run that stopped before its first checkpoint starts over.
             let _ = std::fs::remove_file(dir.join("config.toml"));
             let cfg = dir.join(POINT_CONFIG).display().to_string();
-            let args = ["train", "--config", &cfg, "--out", &dir_arg, "--quiet"];
+            let args = ["train", "--config", &cfg, "--out", &dir_arg, "--plain"];
             self.child(dir, &args).map_err(|e| ("train", e))?;
             steps.push("train");
             state = State::Evaluate;
         } else if state == State::Resume {
-            self.child(dir, &["train", "--resume", &dir_arg, "--quiet"])
+            self.child(dir, &["train", "--resume", &dir_arg, "--plain"])
                 .map_err(|e| ("resume", e))?;
             steps.push("resume");
             state = State::Evaluate;
         }
         if let (State::Evaluate, Some(flags)) = (state, &self.eval_flags) {
-            let mut args = vec!["eval", dir_arg.as_str(), "--quiet"];
+            let mut args = vec!["eval", dir_arg.as_str(), "--plain"];
             args.extend(flags.iter().map(String::as_str));
             self.child(dir, &args).map_err(|e| ("eval", e))?;
             let sig = self.eval_signature().unwrap_or_default();

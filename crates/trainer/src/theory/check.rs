@@ -216,7 +216,7 @@ fn check_samples(
         &section,
         d,
         &r.device.device,
-        true,
+        crate::io::progress::Verbosity::Silent,
         None,
     )?;
     let fit = Gaussian::fit(&samples, d)?;

@@ -93,7 +93,7 @@ impl<'a> Figures<'a> {
             &s,
             dim,
             self.device,
-            true,
+            crate::io::progress::Verbosity::Silent,
             Some(&mut noise),
         )?;
         let path = grid_path(self.run_dir, step);

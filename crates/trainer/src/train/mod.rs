@@ -10,6 +10,7 @@ pub mod optim;
 pub mod train_loop;
 pub mod verdict;
 
+use crate::io::progress::Verbosity;
 use crate::run::config::RunConfig;
 use crate::run::{signals, weights_dir};
 use anyhow::{Result, anyhow};
@@ -50,8 +51,8 @@ pub struct FitInputs<'a> {
     pub heldout: &'a Dataset,
     /// Checkpoint to resume from.
     pub resume: Option<PathBuf>,
-    /// Plain log lines instead of a bar.
-    pub quiet: bool,
+    /// How progress shows (`--quiet`, `--plain`).
+    pub progress: Verbosity,
     /// Stop as if interrupted once this many steps are done.
     pub stop_after: Option<usize>,
 }

@@ -2,7 +2,7 @@
 //! (one device read-back), fixed-noise losses on training and held-out rows, the rate, a line
 //! of `log.jsonl`, the progress bar, and the divergence error.
 
-use crate::io::progress::Progress;
+use crate::io::progress::{Progress, Verbosity};
 use crate::run::config::{LrSchedule, RunConfig};
 use crate::train::lr::learning_rate;
 use anyhow::{Result, anyhow};
@@ -41,7 +41,7 @@ pub struct Monitor {
 
 impl Monitor {
     /// Opens `run_dir/log.jsonl` for appending and starts the bar at `step` of `total`.
-    pub fn open(run_dir: &Path, total: usize, step: usize, quiet: bool) -> Result<Self> {
+    pub fn open(run_dir: &Path, total: usize, step: usize, verbosity: Verbosity) -> Result<Self> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -49,7 +49,7 @@ impl Monitor {
         Ok(Self {
             window: Vec::new(),
             log,
-            progress: Progress::new("train", total, step, quiet),
+            progress: Progress::new("train", total, step, verbosity),
             interval: (Instant::now(), step),
         })
     }

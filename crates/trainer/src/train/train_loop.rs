@@ -77,7 +77,7 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
     let total = cfg.total_steps();
     let mut batches = Batches::new(tc.seed, inp.train.len(), tc.batch_size);
     let train_x = matrix(&inp.train.samples, inp.train.len(), inp.train.dim(), &ad);
-    let mut monitor = Monitor::open(inp.run_dir, total, m.state.step, inp.quiet)?;
+    let mut monitor = Monitor::open(inp.run_dir, total, m.state.step, inp.progress)?;
     let mut figures = Figures::new(cfg, inp.run_dir, inp.train.shape, inp.device);
     let (started, base_elapsed) = (Instant::now(), m.state.elapsed_secs);
     let mut last = Logged::none();
