@@ -3,9 +3,11 @@
 //! curve: an EMA lags and hides the onset) and its EMA. Per snapshot: R_mem with a bootstrap
 //! 95% interval, mean d1 to the training and held-out sets, train and held-out loss and their
 //! gap, and with `--against RUN2` the sample agreement and the score-level agreement with
-//! RUN2's snapshot at the same step. From the curves, tau_mem and tau_gen
-//! (`diffmem_metrics::dynamics`). Writes `dynamics.csv`, `dynamics.png`, `dynamics_loss.png`
-//! and the `dynamics` entry of `metrics.json` (schema: docs/metrics.md).
+//! RUN2's snapshot at the same step; with `quality`, `gaussian`, `mia` the FWD, the samples'
+//! KL and the MIA AUC (`dynamics_optional.rs`). From the curves, tau_mem and tau_gen
+//! (`diffmem_metrics::dynamics`), and for a `linear` run on Gaussian data the gradient-flow
+//! theory with a fitted clock (`dynamics_theory.rs`). Writes `dynamics.csv`, the figures
+//! `dynamics*.png` and the `dynamics` entry of `metrics.json` (schema: docs/metrics.md).
 //!
 //! An exact model (`empirical`, `linear-exact`) is the same closed form at every step: it is
 //! evaluated once, and that row stands for every step of the run's snapshot schedule.

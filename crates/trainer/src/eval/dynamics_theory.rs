@@ -95,13 +95,25 @@ pub fn applies(r: &LoadedRun) -> bool {
 }
 
 /// The theory overlay of `r`'s default curve, written to `dynamics_theory.csv` (the fitted
-/// clock is printed by `dynamics::record` from metrics.json);
-/// None when the theory does not apply or no held-out loss was measured.
+/// clock is printed by `dynamics::record` from metrics.json); None when the theory does not
+/// apply, no held-out loss was measured, or the theory fails on this truth (a warning: the
+/// measured curves stand without it).
 pub fn overlay(
     r: &LoadedRun,
     inp: &DynamicsInputs<'_>,
     curves: &[Curve],
 ) -> Result<Option<Theory>> {
+    match compute(r, inp, curves) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            eprintln!("warning: the linear theory along training is skipped: {e:#}");
+            Ok(None)
+        }
+    }
+}
+
+/// The overlay, or the error that stopped it.
+fn compute(r: &LoadedRun, inp: &DynamicsInputs<'_>, curves: &[Curve]) -> Result<Option<Theory>> {
     let Some(curve) = curves.first().filter(|_| applies(r)) else {
         return Ok(None);
     };
