@@ -10,8 +10,9 @@
 //!   interpolated linearly in log(step) between that snapshot and the one before it
 //!   (Bonnaire, Urfin, Biroli, Mezard, arXiv 2505.17638, measure the onset the same way on a
 //!   log time axis). Not reached: `None`, never a number.
-//! - **tau_gen**: the first snapshot step at which the held-out loss is within a relative
-//!   tolerance of its lowest value over all snapshots.
+//! - **tau_gen**: the first snapshot step at which the held-out loss (and the sample-quality
+//!   distance FWD, when measured) is within a relative tolerance of its lowest value over all
+//!   snapshots.
 //! - **Power law**: least squares of log y on log x, y = c x^a, with a Student-t interval for a
 //!   and R^2 (Bonnaire et al. find tau_mem proportional to N, a = 1).
 
@@ -124,13 +125,34 @@ pub fn tau_mem(
 /// tau_gen: the first step whose `loss` is at most best + `tol` |best|, with best the lowest
 /// finite loss. None when no loss is finite.
 pub fn tau_gen(steps: &[usize], loss: &[f64], tol: f64) -> Option<usize> {
-    let best = loss
+    tau_gen_joint(steps, &[loss], tol)
+}
+
+/// tau_gen of several lower-is-better curves at once (the held-out loss and, when measured, the
+/// sample-quality distance FWD): the first step at which EVERY curve with a finite value is at
+/// most its best + `tol` |best|. A curve without any finite value is ignored; a step where a
+/// curve that counts is not finite does not qualify. None when no curve has a finite value.
+pub fn tau_gen_joint(steps: &[usize], curves: &[&[f64]], tol: f64) -> Option<usize> {
+    let bounds: Vec<(&[f64], f64)> = curves
         .iter()
-        .copied()
-        .filter(|x| x.is_finite())
-        .min_by(f64::total_cmp)?;
-    let bound = best + tol * best.abs();
-    let i = loss.iter().position(|&l| l.is_finite() && l <= bound)?;
+        .filter_map(|c| {
+            let best = c
+                .iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .min_by(f64::total_cmp)?;
+            Some((*c, best + tol * best.abs()))
+        })
+        .collect();
+    if bounds.is_empty() {
+        return None;
+    }
+    let ok = |i: usize| {
+        bounds
+            .iter()
+            .all(|(c, b)| c.get(i).is_some_and(|&v| v.is_finite() && v <= *b))
+    };
+    let i = (0..steps.len()).find(|&i| ok(i))?;
     steps.get(i).copied()
 }
 
@@ -276,6 +298,25 @@ mod tests {
         assert_eq!(tau_gen(&steps, &loss, 0.05), Some(4));
         assert_eq!(tau_gen(&steps, &loss, 0.0), Some(8));
         assert_eq!(tau_gen(&steps, &[f64::NAN; 5], 0.05), None);
+    }
+
+    #[test]
+    fn joint_tau_gen_waits_for_every_curve() {
+        let steps = [1, 2, 4, 8, 16];
+        let loss = [1.0, 0.5, 0.31, 0.30, 0.35];
+        // The loss alone is near its best at step 4; the FWD (best 2.0, bound 2.1) only at 8.
+        let fwd = [9.0, 5.0, 3.0, 2.05, 2.0];
+        assert_eq!(tau_gen_joint(&steps, &[&loss, &fwd], 0.05), Some(8));
+        assert_eq!(tau_gen_joint(&steps, &[&fwd, &loss], 0.05), Some(8));
+        // A curve that was not measured (all NaN) does not count.
+        assert_eq!(
+            tau_gen_joint(&steps, &[&loss, &[f64::NAN; 5]], 0.05),
+            Some(4)
+        );
+        // A missing value at a step keeps that step out.
+        let gap = [1.0, 0.5, f64::NAN, 0.30, 0.35];
+        assert_eq!(tau_gen_joint(&steps, &[&gap], 0.05), Some(8));
+        assert_eq!(tau_gen_joint(&steps, &[], 0.05), None);
     }
 
     #[test]

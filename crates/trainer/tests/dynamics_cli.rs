@@ -279,3 +279,192 @@ args = ["--along-training", "--num", "40", "--steps", "10", "--loss-points", "2"
     assert!(html.contains("tau_vs_n.png") && html.contains("r_mem_dynamics.png"));
     assert!(sw.join("tau_vs_n.png").exists() && sw.join("r_mem_dynamics.png").exists());
 }
+
+/// The column `name` of a dynamics CSV as numbers (None for an empty cell).
+fn column(rows: &[Vec<String>], name: &str) -> Vec<Option<f64>> {
+    let k = rows[0].iter().position(|c| c == name).unwrap();
+    rows[1..].iter().map(|r| r[k].parse().ok()).collect()
+}
+
+#[test]
+fn quality_and_mia_along_training_are_the_plain_metrics_per_snapshot() {
+    // An exact model is the same at every step: its per-snapshot FWD and MIA AUC are exactly
+    // those of a plain `eval --metrics quality,mia` with the same samples and loss settings.
+    let dir = tmpdir("qm");
+    let run_dir = dir.join("emp");
+    let r = run_dir.to_str().unwrap();
+    let mut flags = common::exact_flags("mnist-5k", "20", "64", "empirical", "200");
+    flags.extend_from_slice(&["--steps", "1000", "--snapshots", "4", "--out", r]);
+    ok(&flags);
+    let m = eval(r, &["--metrics", "mem,loss,quality,mia"]);
+    let d = &m["metrics"]["dynamics"];
+    let rows = csv(&run_dir.join("dynamics.csv"));
+    let (fwd, auc, best_t) = (
+        column(&rows, "fwd"),
+        column(&rows, "mia_auc"),
+        column(&rows, "mia_best_t"),
+    );
+    let plain_dir = dir.join("plain");
+    let plain: Value = serde_json::from_str(&ok(&[
+        "eval",
+        r,
+        "--out",
+        plain_dir.to_str().unwrap(),
+        "--quiet",
+        "--json",
+        "--metrics",
+        "quality,mia",
+        "--num",
+        "60",
+        "--steps",
+        "10",
+        "--loss-points",
+        "4",
+        "--loss-rows",
+        "32",
+    ]))
+    .unwrap();
+    let q = &plain["metrics"]["quality"]["fwd"];
+    let mia = &plain["metrics"]["mia"]["best"];
+    for k in 0..4 {
+        let f = fwd[k].unwrap();
+        assert!(
+            (f / q["samples"]["value"].as_f64().unwrap() - 1.0).abs() < 1e-9,
+            "{f} {q}"
+        );
+        assert_eq!(auc[k], mia["auc"].as_f64());
+        assert_eq!(best_t[k], mia["paper_t"].as_f64());
+    }
+    // Known answer (issue 18): the empirical model's attack is near perfect.
+    assert!(auc[0].unwrap() > 0.95, "{auc:?}");
+    let floor = d["optional"]["fwd_floor"].as_f64().unwrap();
+    assert!((floor / q["floor"]["value"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    assert!(run_dir.join("dynamics_quality.png").exists());
+    // Not a linear run: no theory overlay.
+    assert!(d["theory"].is_null() && !run_dir.join("dynamics_theory.csv").exists());
+}
+
+#[test]
+fn tau_gen_waits_for_the_fwd_too() {
+    let dir = tmpdir("taugen");
+    let run_dir = dir.join("a");
+    let r = run_dir.to_str().unwrap();
+    ok(&tiny("64", r, &[]));
+    let m = eval(
+        r,
+        &["--metrics", "loss,quality", "--tau-gen-tolerance", "0.02"],
+    );
+    let rows = csv(&run_dir.join("dynamics.csv"));
+    let raw: Vec<Vec<String>> = rows.iter().filter(|r| r[1] != "ema").cloned().collect();
+    let (steps, held, fwd) = (
+        column(&raw, "step"),
+        column(&raw, "heldout_loss"),
+        column(&raw, "fwd"),
+    );
+    // The definition, recomputed: the first step where both are within 2% of their best.
+    let near = |v: &[Option<f64>], i: usize| {
+        let best = v.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+        v[i].unwrap() <= best + 0.02 * best.abs()
+    };
+    let i = (0..steps.len())
+        .find(|&i| near(&held, i) && near(&fwd, i))
+        .unwrap();
+    let d = &m["metrics"]["dynamics"];
+    assert_eq!(d["tau_gen"].as_f64(), steps[i], "{d}");
+    assert!(
+        fwd.iter()
+            .all(|f| f.is_some_and(|f| f.is_finite() && f >= 0.0))
+    );
+}
+
+#[test]
+fn linear_gaussian_run_gets_the_flow_theory_with_a_fitted_clock() {
+    let dir = tmpdir("theory");
+    let run_dir = dir.join("lin");
+    let r = run_dir.to_str().unwrap();
+    ok(&[
+        "train",
+        "--data",
+        "gaussian:d=4,spectrum=power:1",
+        "--n",
+        "16",
+        "--heldout",
+        "64",
+        "--model",
+        "linear",
+        "--timesteps",
+        "20",
+        "--beta-1",
+        "1e-3",
+        "--beta-T",
+        "0.2",
+        "--steps",
+        "200",
+        "--batch-size",
+        "16",
+        "--lr",
+        "1e-2",
+        "--warmup",
+        "0",
+        "--lr-schedule",
+        "constant",
+        "--log-every",
+        "10",
+        "--snapshots",
+        "5",
+        "--num",
+        "4",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        r,
+    ]);
+    let text = ok(&[
+        "eval",
+        r,
+        "--along-training",
+        "--sampler",
+        "ddpm",
+        "--num",
+        "200",
+        "--loss-points",
+        "5",
+        "--loss-rows",
+        "64",
+        "--bootstrap",
+        "50",
+        "--quiet",
+    ]);
+    assert!(text.contains("clock fitted, c = "), "{text}");
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("metrics.json")).unwrap())
+            .unwrap();
+    let th = &m["metrics"]["dynamics"]["theory"];
+    assert!(th["c"].as_f64().unwrap() > 0.0, "{th}");
+    assert!(th["rms_log_error"].as_f64().unwrap().is_finite());
+    let rows = csv(&run_dir.join("dynamics_theory.csv"));
+    assert_eq!(rows.len(), 1 + 5);
+    for name in [
+        "tau",
+        "theory_heldout_loss",
+        "theory_train_loss",
+        "theory_kl",
+    ] {
+        for v in column(&rows, name) {
+            assert!(
+                v.is_some_and(|v| v.is_finite() && v > 0.0),
+                "{name}: {rows:?}"
+            );
+        }
+    }
+    // The default metrics of Gaussian data include the KL of the samples' fit per snapshot.
+    assert!(
+        column(&csv(&run_dir.join("dynamics.csv")), "kl_samples")
+            .iter()
+            .all(Option::is_some)
+    );
+    for f in ["dynamics_loss.png", "dynamics_kl.png"] {
+        assert!(run_dir.join(f).exists(), "{f}");
+    }
+}

@@ -140,7 +140,9 @@ fn along_training(a: &EvalArgs) -> Result<()> {
     std::fs::create_dir_all(&out)?;
     let mut metrics = metrics(a, &r)?;
     if a.metrics.is_none() {
-        metrics.retain(|m| matches!(m, Metric::Mem | Metric::Loss | Metric::Agree));
+        // The defaults (mem, loss, gaussian on synthetic data, agree with --against) minus
+        // those that are not measured per snapshot.
+        metrics.retain(|m| crate::eval::dynamics::ALONG_TRAINING.contains(m));
     }
     let section = sample_section(a, &r);
     let inp = DynamicsInputs {

@@ -3,15 +3,19 @@
 //! curve: an EMA lags and hides the onset) and its EMA. Per snapshot: R_mem with a bootstrap
 //! 95% interval, mean d1 to the training and held-out sets, train and held-out loss and their
 //! gap, and with `--against RUN2` the sample agreement and the score-level agreement with
-//! RUN2's snapshot at the same step. From the curves, tau_mem and tau_gen
-//! (`diffmem_metrics::dynamics`). Writes `dynamics.csv`, `dynamics.png`, `dynamics_loss.png`
-//! and the `dynamics` entry of `metrics.json` (schema: docs/metrics.md).
+//! RUN2's snapshot at the same step; with `quality`, `gaussian`, `mia` the FWD, the samples'
+//! KL and the MIA AUC (`dynamics_optional.rs`). From the curves, tau_mem and tau_gen
+//! (`diffmem_metrics::dynamics`), and for a `linear` run on Gaussian data the gradient-flow
+//! theory with a fitted clock (`dynamics_theory.rs`). Writes `dynamics.csv`, the figures
+//! `dynamics*.png` and the `dynamics` entry of `metrics.json` (schema: docs/metrics.md).
 //!
 //! An exact model (`empirical`, `linear-exact`) is the same closed form at every step: it is
 //! evaluated once, and that row stands for every step of the run's snapshot schedule.
 
 use super::{Metric, draw_samples, loss, memorization};
+use crate::eval::dynamics_optional::Optional;
 use crate::eval::dynamics_out::{self, Curve, Row};
+use crate::eval::dynamics_theory;
 use crate::eval::paired::PairedRows;
 use crate::eval::score_agreement;
 use crate::io::progress::Verbosity;
@@ -28,7 +32,9 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Debug, Clone)]
 pub struct DynamicsArgs {
     /// Evaluate every snapshot of `train --snapshots K` (raw and EMA weights, the same sampler
-    /// noise): dynamics.csv, dynamics.png, tau_mem and tau_gen. Metrics: mem, loss, agree.
+    /// noise): dynamics.csv, dynamics.png, tau_mem and tau_gen. Metrics: mem, loss, agree,
+    /// quality (FWD), gaussian (KL of the samples' fit), mia (best-t AUC); for a `linear` run
+    /// on Gaussian data also the gradient-flow theory with a fitted clock.
     #[arg(long)]
     pub along_training: bool,
     /// tau_mem: the R_mem level whose first crossing marks the onset of memorisation.
@@ -42,12 +48,22 @@ pub struct DynamicsArgs {
     pub bootstrap: usize,
 }
 
+/// The metrics measured per snapshot.
+pub const ALONG_TRAINING: [Metric; 6] = [
+    Metric::Mem,
+    Metric::Loss,
+    Metric::Agree,
+    Metric::Quality,
+    Metric::Gaussian,
+    Metric::Mia,
+];
+
 /// Seed of the bootstrap resamples.
 const BOOTSTRAP_SEED: u64 = 0xB007;
 
 /// What an along-training evaluation needs besides the run.
 pub struct DynamicsInputs<'a> {
-    /// The metrics asked for (mem, loss, agree).
+    /// The metrics asked for (of [`ALONG_TRAINING`]).
     pub metrics: &'a [Metric],
     /// How samples are drawn (the same seed for every snapshot).
     pub section: &'a SampleSection,
@@ -160,13 +176,11 @@ fn partner(other: &LoadedRun, t: &Target) -> Option<Target> {
 
 /// Runs the along-training evaluation of `r` (whose model is replaced snapshot by snapshot).
 pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Value> {
-    if let Some(m) = inp
-        .metrics
-        .iter()
-        .find(|m| !matches!(m, Metric::Mem | Metric::Loss | Metric::Agree))
-    {
+    if let Some(m) = inp.metrics.iter().find(|m| !ALONG_TRAINING.contains(m)) {
+        let names: Vec<&str> = ALONG_TRAINING.iter().map(|m| m.name()).collect();
         bail!(
-            "--along-training measures mem, loss and agree; drop `{}` from --metrics",
+            "--along-training measures {}; drop `{}` from --metrics",
+            names.join(", "),
             m.name()
         );
     }
@@ -191,6 +205,7 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
         bail!("--against: the two runs' data have different dimensions");
     }
     let targets = targets(r)?;
+    let optional = Optional::prepare(r, inp)?;
     let res = resamples(inp.section.num, inp.args.bootstrap, BOOTSTRAP_SEED);
     let mut rows = Vec::with_capacity(targets.len());
     let mut missing = Vec::new();
@@ -207,7 +222,7 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
         if let Some(m) = model_of(r, t)? {
             r.model = m;
         }
-        let (mut row, samples) = measure(r, t, inp, &res)?;
+        let (mut row, samples) = measure(r, t, inp, &res, &optional)?;
         if let Some(o) = other.as_mut()
             && !agree(r, o, t, inp, &samples, &mut row)?
         {
@@ -226,8 +241,21 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
         rows = replicate(rows.remove(0), &snapshots::for_config(&r.cfg));
     }
     let curves = Curve::split(rows, inp.args, &res);
-    dynamics_out::write(inp.out, &curves, inp.args)?;
-    Ok(dynamics_out::json(&curves, inp, res.len()))
+    let theory = dynamics_theory::overlay(r, inp, &curves)?;
+    dynamics_out::write(
+        inp.out,
+        &curves,
+        inp.args,
+        theory.as_ref(),
+        optional.fwd_floor(),
+    )?;
+    Ok(dynamics_out::json(
+        &curves,
+        inp,
+        res.len(),
+        optional.json(),
+        theory.as_ref(),
+    ))
 }
 
 /// The one row of an exact model, repeated at every step of its schedule.
@@ -247,11 +275,15 @@ fn measure(
     t: &Target,
     inp: &DynamicsInputs<'_>,
     res: &[Vec<usize>],
+    optional: &Optional,
 ) -> Result<(Row, Vec<f32>)> {
     let device = &r.device.device;
     let mut row = Row::new(t.step, t.kind);
     let mut samples = Vec::new();
-    if inp.metrics.contains(&Metric::Mem) || inp.metrics.contains(&Metric::Agree) {
+    if inp.metrics.contains(&Metric::Mem)
+        || inp.metrics.contains(&Metric::Agree)
+        || optional.needs_samples()
+    {
         samples = draw_samples(r, inp.section, Verbosity::Silent)?;
     }
     if inp.metrics.contains(&Metric::Mem) {
@@ -267,19 +299,12 @@ fn measure(
             .then(|| per.iter().filter_map(|p| p.d1_heldout).sum::<f64>() / n);
     }
     if inp.metrics.contains(&Metric::Loss) {
-        let (_, tr, he, _) = loss::curves(&PairedRows {
-            model: r.model.as_ref(),
-            diffusion: &r.diffusion,
-            train: &r.train,
-            heldout: &r.heldout,
-            points: inp.loss_points,
-            max_rows: inp.loss_rows,
-            device,
-        })?;
+        let (_, tr, he, _) = loss::curves(&PairedRows::of_run(r, inp.loss_points, inp.loss_rows))?;
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         row.train_loss = Some(mean(&tr));
         row.heldout_loss = Some(mean(&he));
     }
+    optional.measure(r, inp, &samples, &mut row)?;
     Ok((row, samples))
 }
 
@@ -363,8 +388,11 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
         show(&d["tau_mem_hi"])
     );
     println!("  tau_gen                 {}", show(&d["tau_gen"]));
+    if let Some(line) = dynamics_theory::Theory::headline(&d["theory"]) {
+        println!("  {line}");
+    }
     println!(
-        "  written to {} (dynamics.csv, dynamics.png, dynamics_loss.png, metrics.json)",
+        "  written to {} (dynamics.csv, dynamics*.png, metrics.json)",
         out.display()
     );
     Ok(())

@@ -1,12 +1,13 @@
 //! The results of `eval --along-training`: one [`Row`] per snapshot and weight kind, grouped
 //! into [`Curve`]s (raw, EMA, or the fitted exact model) with their tau_mem and tau_gen, and
-//! their files: `dynamics.csv`, and the plots of `dynamics_plot.rs`.
+//! their files: `dynamics.csv`, and the plots of `dynamics_plot.rs` and `dynamics_panels.rs`.
 
 use super::dynamics::{DynamicsArgs, DynamicsInputs};
+use super::dynamics_theory::Theory;
 use super::score_agreement::ScoreAgreement;
 use crate::io::csv::{number, write_csv};
 use anyhow::Result;
-use diffmem_metrics::dynamics::{Interval, tau_gen, tau_mem};
+use diffmem_metrics::dynamics::{Interval, tau_gen_joint, tau_mem};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -35,6 +36,16 @@ pub struct Row {
     pub agree: Option<f64>,
     /// Score-level agreement with the second run at the same step.
     pub score: Option<ScoreAgreement>,
+    /// FWD of the samples against the held-out set (`quality`).
+    pub fwd: Option<f64>,
+    /// KL of the samples' Gaussian fit to the true Gaussian (`gaussian`; None: singular fit).
+    pub kl_samples: Option<f64>,
+    /// Membership-inference AUC at its best timestep (`mia`).
+    pub mia_auc: Option<f64>,
+    /// TPR at 1% FPR at that timestep.
+    pub mia_tpr: Option<f64>,
+    /// That paper timestep.
+    pub mia_t: Option<usize>,
 }
 
 impl Row {
@@ -52,6 +63,11 @@ impl Row {
             heldout_loss: None,
             agree: None,
             score: None,
+            fwd: None,
+            kl_samples: None,
+            mia_auc: None,
+            mia_tpr: None,
+            mia_t: None,
         }
     }
 
@@ -71,7 +87,7 @@ pub struct Curve {
     pub tau_mem: Option<f64>,
     /// Its bootstrap interval.
     pub tau_mem_interval: Interval,
-    /// tau_gen (None: no loss metric).
+    /// tau_gen (None: no loss or quality metric).
     pub tau_gen: Option<usize>,
     /// Step of the lowest held-out loss.
     pub best_heldout_step: Option<usize>,
@@ -112,15 +128,15 @@ impl Curve {
         } else {
             (None, Interval { lo: None, hi: None })
         };
-        let held: Vec<f64> = rows
-            .iter()
-            .map(|r| r.heldout_loss.unwrap_or(f64::NAN))
-            .collect();
+        let column = |f: fn(&Row) -> Option<f64>| -> Vec<f64> {
+            rows.iter().map(|r| f(r).unwrap_or(f64::NAN)).collect()
+        };
+        let (held, fwd) = (column(|r| r.heldout_loss), column(|r| r.fwd));
         Curve {
             kind,
             tau_mem: tau,
             tau_mem_interval: iv,
-            tau_gen: tau_gen(&steps, &held, args.tau_gen_tolerance),
+            tau_gen: tau_gen_joint(&steps, &[&held, &fwd], args.tau_gen_tolerance),
             best_heldout_step: argmax(&rows, |r| r.heldout_loss.map(|l| -l)),
             score_peak_step: argmax(&rows, |r| {
                 r.score.as_ref().map(ScoreAgreement::heldout_mean)
@@ -142,6 +158,8 @@ impl Curve {
             "score_peak_step": self.score_peak_step,
             "final_r_mem": last.and_then(|r| r.r_mem),
             "final_heldout_loss": last.and_then(|r| r.heldout_loss),
+            "final_fwd": last.and_then(|r| r.fwd),
+            "final_mia_auc": last.and_then(|r| r.mia_auc),
         })
     }
 }
@@ -150,8 +168,15 @@ fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), number)
 }
 
-/// Writes `dynamics.csv`, `dynamics.png` and `dynamics_loss.png` into `out`.
-pub fn write(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result<()> {
+/// Writes `dynamics.csv`, `dynamics.png`, `dynamics_loss.png` (with the theory dashed, when
+/// there is one), `dynamics_quality.png` and `dynamics_kl.png` (when measured) into `out`.
+pub fn write(
+    out: &Path,
+    curves: &[Curve],
+    args: &DynamicsArgs,
+    theory: Option<&Theory>,
+    fwd_floor: Option<f64>,
+) -> Result<()> {
     let score_t: Vec<usize> = curves
         .iter()
         .flat_map(|c| &c.rows)
@@ -175,6 +200,11 @@ pub fn write(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result<()> {
         "tau_mem_lo",
         "tau_mem_hi",
         "tau_gen",
+        "fwd",
+        "kl_samples",
+        "mia_auc",
+        "mia_tpr_at_1pct_fpr",
+        "mia_best_t",
     ]
     .map(String::from)
     .to_vec();
@@ -204,6 +234,11 @@ pub fn write(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result<()> {
                 opt(c.tau_mem_interval.lo),
                 opt(c.tau_mem_interval.hi),
                 opt(c.tau_gen.map(|s| s as f64)),
+                opt(r.fwd),
+                opt(r.kl_samples),
+                opt(r.mia_auc),
+                opt(r.mia_tpr),
+                opt(r.mia_t.map(|t| t as f64)),
             ];
             for k in 0..score_t.len() {
                 let s = r.score.as_ref();
@@ -216,12 +251,20 @@ pub fn write(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result<()> {
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     write_csv(&out.join("dynamics.csv"), &header, &rows)?;
     super::dynamics_plot::memorisation(out, curves, args)?;
-    super::dynamics_plot::loss(out, curves)
+    super::dynamics_plot::loss(out, curves, theory)?;
+    super::dynamics_panels::quality(out, curves, fwd_floor)?;
+    super::dynamics_panels::kl(out, curves, theory)
 }
 
 /// The `dynamics` entry of metrics.json: the settings, the default curve's tau_mem and
 /// tau_gen (raw weights, or the fitted exact model) and every curve's.
-pub fn json(curves: &[Curve], inp: &DynamicsInputs<'_>, bootstrap: usize) -> Value {
+pub fn json(
+    curves: &[Curve],
+    inp: &DynamicsInputs<'_>,
+    bootstrap: usize,
+    optional: Value,
+    theory: Option<&Theory>,
+) -> Value {
     let main = curves.first();
     let mut per = serde_json::Map::new();
     for c in curves {
@@ -238,6 +281,8 @@ pub fn json(curves: &[Curve], inp: &DynamicsInputs<'_>, bootstrap: usize) -> Val
         "default_weights": main.map(|c| c.kind),
         "against": inp.against.map(|p| p.display().to_string()),
         "curves": per,
+        "optional": optional,
+        "theory": theory.map(Theory::json),
     });
     if let Some(m) = main.map(Curve::json) {
         for k in [

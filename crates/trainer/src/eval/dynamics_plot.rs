@@ -1,20 +1,22 @@
-//! The plots of `eval --along-training`: `dynamics.png` (R_mem and the agreements against the
-//! step, log axis) and `dynamics_loss.png` (train and held-out loss against the step).
+//! The plots of `eval --along-training`: `dynamics.png` (R_mem, the agreements and the MIA AUC
+//! against the step, log axis) and `dynamics_loss.png` (train and held-out loss against the
+//! step, with the linear theory dashed).
 
 use super::dynamics::DynamicsArgs;
 use super::dynamics_out::{Curve, Row};
+use super::dynamics_theory::{Theory, TheoryPoint};
 use super::score_agreement::ScoreAgreement;
 use anyhow::Result;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use std::path::Path;
 
 /// A vertical dashed marker at `x` from `lo` to `hi`.
-fn marker(label: String, x: f64, lo: f64, hi: f64) -> Series {
+pub fn marker(label: String, x: f64, lo: f64, hi: f64) -> Series {
     Series::new(label, vec![x, x], vec![lo, hi]).as_dashed()
 }
 
 /// `(x, y)` of a field over a curve's rows, where present.
-fn xy(c: &Curve, f: impl Fn(&Row) -> Option<f64>) -> (Vec<f64>, Vec<f64>) {
+pub fn xy(c: &Curve, f: impl Fn(&Row) -> Option<f64>) -> (Vec<f64>, Vec<f64>) {
     c.rows
         .iter()
         .filter_map(|r| f(r).map(|v| (r.step as f64, v)))
@@ -22,7 +24,8 @@ fn xy(c: &Curve, f: impl Fn(&Row) -> Option<f64>) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// `dynamics.png`: R_mem of each curve with its bootstrap band (EMA dashed), tau_mem, the
-/// threshold, and the sample and score agreements with their peak.
+/// threshold, the sample and score agreements with their peak, and the membership-inference
+/// AUC.
 pub fn memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result<()> {
     let mut series = Vec::new();
     for c in curves {
@@ -52,6 +55,14 @@ pub fn memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result
         if !x.is_empty() {
             series.push(Series::new(
                 format!("score agreement, held-out ({})", c.kind),
+                x,
+                y,
+            ));
+        }
+        let (x, y) = xy(c, |r| r.mia_auc);
+        if !x.is_empty() {
+            series.push(Series::new(
+                format!("membership-inference AUC, best t ({})", c.kind),
                 x,
                 y,
             ));
@@ -89,7 +100,7 @@ pub fn memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result
             ..PlotSpec::new(
                 "Memorisation along training",
                 "training step",
-                "fraction / cosine",
+                "fraction / cosine / AUC",
             )
         },
         &series,
@@ -97,7 +108,8 @@ pub fn memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result
     Ok(())
 }
 
-fn step_range(curves: &[Curve]) -> (f64, f64) {
+/// The smallest and largest step of the curves.
+pub fn step_range(curves: &[Curve]) -> (f64, f64) {
     let steps = curves
         .iter()
         .flat_map(|c| c.rows.iter().map(|r| r.step as f64));
@@ -106,8 +118,9 @@ fn step_range(curves: &[Curve]) -> (f64, f64) {
     (lo, hi)
 }
 
-/// `dynamics_loss.png`: train and held-out loss of each curve with tau_gen and tau_mem.
-pub fn loss(out: &Path, curves: &[Curve]) -> Result<()> {
+/// `dynamics_loss.png`: train and held-out loss of each curve with tau_gen and tau_mem, and
+/// the gradient-flow theory at the fitted clock dashed (a `linear` run on Gaussian data).
+pub fn loss(out: &Path, curves: &[Curve], theory: Option<&Theory>) -> Result<()> {
     let mut series = Vec::new();
     let mut range = (f64::INFINITY, 0f64);
     for c in curves {
@@ -123,6 +136,27 @@ pub fn loss(out: &Path, curves: &[Curve]) -> Result<()> {
     }
     if series.iter().all(|s| s.x.is_empty()) {
         return Ok(());
+    }
+    if let Some(t) = theory {
+        let x: Vec<f64> = t.dense.iter().map(|p| p.step).collect();
+        for (name, f) in [
+            (
+                "held-out",
+                (|p: &TheoryPoint| p.loss.test_loss) as fn(&TheoryPoint) -> f64,
+            ),
+            ("train", |p: &TheoryPoint| p.loss.train_loss),
+        ] {
+            let y: Vec<f64> = t.dense.iter().map(f).collect();
+            range = y.iter().fold(range, |(a, b), &v| (a.min(v), b.max(v)));
+            series.push(
+                Series::new(
+                    format!("theory {name} (flow, tau = {:.3e} step)", t.fit.c),
+                    x.clone(),
+                    y,
+                )
+                .as_dashed(),
+            );
+        }
     }
     for c in curves.iter().filter(|c| c.kind != "ema") {
         if let Some(t) = c.tau_gen {

@@ -22,25 +22,35 @@ fn block_variance(samples: &[f32], d: usize, basis: &[f64], dim: usize) -> f64 {
     total / dim.max(1) as f64
 }
 
-/// Computes the diagnostics; an error when the data have no known truth.
-pub fn run(samples: &[f32], train: &Dataset) -> Result<serde_json::Value> {
+/// The true Gaussian N(mu, Sigma) of synthetic data; an error naming `flag` when the data have
+/// no known truth or its dense covariance would not fit in memory.
+pub fn true_gaussian(train: &Dataset, flag: &str) -> Result<Gaussian> {
     let Some(truth) = &train.truth else {
-        bail!(
-            "--metrics gaussian needs synthetic data with known mu and Sigma (gaussian:... or manifold:...)"
-        );
+        bail!("{flag} needs synthetic data with known mu and Sigma (gaussian:... or manifold:...)");
     };
-    let d = train.dim();
     // The true, the samples' and the training set's d x d covariances.
     let avail = diffmem_model::denoiser::linear::available_memory();
-    crate::run::memory::check(
-        "--metrics gaussian",
-        "d= of --data",
-        3.0 * truth.cov.dense_bytes(),
-        avail,
-    )?;
-    let true_g = Gaussian::new(truth.mean.clone(), truth.cov.dense(), d)?;
+    crate::run::memory::check(flag, "d= of --data", 3.0 * truth.cov.dense_bytes(), avail)?;
+    Ok(Gaussian::new(
+        truth.mean.clone(),
+        truth.cov.dense(),
+        train.dim(),
+    )?)
+}
+
+/// KL(N(m, S) || truth) of the Gaussian fitted to `samples` (`[n, d]`); None when the fit is
+/// singular (fewer samples than dimensions): an infinite KL.
+pub fn samples_kl(samples: &[f32], truth: &Gaussian) -> Result<Option<f64>> {
+    Ok(kl(&Gaussian::fit(samples, truth.d)?, truth).ok())
+}
+
+/// Computes the diagnostics; an error when the data have no known truth.
+pub fn run(samples: &[f32], train: &Dataset) -> Result<serde_json::Value> {
+    let true_g = true_gaussian(train, "--metrics gaussian")?;
+    let truth = train.truth.as_ref().expect("checked by true_gaussian");
+    let d = train.dim();
     let fit = Gaussian::fit(samples, d)?;
-    let kl_samples = kl(&fit, &true_g).ok();
+    let kl_samples = samples_kl(samples, &true_g)?;
     // N(mu0, Sigma0) is singular for N <= d: its KL to the truth is infinite (memorisation).
     let train_fit = Gaussian::fit(&train.samples, d)?;
     let kl_train = kl(&train_fit, &true_g).ok();

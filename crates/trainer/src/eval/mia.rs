@@ -19,8 +19,26 @@ const NOISE_SEED: u64 = 0x0_3ea;
 /// The false-positive rate of the low-FPR operating point.
 pub const FPR: f64 = 0.01;
 
-/// Computes the attack over `points` timesteps on up to `max_rows` rows per set.
-pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
+/// The attack at every grid timestep.
+pub struct Attack {
+    /// Rows per set.
+    pub m: usize,
+    /// Paper timesteps (1-based) of the grid.
+    pub paper_t: Vec<usize>,
+    /// AUC per timestep.
+    pub aucs: Vec<f64>,
+    /// TPR at [`FPR`] per timestep.
+    pub tprs: Vec<f64>,
+    /// Mean training loss per timestep.
+    pub train_mean: Vec<f64>,
+    /// Mean held-out loss per timestep.
+    pub heldout_mean: Vec<f64>,
+    /// Index of the best timestep: the highest AUC, the least noisy among equal ones.
+    pub best: usize,
+}
+
+/// The attack over `points` timesteps on up to `max_rows` rows per set (no files).
+pub fn attack(p: &PairedRows) -> Result<Attack> {
     p.need_heldout("--metrics mia needs held-out (non-member) examples: train with --heldout > 0")?;
     let m = p.rows(p.max_rows, 1);
     let grid = p.grid();
@@ -34,17 +52,37 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
         aucs.push(auc(&neg(a), &neg(b))?);
         tprs.push(tpr_at_fpr(&neg(a), &neg(b), FPR)?);
     }
-    // The first (least noisy) timestep among equal AUCs.
     let best = (0..grid.len()).fold(0, |b, k| if aucs[k] > aucs[b] { k } else { b });
-    let paper_t: Vec<usize> = grid.iter().map(|t| t + 1).collect();
-    let rows: Vec<Vec<String>> = (0..grid.len())
+    Ok(Attack {
+        m,
+        paper_t: grid.iter().map(|t| t + 1).collect(),
+        aucs,
+        tprs,
+        train_mean: tr.iter().map(|v| mean(v)).collect(),
+        heldout_mean: he.iter().map(|v| mean(v)).collect(),
+        best,
+    })
+}
+
+/// Computes the attack over `points` timesteps on up to `max_rows` rows per set.
+pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
+    let Attack {
+        m,
+        paper_t,
+        aucs,
+        tprs,
+        train_mean,
+        heldout_mean,
+        best,
+    } = attack(p)?;
+    let rows: Vec<Vec<String>> = (0..paper_t.len())
         .map(|k| {
             vec![
                 paper_t[k].to_string(),
                 number(aucs[k]),
                 number(tprs[k]),
-                number(mean(&tr[k])),
-                number(mean(&he[k])),
+                number(train_mean[k]),
+                number(heldout_mean[k]),
             ]
         })
         .collect();

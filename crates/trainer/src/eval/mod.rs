@@ -5,8 +5,11 @@
 pub mod agreement;
 pub mod calibrate;
 pub mod dynamics;
+pub mod dynamics_optional;
 pub mod dynamics_out;
+pub mod dynamics_panels;
 pub mod dynamics_plot;
+pub mod dynamics_theory;
 pub mod gaussian;
 pub mod health;
 pub mod loss;

@@ -32,6 +32,19 @@ pub struct PairedRows<'a> {
 }
 
 impl<'a> PairedRows<'a> {
+    /// The denoiser now in `r` on `r`'s training and held-out sets.
+    pub fn of_run(r: &'a crate::run::LoadedRun, points: usize, max_rows: usize) -> Self {
+        PairedRows {
+            model: r.model.as_ref(),
+            diffusion: &r.diffusion,
+            train: &r.train,
+            heldout: &r.heldout,
+            points,
+            max_rows,
+            device: &r.device.device,
+        }
+    }
+
     /// Fails with `message` when the run has no held-out set.
     pub fn need_heldout(&self, message: &str) -> Result<()> {
         if self.heldout.is_empty() {

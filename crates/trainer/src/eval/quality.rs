@@ -7,7 +7,7 @@
 
 use crate::io::csv::{number, write_csv};
 use anyhow::{Result, bail};
-use diffmem_data::Dataset;
+use diffmem_data::{Dataset, SampleShape};
 use diffmem_metrics::quality::fwd::{Features, Fwd, features, fwd};
 use diffmem_metrics::quality::kid::{Kid, default_subset_size, kid};
 use rand::SeedableRng;
@@ -45,45 +45,82 @@ struct Against {
     kid: Kid,
 }
 
-fn compare(
-    a: &[f32],
-    fa: &Features,
-    hf: &Features,
-    held: &[f32],
-    d: usize,
-    m: usize,
-) -> Result<Against> {
-    let subset = default_subset_size(m, m);
-    Ok(Against {
-        fwd: fwd(fa, hf, FWD_BOOTSTRAP, SEED)?,
-        kid: kid(a, held, d, KID_SUBSETS, subset, SEED)?,
-    })
+/// The held-out side of every comparison, prepared once (also for the many sample sets of
+/// `eval --along-training`): m rows of the held-out set and their wavelet features.
+pub struct Reference {
+    /// Rows compared from each set.
+    pub m: usize,
+    held: Vec<f32>,
+    features: Features,
+    shape: SampleShape,
+}
+
+impl Reference {
+    /// The reference for up to `num` samples; an error naming the flag to change when the
+    /// held-out set or the sample count is too small.
+    pub fn new(num: usize, train: &Dataset, heldout: &Dataset) -> Result<Self> {
+        let d = train.dim();
+        if heldout.len() < 4 {
+            bail!(
+                "--metrics quality compares samples with the held-out set: train with --heldout >= 4 (better: >= the number of samples --num)"
+            );
+        }
+        let m = num.min(train.len()).min(heldout.len());
+        if m < 4 {
+            bail!(
+                "--metrics quality needs at least 4 samples (--num) and 4 training images (got {m})"
+            );
+        }
+        let held = choose(&heldout.samples, d, m, SEED + 1);
+        let features = features(&held, train.shape, FWD_LEVEL)?;
+        Ok(Reference {
+            m,
+            held,
+            features,
+            shape: train.shape,
+        })
+    }
+
+    /// The first m rows of `rows` (samples), or m rows of the training set (the floor).
+    fn rows<'r>(&self, rows: &'r [f32]) -> &'r [f32] {
+        &rows[..self.m * self.shape.dim()]
+    }
+
+    /// The training rows of the real-vs-real floor.
+    pub fn floor_rows(&self, train: &Dataset) -> Vec<f32> {
+        choose(&train.samples, train.dim(), self.m, SEED)
+    }
+
+    /// FWD of the first m rows of `rows` against the held-out rows (with its features).
+    fn fwd_of(&self, rows: &[f32]) -> Result<(Fwd, Features)> {
+        let f = features(self.rows(rows), self.shape, FWD_LEVEL)?;
+        Ok((fwd(&f, &self.features, FWD_BOOTSTRAP, SEED)?, f))
+    }
+
+    /// FWD of the first m rows of `rows` against the held-out rows.
+    pub fn fwd(&self, rows: &[f32]) -> Result<Fwd> {
+        Ok(self.fwd_of(rows)?.0)
+    }
+
+    /// FWD and KID of the first m rows of `rows`, and the rows' features.
+    fn compare(&self, rows: &[f32]) -> Result<(Against, Features)> {
+        let (fwd, f) = self.fwd_of(rows)?;
+        let subset = default_subset_size(self.m, self.m);
+        let d = self.shape.dim();
+        let kid = kid(self.rows(rows), &self.held, d, KID_SUBSETS, subset, SEED)?;
+        Ok((Against { fwd, kid }, f))
+    }
 }
 
 /// Computes FWD and KID of `samples` and of the floor against the held-out set; writes
 /// `quality.csv`.
 pub fn run(samples: &[f32], train: &Dataset, heldout: &Dataset, out: &Path) -> Result<Value> {
     let d = train.dim();
-    if heldout.len() < 4 {
-        bail!(
-            "--metrics quality compares samples with the held-out set: train with --heldout >= 4 (better: >= the number of samples --num)"
-        );
-    }
-    let m = (samples.len() / d).min(train.len()).min(heldout.len());
-    if m < 4 {
-        bail!("--metrics quality needs at least 4 samples and 4 training images (got {m})");
-    }
-    let generated = &samples[..m * d];
-    let real = choose(&train.samples, d, m, SEED);
-    let held = choose(&heldout.samples, d, m, SEED + 1);
+    let r = Reference::new(samples.len() / d, train, heldout)?;
+    let m = r.m;
     let shape = train.shape;
-    let (fg, fr, fh) = (
-        features(generated, shape, FWD_LEVEL)?,
-        features(&real, shape, FWD_LEVEL)?,
-        features(&held, shape, FWD_LEVEL)?,
-    );
-    let s = compare(generated, &fg, &fh, &held, d, m)?;
-    let f = compare(&real, &fr, &fh, &held, d, m)?;
+    let (s, fg) = r.compare(samples)?;
+    let (f, _) = r.compare(&r.floor_rows(train))?;
     let row = |name: &str, what: &str, v: f64, lo: f64, hi: f64| {
         vec![
             name.to_string(),
