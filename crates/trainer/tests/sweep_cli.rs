@@ -393,7 +393,7 @@ fn report_plots_membership_quality_and_reference_following_against_n() {
     for band in ["low", "middle", "high"] {
         let text = svg(&format!("ref_{band}.svg"));
         for t in [
-            "r^2 of denoised images (band mean)",
+            "r^2 of denoised images (band mean, clipped at -1)",
             "empirical vs linear-exact",
             "linear-exact vs empirical",
             "empirical vs local",

@@ -213,7 +213,11 @@ fn reference(
     draw(
         dir,
         &format!("ref_{band}.png"),
-        &vs_n(&title, "r^2 of denoised images (band mean)", false),
+        &vs_n(
+            &title,
+            "r^2 of denoised images (band mean, clipped at -1)",
+            false,
+        ),
         extras,
         reference_series(runs, band),
         &caption,
