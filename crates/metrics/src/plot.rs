@@ -39,7 +39,8 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 /// One curve of a [`line_plot`]: points `(x[i], y[i])` (the shorter of the two vectors decides
-/// the length) and an optional shaded band between `lower[i]` and `upper[i]` at `x[i]`.
+/// the length), an optional shaded band between `lower[i]` and `upper[i]` at `x[i]` and
+/// optional error bars (an interval per point).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
     /// Legend text; an empty label gives no legend entry.
@@ -53,6 +54,9 @@ pub struct Series {
     pub band: Option<(Vec<f64>, Vec<f64>)>,
     /// Draw the line dashed (e.g. a theory curve next to measurements).
     pub dashed: bool,
+    /// Optional (lower, upper) error bar at each abscissa, drawn as a capped vertical segment in
+    /// the series' colour (e.g. a bootstrap interval of each point).
+    pub errors: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 impl Series {
@@ -64,12 +68,19 @@ impl Series {
             y,
             band: None,
             dashed: false,
+            errors: None,
         }
     }
 
     /// The same series with a shaded band between `lower` and `upper`.
     pub fn with_band(mut self, lower: Vec<f64>, upper: Vec<f64>) -> Self {
         self.band = Some((lower, upper));
+        self
+    }
+
+    /// The same series with error bars from `lower[i]` to `upper[i]` at `x[i]`.
+    pub fn with_errors(mut self, lower: Vec<f64>, upper: Vec<f64>) -> Self {
+        self.errors = Some((lower, upper));
         self
     }
 
@@ -132,7 +143,7 @@ pub fn line_plot_with(
     let xs = series.iter().flat_map(|s| s.x.iter().copied());
     let mut ys: Vec<f64> = series.iter().flat_map(|s| s.y.iter().copied()).collect();
     for s in series {
-        if let Some((lo, hi)) = &s.band {
+        for (lo, hi) in s.band.iter().chain(s.errors.iter()) {
             ys.extend(lo.iter().chain(hi.iter()).copied());
         }
     }

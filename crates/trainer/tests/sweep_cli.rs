@@ -100,6 +100,13 @@ fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
     assert_eq!(csv_rows(&sw.join("report.csv")), 4);
     assert!(sw.join("report.html").exists() && sw.join("r_mem.png").exists());
     assert!(sw.join("kl.png").exists() && sw.join("kl_theory.csv").exists());
+    // No run measured membership inference, sample quality or reference following: none of
+    // their figures, and the page does not mention them.
+    let html = std::fs::read_to_string(sw.join("report.html")).unwrap();
+    for f in SCIENCE_FIGURES {
+        assert!(!sw.join(f).exists(), "{f} drawn without its metric");
+        assert!(!html.contains(f), "report.html shows {f}");
+    }
 
     // A second invocation skips every finished point.
     let before = mtime(&sw.join("runs/small-n16/metrics.json"));
@@ -342,6 +349,107 @@ fn report_escapes_run_names_and_every_image_exists() {
     }
     let csv = std::fs::read_to_string(dir.join("sw/report.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
+}
+
+/// The report's figures of `--metrics mia`, `quality` and `ref` against N.
+const SCIENCE_FIGURES: [&str; 6] = [
+    "mia_auc.png",
+    "quality_fwd.png",
+    "quality_kid.png",
+    "ref_low.png",
+    "ref_middle.png",
+    "ref_high.png",
+];
+
+/// The value of `column` in the report.csv row of `run`.
+fn csv_value(csv: &str, run: &str, column: &str) -> f64 {
+    let mut rows = csv.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let header = rows.next().unwrap();
+    let col = header.iter().position(|c| *c == column).unwrap();
+    let row = rows.find(|r| r[0] == run).unwrap();
+    row[col].parse().unwrap()
+}
+
+#[test]
+fn report_plots_membership_quality_and_reference_following_against_n() {
+    let dir = tmpdir("science");
+    // The exact models need no training: quick, and with known answers.
+    let spec = SPEC
+        .replace("gaussian:d=4,spectrum=power:1", "mnist-5k")
+        .replace(
+            "\"linear-exact\", \"small\"",
+            "\"linear-exact\", \"empirical\"",
+        )
+        .replace("\"gaussian\"", "\"ref\", \"quality\", \"mia\"")
+        .replace("\"--num\", \"64\"", "\"--num\", \"16\", \"--steps\", \"5\"")
+        .replace("\"--loss-points\", \"4\"", "\"--loss-points\", \"8\"")
+        .replace("\"--loss-rows\", \"32\"", "\"--loss-rows\", \"8\"");
+    write_spec(&dir, &spec);
+    ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--jobs", "2"]);
+    let sw = dir.join("sw");
+    let html = std::fs::read_to_string(sw.join("report.html")).unwrap();
+    let srcs = image_sources(&html);
+    for f in SCIENCE_FIGURES {
+        assert!(sw.join(f).is_file(), "{f} missing");
+        let svg = Path::new(f).with_extension("svg");
+        assert!(sw.join(&svg).is_file(), "{svg:?} missing");
+        assert!(srcs.iter().any(|s| s == f), "report.html does not show {f}");
+        assert!(
+            html.contains(&*svg.to_string_lossy()),
+            "no SVG link for {f}"
+        );
+    }
+    let svg = |f: &str| std::fs::read_to_string(sw.join(f)).unwrap();
+    let mia = svg("mia_auc.svg");
+    for text in [
+        "N (training-set size)",
+        "AUC; dashed: TPR at 1% FPR (fractions)",
+        "empirical AUC",
+        "linear-exact TPR at 1% FPR",
+        "chance (AUC = 0.5)",
+    ] {
+        assert!(mia.contains(text), "{text} missing from mia_auc.svg");
+    }
+    for (f, axis) in [
+        ("quality_fwd.svg", "FWD (Haar wavelet packets, data units)"),
+        (
+            "quality_kid.svg",
+            "KID (unbiased MMD^2, kernel (x.y/d + 1)^3)",
+        ),
+    ] {
+        let text = svg(f);
+        for t in [
+            axis,
+            "empirical samples",
+            "real-vs-real floor (train vs held-out)",
+        ] {
+            assert!(text.contains(t), "{t} missing from {f}");
+        }
+    }
+    for band in ["low", "middle", "high"] {
+        let text = svg(&format!("ref_{band}.svg"));
+        for t in [
+            "r^2 of denoised images (band mean, clipped at -1)",
+            "empirical vs linear-exact",
+            "linear-exact vs empirical",
+            "empirical vs local",
+        ] {
+            assert!(text.contains(t), "{t} missing from ref_{band}.svg");
+        }
+    }
+    // The known answers reach report.csv, the data behind the figures: each exact model
+    // follows itself with r^2 = 1.
+    let csv = std::fs::read_to_string(sw.join("report.csv")).unwrap();
+    for (run, reference) in [
+        ("empirical-n16", "empirical"),
+        ("linear-exact-n32", "linear-exact"),
+    ] {
+        let r2 = csv_value(&csv, run, &format!("ref.band_r2.low.{reference}"));
+        assert!(
+            (r2 - 1.0).abs() < 1e-4,
+            "{run} against {reference}: r^2 = {r2}"
+        );
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The painter of [`super::line_plot`]: bands, then solid or dashed lines broken at skipped
-//! points.
+//! points, their markers and error bars.
 
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::{CoordTranslate, Shift};
@@ -205,6 +205,56 @@ impl Painter for Lines<'_> {
                     style.mark(area, p)?;
                 }
             }
+            if let Some((lower, upper)) = &s.errors {
+                // Bars of different series at the same x side by side, centred on it.
+                let (k, of) = (
+                    self.series[..i]
+                        .iter()
+                        .filter(|t| t.errors.is_some())
+                        .count(),
+                    self.series.iter().filter(|t| t.errors.is_some()).count(),
+                );
+                let dx = (2 * k as i32 - (of as i32 - 1)) * DODGE / 2;
+                self.error_bars(chart, (&s.x, lower, upper), dx, style.color)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Half-width in pixels of an error bar's caps.
+const CAP: i32 = 5;
+/// Horizontal distance in pixels between the error bars of successive series at one x.
+const DODGE: i32 = 8;
+
+impl Lines<'_> {
+    /// Capped vertical segments from `lower[i]` to `upper[i]` at `x[i]`, shifted `dx` pixels
+    /// to the right, in `color`; points not drawable on the axes are skipped.
+    fn error_bars<DB, X, Y>(
+        &self,
+        chart: &mut Chart<'_, DB, X, Y>,
+        (x, lower, upper): (&[f64], &[f64], &[f64]),
+        dx: i32,
+        color: RGBColor,
+    ) -> std::result::Result<(), String>
+    where
+        DB: DrawingBackend,
+        X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
+        let stroke = color.stroke_width(2);
+        let area = chart.plotting_area();
+        for ((&x, &lo), &hi) in x.iter().zip(lower).zip(upper) {
+            if !(usable(x, self.log_x) && usable(lo, self.log_y) && usable(hi, self.log_y)) {
+                continue;
+            }
+            // Pixel offsets from the lower end: the bar's height is a difference of pixels.
+            let h = area.map_coordinate(&(x, hi)).1 - area.map_coordinate(&(x, lo)).1;
+            let bar = EmptyElement::at((x, lo))
+                + PathElement::new([(dx, 0), (dx, h)], stroke)
+                + PathElement::new([(dx - CAP, 0), (dx + CAP, 0)], stroke)
+                + PathElement::new([(dx - CAP, h), (dx + CAP, h)], stroke);
+            area.draw(&bar).map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -276,3 +276,32 @@ fn extras_write_svg_beside_png_with_legend_and_top_axis() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Pixels of exactly `c` in the PNG at `path`.
+fn pixels_of(path: &Path, c: RGBColor) -> usize {
+    let img = image::open(path).unwrap().to_rgb8();
+    img.pixels().filter(|p| p.0 == [c.0, c.1, c.2]).count()
+}
+
+#[test]
+fn error_bars_are_drawn_in_the_series_colour_and_widen_the_axis() {
+    let dir = scratch("errors");
+    let x = vec![1.0, 2.0, 3.0];
+    let plain = Series::new("fwd", x.clone(), vec![1.0, 1.0, 1.0]);
+    // The bars reach far beyond the line: the y axis must grow to show them.
+    let barred = plain
+        .clone()
+        .with_errors(vec![-4.0, 0.5, f64::NAN], vec![6.0, 1.5, 2.0]);
+    let spec = PlotSpec::new("errors", "x", "y");
+    line_plot(&dir.join("plain.png"), &spec, &[plain]).unwrap();
+    line_plot(&dir.join("barred.png"), &spec, &[barred]).unwrap();
+    let (a, b) = (
+        pixels_of(&dir.join("plain.png"), PALETTE[0]),
+        pixels_of(&dir.join("barred.png"), PALETTE[0]),
+    );
+    // The tall bar spans most of the ~500-pixel plotting height, 2 pixels wide.
+    assert!(b > a + 400, "plain {a} px, with error bars {b} px");
+    // A bar with a non-finite end is skipped, the others drawn; nothing panics.
+    assert_eq!(only_files(&dir), vec!["barred.png", "plain.png"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}

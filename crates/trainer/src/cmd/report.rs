@@ -1,13 +1,13 @@
 //! `diffmem report SWEEP_DIR`: one CSV row per run (axes and every scalar metric), plots of
-//! memorisation ratio, loss gap, Gaussian KL (with the linear-diffusion theory) and latent
-//! dimension against N, `report.json` (transition points, theory table) and a self-contained
+//! memorisation ratio, loss gap, Gaussian KL (with the linear-diffusion theory), latent
+//! dimension, membership inference, sample quality and reference following against N, `report.json` (transition points, theory table) and a self-contained
 //! `report.html`, all written into the sweep directory.
 
 use crate::io::atomic::write_atomic;
 use crate::report::aggregate::{crossing, lines};
 use crate::report::collect::collect;
 use crate::report::html::{Page, render};
-use crate::report::{plots, table, theory};
+use crate::report::{plots, science, table, theory};
 use crate::sweep::SPEC_COPY;
 use anyhow::Result;
 use clap::Args;
@@ -78,6 +78,7 @@ pub fn build(dir: &Path, a: &ReportArgs) -> Result<serde_json::Value> {
         table::write_theory(&dir.join("kl_theory.csv"), &theory.rows)?;
     }
     let mut figures = plots::write_all(dir, &runs, &theory)?;
+    figures.extend(science::write(dir, &runs)?);
     let tau_fits = crate::report::dynamics::fits(&runs);
     figures.extend(crate::report::dynamics::write(dir, &runs, &tau_fits)?);
     let crossings: Vec<_> = lines(&runs, |r| r.get("mem.r_mem"))

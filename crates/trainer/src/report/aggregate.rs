@@ -26,6 +26,26 @@ pub struct Line {
 /// The lines of `metric` over `runs`, in order of first appearance; runs without a finite
 /// value are left out (an infinite value gives an infinite mean).
 pub fn lines(runs: &[RunRecord], metric: impl Fn(&RunRecord) -> Option<f64>) -> Vec<Line> {
+    grouped(runs, |r| r.line.clone(), metric)
+}
+
+/// One line labelled `label` of `metric` over all runs, pooled at each N whatever their plot
+/// line (e.g. a real-vs-real floor that does not depend on the model); None when no run has a
+/// value.
+pub fn pooled(
+    runs: &[RunRecord],
+    label: &str,
+    metric: impl Fn(&RunRecord) -> Option<f64>,
+) -> Option<Line> {
+    grouped(runs, |_| label.to_string(), metric).pop()
+}
+
+/// The lines of `metric` with runs grouped by `key`.
+fn grouped(
+    runs: &[RunRecord],
+    key: impl Fn(&RunRecord) -> String,
+    metric: impl Fn(&RunRecord) -> Option<f64>,
+) -> Vec<Line> {
     let mut order: Vec<String> = Vec::new();
     let mut groups: BTreeMap<String, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
     for r in runs {
@@ -35,11 +55,12 @@ pub fn lines(runs: &[RunRecord], metric: impl Fn(&RunRecord) -> Option<f64>) -> 
         if v.is_nan() {
             continue;
         }
-        if !groups.contains_key(&r.line) {
-            order.push(r.line.clone());
+        let label = key(r);
+        if !groups.contains_key(&label) {
+            order.push(label.clone());
         }
         groups
-            .entry(r.line.clone())
+            .entry(label)
             .or_default()
             .entry(n)
             .or_default()

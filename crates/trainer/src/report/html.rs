@@ -157,6 +157,10 @@ fn run_table(out: &mut String, runs: &[RunRecord]) {
         ("KL", "gaussian.kl_samples_fit_to_truth"),
         ("latent dim (train)", "latent_dim.train"),
         ("latent dim (samples)", "latent_dim.samples"),
+        ("MIA AUC", "mia.best.auc"),
+        ("FWD", "quality.fwd.samples.value"),
+        ("FWD floor", "quality.fwd.floor.value"),
+        ("KID", "quality.kid.samples.mean"),
         ("train s", "train.train_seconds"),
     ];
     let shown: Vec<_> = keys

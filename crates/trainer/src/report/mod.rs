@@ -4,7 +4,8 @@
 //! - [`collect`]: the runs, their axes, status, config and scalar metrics ([`flatten`]);
 //! - [`aggregate`]: lines of a plot (mean and spread over seeds at each N), crossings;
 //! - [`theory`]: the linear-diffusion KL curve for Gaussian sweeps;
-//! - [`plots`]: the PNG plots; [`table`]: the CSV files; [`html`]: the page.
+//! - [`plots`]: the PNG plots; [`science`]: those of membership inference, sample quality and
+//!   reference following; [`table`]: the CSV files; [`html`]: the page.
 
 pub mod aggregate;
 pub mod collect;
@@ -12,5 +13,6 @@ pub mod dynamics;
 pub mod flatten;
 pub mod html;
 pub mod plots;
+pub mod science;
 pub mod table;
 pub mod theory;

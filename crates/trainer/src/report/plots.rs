@@ -19,7 +19,9 @@ pub struct Figure {
     pub caption: String,
 }
 
-fn series(lines: &[Line], suffix: &str) -> Vec<Series> {
+/// One series per line (label + `suffix`): the mean over seeds, with the min..max band where
+/// some N has more than one seed.
+pub(super) fn series(lines: &[Line], suffix: &str) -> Vec<Series> {
     lines
         .iter()
         .map(|l| {
@@ -33,7 +35,8 @@ fn series(lines: &[Line], suffix: &str) -> Vec<Series> {
         .collect()
 }
 
-fn level(label: &str, lines: &[Line], y: f64) -> Option<Series> {
+/// A dashed horizontal level `y` across the N range of `lines`.
+pub(super) fn level(label: &str, lines: &[Line], y: f64) -> Option<Series> {
     let xs: Vec<f64> = lines.iter().flat_map(|l| l.n.iter().copied()).collect();
     let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -43,7 +46,7 @@ fn level(label: &str, lines: &[Line], y: f64) -> Option<Series> {
 
 /// Draws one plot if any run has the metric, as PNG and SVG, with an N/d axis on top when
 /// all runs share one dimension d.
-fn draw(
+pub(super) fn draw(
     dir: &Path,
     file: &str,
     spec: &PlotSpec,
@@ -66,7 +69,7 @@ fn draw(
 
 /// What the report's plots add: an SVG beside each PNG and, when every run with a
 /// memorisation metric has the same data dimension d, a top axis N / d.
-fn extras(runs: &[RunRecord]) -> Extras {
+pub(super) fn extras(runs: &[RunRecord]) -> Extras {
     let dims: Vec<f64> = runs.iter().filter_map(|r| r.get("mem.dim")).collect();
     let d = dims
         .first()
@@ -90,17 +93,22 @@ fn true_latent_dim(runs: &[RunRecord]) -> Option<f64> {
     dims.all(|d| d == first).then_some(first as f64)
 }
 
-/// Writes every plot the runs have data for into `dir`.
-pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<Figure>> {
-    let mut out = Vec::new();
-    let extras = &extras(runs);
-    let spec = |title: &'static str, y: &'static str, log_y: bool| PlotSpec {
+/// A plot against N (log axis) with `title` and the y label `y`.
+pub(super) fn vs_n<'a>(title: &'a str, y: &'a str, log_y: bool) -> PlotSpec<'a> {
+    PlotSpec {
         title,
         x_label: "N (training-set size)",
         y_label: y,
         log_x: true,
         log_y,
-    };
+    }
+}
+
+/// Writes every plot the runs have data for into `dir`.
+pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<Figure>> {
+    let mut out = Vec::new();
+    let extras = &extras(runs);
+    let spec = vs_n;
     let r_mem = lines(runs, |r| r.get("mem.r_mem"));
     let mut s = series(&r_mem, "");
     s.extend(level("R_mem = 0.5", &r_mem, 0.5));

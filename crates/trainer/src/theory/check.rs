@@ -275,6 +275,7 @@ fn write_files(a: &CheckArgs, report: &CheckReport) -> Result<Vec<PathBuf>> {
             y: report.w_rel_err.clone(),
             band: None,
             dashed: false,
+            errors: None,
         }],
     )?;
     Ok(vec![csv, png])

@@ -110,6 +110,7 @@ fn write_files(
                 y: curve.iter().map(|r| r.t_collapse).collect(),
                 band: None,
                 dashed: false,
+                errors: None,
             },
             Series {
                 label: "t_S".into(),
@@ -117,6 +118,7 @@ fn write_files(
                 y: curve.iter().map(|r| r.t_speciation).collect(),
                 band: None,
                 dashed: true,
+                errors: None,
             },
         ],
     )?;

@@ -173,6 +173,7 @@ fn write_files(
                 y: pts.iter().map(|l| l.sigma2_c).collect(),
                 band: None,
                 dashed: false,
+                errors: None,
             }
         })
         .collect();

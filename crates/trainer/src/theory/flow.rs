@@ -108,6 +108,7 @@ fn write_files(a: &FlowArgs, points: &[FlowPoint]) -> Result<Vec<PathBuf>> {
         y,
         band: Some((lo, hi)),
         dashed: false,
+        errors: None,
     };
     let mut files = vec![csv];
     let plots: [(&str, &str, &str, fn(&FlowPoint) -> Summary); 2] = [

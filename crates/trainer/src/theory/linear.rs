@@ -178,6 +178,7 @@ fn curve_plots(a: &LinearArgs, points: &[LinearPoint]) -> Result<[PathBuf; 2]> {
             y,
             band,
             dashed,
+            errors: None,
         };
     let kl_png = out.file("linear_kl.png")?;
     line_plot(
@@ -257,6 +258,7 @@ fn loss_t_plot(a: &LinearArgs, points: &[LinearPoint]) -> Result<PathBuf> {
             y: p.stats.test_t.clone(),
             band: None,
             dashed: false,
+            errors: None,
         })
         .collect();
     if let Some(p) = points.first() {
@@ -266,6 +268,7 @@ fn loss_t_plot(a: &LinearArgs, points: &[LinearPoint]) -> Result<PathBuf> {
             y: p.stats.optimum_t.clone(),
             band: None,
             dashed: true,
+            errors: None,
         });
     }
     line_plot(
