@@ -5,7 +5,7 @@
 //! was measured.
 
 use super::dynamics_out::Curve;
-use super::dynamics_plot::{marker, step_range, xy};
+use super::dynamics_plot::{step_range, tau_gen_markers, xy};
 use super::dynamics_theory::Theory;
 use anyhow::Result;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
@@ -51,16 +51,7 @@ pub fn quality(out: &Path, curves: &[Curve], fwd_floor: Option<f64>) -> Result<(
             f,
         ));
     }
-    for c in curves.iter().filter(|c| c.kind != "ema") {
-        if let Some(t) = c.tau_gen {
-            series.push(marker(
-                format!("tau_gen ({}) = {t}", c.kind),
-                t as f64,
-                range.0,
-                range.1,
-            ));
-        }
-    }
+    series.extend(tau_gen_markers(curves, range));
     line_plot(
         &out.join("dynamics_quality.png"),
         &PlotSpec {

@@ -10,6 +10,19 @@ use anyhow::Result;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use std::path::Path;
 
+/// A vertical marker at tau_gen of each non-EMA curve, spanning `range`.
+pub fn tau_gen_markers(curves: &[Curve], range: (f64, f64)) -> Vec<Series> {
+    curves
+        .iter()
+        .filter(|c| c.kind != "ema")
+        .filter_map(|c| {
+            let t = c.tau_gen?;
+            let label = format!("tau_gen ({}) = {t}", c.kind);
+            Some(marker(label, t as f64, range.0, range.1))
+        })
+        .collect()
+}
+
 /// A vertical dashed marker at `x` from `lo` to `hi`.
 pub fn marker(label: String, x: f64, lo: f64, hi: f64) -> Series {
     Series::new(label, vec![x, x], vec![lo, hi]).as_dashed()
@@ -158,15 +171,8 @@ pub fn loss(out: &Path, curves: &[Curve], theory: Option<&Theory>) -> Result<()>
             );
         }
     }
+    series.extend(tau_gen_markers(curves, range));
     for c in curves.iter().filter(|c| c.kind != "ema") {
-        if let Some(t) = c.tau_gen {
-            series.push(marker(
-                format!("tau_gen ({}) = {t}", c.kind),
-                t as f64,
-                range.0,
-                range.1,
-            ));
-        }
         if let Some(t) = c.tau_mem {
             series.push(marker(
                 format!("tau_mem ({}) = {t:.0}", c.kind),
