@@ -16,7 +16,9 @@ use plotters::prelude::*;
 use crate::{MetricsError, Result};
 use hist::{Bars, Histogram};
 use lines::Lines;
+use plotters::coord::combinators::BindKeyPoints;
 use plotters::style::text_anchor;
+use ticks::log_ticks;
 
 /// Size in pixels (width, height) of every PNG written by this module.
 pub const PLOT_SIZE: (u32, u32) = (800, 600);
@@ -332,6 +334,13 @@ fn render_to<DB: DrawingBackend, P: Painter>(
     root.present().map_err(|e| e.to_string())
 }
 
+/// A log axis over `a` labelled at round values ([`log_ticks`]), not only at powers of ten.
+fn log(a: Axis) -> impl AsRangedCoord<Value = f64, CoordDescType: ValueFormatter<f64>> {
+    (a.lo..a.hi)
+        .log_scale()
+        .with_key_points(log_ticks(a.lo, a.hi))
+}
+
 /// Fill `root`, lay out the legend below the axes, and draw with the axis kinds of `x`, `y`.
 fn render_on<DB: DrawingBackend, P: Painter>(
     root: &DrawingArea<DB, Shift>,
@@ -349,30 +358,9 @@ fn render_on<DB: DrawingBackend, P: Painter>(
     let x2 = top.map(|(d, label)| (*d, label.as_str()));
     match (x.log, y.log) {
         (false, false) => draw(&chart, spec, x.lo..x.hi, y.lo..y.hi, x2, painter),
-        (true, false) => draw(
-            &chart,
-            spec,
-            (x.lo..x.hi).log_scale(),
-            y.lo..y.hi,
-            x2,
-            painter,
-        ),
-        (false, true) => draw(
-            &chart,
-            spec,
-            x.lo..x.hi,
-            (y.lo..y.hi).log_scale(),
-            x2,
-            painter,
-        ),
-        (true, true) => draw(
-            &chart,
-            spec,
-            (x.lo..x.hi).log_scale(),
-            (y.lo..y.hi).log_scale(),
-            x2,
-            painter,
-        ),
+        (true, false) => draw(&chart, spec, log(x), y.lo..y.hi, x2, painter),
+        (false, true) => draw(&chart, spec, x.lo..x.hi, log(y), x2, painter),
+        (true, true) => draw(&chart, spec, log(x), log(y), x2, painter),
     }?;
     draw_legend(&below, &legend)
 }
@@ -466,8 +454,8 @@ where
 }
 
 /// A second horizontal axis above the plotting area showing x / `divisor` (e.g. N / d), drawn
-/// on `root` (whose origin is the backend's, as for `chart.backend_coord`): ticks
-/// at 1, 2, 5 x 10^k (only 1 x 10^k when that makes more than 8), their labels, and `label`.
+/// on `root` (whose origin is the backend's, as for `chart.backend_coord`): ticks at the
+/// round values of [`log_ticks`], their labels, and `label`.
 fn top_axis<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
     chart: &Chart<'_, DB, X, Y>,
@@ -487,16 +475,7 @@ where
         xr.start.max(xr.end) / divisor,
     );
     let y0 = chart.y_range().start;
-    let ticks = |steps: &[f64]| -> Vec<f64> {
-        (-6..=8)
-            .flat_map(|k| steps.iter().map(move |m| m * 10f64.powi(k)))
-            .filter(|v| (lo..=hi).contains(v))
-            .collect()
-    };
-    let mut values = ticks(&[1.0, 2.0, 5.0]);
-    if values.len() > 8 {
-        values = ticks(&[1.0]);
-    }
+    let values = log_ticks(lo, hi);
     let top = py.start;
     let axis = BLACK.stroke_width(1);
     root.draw(&PathElement::new(
@@ -583,3 +562,4 @@ mod hist;
 mod lines;
 #[cfg(test)]
 mod tests;
+pub mod ticks;
