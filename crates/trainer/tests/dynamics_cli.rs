@@ -277,6 +277,9 @@ args = ["--along-training", "--num", "40", "--steps", "10", "--loss-points", "2"
     assert_eq!(fit["n"], 3);
     let html = std::fs::read_to_string(sw.join("report.html")).unwrap();
     assert!(html.contains("tau_vs_n.png") && html.contains("r_mem_dynamics.png"));
+    // The runs table has the two times (the empirical model memorises at the first snapshot).
+    assert!(html.contains("<th>tau_mem</th><th>tau_gen</th>"), "{html}");
+    assert!(html.contains("<td>100</td>"), "{html}");
     assert!(sw.join("tau_vs_n.png").exists() && sw.join("r_mem_dynamics.png").exists());
 }
 

@@ -45,12 +45,7 @@ fn fmt(x: Option<f64>) -> String {
     match x {
         None => "-".into(),
         Some(v) if v.is_nan() => "-".into(),
-        Some(v) if v.is_infinite() => "inf".into(),
-        Some(v) if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) => format!("{v:.3e}"),
-        Some(v) => format!("{:.4}", v)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string(),
+        Some(v) => crate::io::show::num(v),
     }
 }
 
@@ -161,6 +156,8 @@ fn run_table(out: &mut String, runs: &[RunRecord]) {
         ("FWD", "quality.fwd.samples.value"),
         ("FWD floor", "quality.fwd.floor.value"),
         ("KID", "quality.kid.samples.mean"),
+        ("tau_mem", "dynamics.tau_mem"),
+        ("tau_gen", "dynamics.tau_gen"),
         ("train s", "train.train_seconds"),
     ];
     let shown: Vec<_> = keys
@@ -192,7 +189,14 @@ fn run_table(out: &mut String, runs: &[RunRecord]) {
             r.n().map_or("-".into(), |n| n.to_string())
         );
         for (_, k) in &shown {
-            let _ = write!(out, "<td>{}</td>", fmt(r.get(k)));
+            let not_reached =
+                *k == "dynamics.tau_mem" && r.get("dynamics.tau_mem_reached") == Some(0.0);
+            let cell = if not_reached {
+                "not reached".into()
+            } else {
+                fmt(r.get(k))
+            };
+            let _ = write!(out, "<td>{cell}</td>");
         }
         out.push_str("</tr>");
     }
