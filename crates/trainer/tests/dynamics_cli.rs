@@ -470,4 +470,27 @@ fn linear_gaussian_run_gets_the_flow_theory_with_a_fitted_clock() {
     for f in ["dynamics_loss.png", "dynamics_kl.png"] {
         assert!(run_dir.join(f).exists(), "{f}");
     }
+    // Without `mem` there is no R_mem: tau_mem is "not measured", never "not reached".
+    let text = ok(&[
+        "eval",
+        r,
+        "--along-training",
+        "--metrics",
+        "loss",
+        "--num",
+        "20",
+        "--loss-points",
+        "3",
+        "--loss-rows",
+        "16",
+        "--quiet",
+    ]);
+    assert!(
+        text.contains("tau_mem                 not measured"),
+        "{text}"
+    );
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("metrics.json")).unwrap())
+            .unwrap();
+    assert!(m["metrics"]["dynamics"]["tau_mem_reached"].is_null(), "{m}");
 }

@@ -380,13 +380,17 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
         d["steps"].as_array().map_or(0, Vec::len),
         d["default_weights"].as_str().unwrap_or("")
     );
-    println!(
-        "  tau_mem (R_mem > {})   {} [{}, {}]",
-        d["tau_mem_threshold"],
-        show(&d["tau_mem"]),
-        show(&d["tau_mem_lo"]),
-        show(&d["tau_mem_hi"])
-    );
+    if d["tau_mem_reached"].is_null() {
+        println!("  tau_mem                 not measured (add mem to --metrics)");
+    } else {
+        println!(
+            "  tau_mem (R_mem > {})   {} [{}, {}]",
+            d["tau_mem_threshold"],
+            show(&d["tau_mem"]),
+            show(&d["tau_mem_lo"]),
+            show(&d["tau_mem_hi"])
+        );
+    }
     println!("  tau_gen                 {}", show(&d["tau_gen"]));
     if let Some(line) = dynamics_theory::Theory::headline(&d["theory"]) {
         println!("  {line}");

@@ -266,9 +266,18 @@ pub fn json(
     theory: Option<&Theory>,
 ) -> Value {
     let main = curves.first();
+    // Without `mem` there is no R_mem: tau_mem is unknown, not "not reached".
+    let mem = inp.metrics.contains(&super::Metric::Mem);
+    let curve_json = |c: &Curve| {
+        let mut j = c.json();
+        if !mem {
+            j["tau_mem_reached"] = Value::Null;
+        }
+        j
+    };
     let mut per = serde_json::Map::new();
     for c in curves {
-        per.insert(c.kind.to_string(), c.json());
+        per.insert(c.kind.to_string(), curve_json(c));
     }
     let mut v = json!({
         "steps": main.map(|c| c.rows.iter().map(|r| r.step).collect::<Vec<_>>()),
@@ -284,7 +293,7 @@ pub fn json(
         "optional": optional,
         "theory": theory.map(Theory::json),
     });
-    if let Some(m) = main.map(Curve::json) {
+    if let Some(m) = main.map(curve_json) {
         for k in [
             "tau_mem",
             "tau_mem_reached",
