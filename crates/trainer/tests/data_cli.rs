@@ -112,6 +112,40 @@ fn grid_writes_a_png_of_the_right_size() {
     // 16 samples -> 4 x 4 tiles of 28 px with 1 px borders: 4 * 29 + 1 = 117.
     let img = image::open(&png).unwrap();
     assert_eq!((img.width(), img.height()), (117, 117));
+    // --json: what was written, as one object.
+    let args = [
+        "data", "grid", "--data", "mnist-5k", "--n", "500", "--num", "9", "--json",
+    ];
+    let out = diffmem(&[&args[..], &["--out", png.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["samples"].as_u64(), v["per_row"].as_u64()),
+        (Some(9), Some(3)),
+        "{v}"
+    );
+    let npy = dir.join("rows.npy");
+    let args = [
+        "data",
+        "export",
+        "--data",
+        "gaussian:d=4,spectrum=power:1",
+        "--n",
+        "10",
+        "--json",
+    ];
+    let out = diffmem(&[&args[..], &["--out", npy.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["rows"].as_u64(), v["dim"].as_u64()),
+        (Some(10), Some(4)),
+        "{v}"
+    );
+    assert!(
+        npy.exists() && v["files"][0] == npy.display().to_string(),
+        "{v}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -86,6 +86,9 @@ struct GridArgs {
     /// Number of samples in the grid.
     #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
     num: i64,
+    /// Print what was written as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `diffmem data`.
@@ -268,9 +271,19 @@ fn grid(a: &GridArgs) -> Result<()> {
             a.out.display()
         ),
     })?;
-    println!(
-        "wrote {} ({shown} samples of {spec}, {cols} per row)",
-        a.out.display()
-    );
+    if a.json {
+        let v = serde_json::json!({
+            "file": a.out.display().to_string(),
+            "samples": shown,
+            "data": spec.to_string(),
+            "per_row": cols,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "wrote {} ({shown} samples of {spec}, {cols} per row)",
+            a.out.display()
+        );
+    }
     Ok(())
 }

@@ -35,6 +35,9 @@ pub struct ExportArgs {
     /// Output `.npy` file of the rows (default with --run: RUN/train_rows.npy).
     #[arg(long, required_unless_present = "run")]
     out: Option<PathBuf>,
+    /// Print what was written as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `diffmem data export`.
@@ -84,7 +87,18 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         (None, Some(dir)) => dir.join("train_rows.npy"),
         (None, None) => bail!("--out FILE.npy is needed with --data"),
     };
-    let files = write(&out, &ds, meta)?;
+    let files = write(&out, &ds, meta.clone())?;
+    if a.json {
+        let v = serde_json::json!({
+            "rows": ds.len(),
+            "dim": ds.dim(),
+            "source": ds.provenance.source.to_string(),
+            "files": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "subset": meta,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
     println!(
         "{} rows of dimension {} ({}) -> {}",
         ds.len(),
