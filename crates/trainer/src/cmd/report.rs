@@ -4,8 +4,10 @@
 //! `report.html`, all written into the sweep directory.
 
 use crate::io::atomic::write_atomic;
-use crate::report::aggregate::{crossing, lines};
+use crate::report::aggregate::{Crossing, Line, crossing, lines};
+use crate::report::collect::RunRecord;
 use crate::report::collect::collect;
+use crate::report::dynamics::TauFit;
 use crate::report::html::{Page, render};
 use crate::report::{plots, science, table, theory};
 use crate::sweep::SPEC_COPY;
@@ -27,9 +29,6 @@ pub struct ReportArgs {
     /// Print report.json to stdout.
     #[arg(long)]
     pub json: bool,
-    /// Print nothing (`diffmem sweep --json` embeds the returned document instead).
-    #[arg(skip)]
-    pub silent: bool,
 }
 
 impl ReportArgs {
@@ -40,14 +39,46 @@ impl ReportArgs {
             theory_seeds: 5,
             level: 0.5,
             json: false,
-            silent: false,
         }
     }
 }
 
 /// Runs `diffmem report`.
 pub fn run(a: &ReportArgs) -> Result<()> {
-    build(&a.sweep_dir, a).map(|_| ())
+    build(&a.sweep_dir, a)?.print(a.json)
+}
+
+/// A written report: report.json's document and what its text summary shows.
+pub struct Built<'a> {
+    dir: &'a Path,
+    runs: Vec<RunRecord>,
+    r_mem: Vec<Line>,
+    crossings: Vec<Crossing>,
+    theory: theory::Theory,
+    tau_fits: Vec<TauFit>,
+    /// report.json's document.
+    pub doc: serde_json::Value,
+}
+
+impl Built<'_> {
+    /// Prints report.json (`json`) or the text summary.
+    pub fn print(&self, json: bool) -> Result<()> {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&self.doc)?);
+            return Ok(());
+        }
+        print_summary(
+            self.dir,
+            &self.runs,
+            &self.r_mem,
+            &self.crossings,
+            &self.theory,
+        );
+        for f in &self.tau_fits {
+            println!("  tau_mem ~ N^a  {}", f.describe());
+        }
+        Ok(())
+    }
 }
 
 /// The sweep's name and description from its sweep.toml copy.
@@ -68,9 +99,9 @@ fn spec_info(dir: &Path) -> (String, Option<String>, Option<String>) {
     (get("name").unwrap_or(dir_name), get("description"), text)
 }
 
-/// Writes the report of the sweep in `dir` and prints its summary (or, with `--json`,
-/// report.json; nothing when `silent`); returns report.json's document.
-pub fn build(dir: &Path, a: &ReportArgs) -> Result<serde_json::Value> {
+/// Writes the report of the sweep in `dir` (report.csv, figures, report.html, report.json);
+/// printing is left to the caller ([`Built::print`]).
+pub fn build<'a>(dir: &'a Path, a: &ReportArgs) -> Result<Built<'a>> {
     let runs = collect(dir)?;
     let theory = theory::compute(&runs, a.theory_seeds)?;
     table::write_runs(&dir.join("report.csv"), &runs)?;
@@ -110,25 +141,22 @@ pub fn build(dir: &Path, a: &ReportArgs) -> Result<serde_json::Value> {
     });
     let text = serde_json::to_string_pretty(&doc)?;
     write_atomic(&dir.join("report.json"), text.as_bytes())?;
-    if a.silent {
-        return Ok(doc);
-    }
-    if a.json {
-        println!("{text}");
-        return Ok(doc);
-    }
-    print_summary(dir, &runs, &r_mem, &crossings, &theory);
-    for f in &tau_fits {
-        println!("  tau_mem ~ N^a  {}", f.describe());
-    }
-    Ok(doc)
+    Ok(Built {
+        dir,
+        runs,
+        r_mem,
+        crossings,
+        theory,
+        tau_fits,
+        doc,
+    })
 }
 
 fn print_summary(
     dir: &Path,
-    runs: &[crate::report::collect::RunRecord],
-    r_mem: &[crate::report::aggregate::Line],
-    crossings: &[crate::report::aggregate::Crossing],
+    runs: &[RunRecord],
+    r_mem: &[Line],
+    crossings: &[Crossing],
     theory: &theory::Theory,
 ) {
     let done = runs.iter().filter(|r| r.status == "done").count();

@@ -348,17 +348,14 @@ fn run_local(
         let report = if stopped || a.no_report {
             None
         } else {
-            let args = report::ReportArgs {
-                silent: true,
-                ..report::ReportArgs::for_dir(sweep_dir)
-            };
-            Some(report::build(sweep_dir, &args)?)
+            let args = report::ReportArgs::for_dir(sweep_dir);
+            Some(report::build(sweep_dir, &args)?.doc)
         };
         print_json(&summary::sweep(name, sweep_dir, points, &reports, report));
     } else {
         print_text_summary(name, &reports, &failed);
         if !stopped && !a.no_report {
-            report::build(sweep_dir, &report::ReportArgs::for_dir(sweep_dir))?;
+            report::build(sweep_dir, &report::ReportArgs::for_dir(sweep_dir))?.print(false)?;
         }
     }
     if stopped {

@@ -145,6 +145,15 @@ fn theory(out: &mut String, rows: &[TheoryRow]) {
     out.push_str("</table>");
 }
 
+/// The table cell of `key`: its value, or "not reached" for a time whose `KEY_reached` flag
+/// is 0 (the convention of tau_mem: a run that never crossed has no number).
+fn cell(r: &RunRecord, key: &str) -> String {
+    match r.get(&format!("{key}_reached")) {
+        Some(0.0) => "not reached".into(),
+        _ => fmt(r.get(key)),
+    }
+}
+
 fn run_table(out: &mut String, runs: &[RunRecord]) {
     let keys = [
         ("R_mem", "mem.r_mem"),
@@ -189,14 +198,7 @@ fn run_table(out: &mut String, runs: &[RunRecord]) {
             r.n().map_or("-".into(), |n| n.to_string())
         );
         for (_, k) in &shown {
-            let not_reached =
-                *k == "dynamics.tau_mem" && r.get("dynamics.tau_mem_reached") == Some(0.0);
-            let cell = if not_reached {
-                "not reached".into()
-            } else {
-                fmt(r.get(k))
-            };
-            let _ = write!(out, "<td>{cell}</td>");
+            let _ = write!(out, "<td>{}</td>", cell(r, k));
         }
         out.push_str("</tr>");
     }
@@ -316,6 +318,28 @@ mod tests {
         assert_eq!(fmt(Some(0.25)), "0.25");
         assert_eq!(fmt(Some(1234567.0)), "1.235e6");
         assert_eq!(fmt(None), "-");
+    }
+
+    #[test]
+    fn a_time_never_reached_says_so_and_an_unmeasured_one_is_a_dash() {
+        let run = |scalars: &[(&str, f64)]| RunRecord {
+            name: "r".into(),
+            status: "done".into(),
+            message: None,
+            index: None,
+            axes: Vec::new(),
+            line: String::new(),
+            config: None,
+            config_text: String::new(),
+            metrics: None,
+            scalars: scalars.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        };
+        let key = "dynamics.tau_mem";
+        let reached = run(&[(key, 604.47), ("dynamics.tau_mem_reached", 1.0)]);
+        assert_eq!(cell(&reached, key), "604.5");
+        let never = run(&[("dynamics.tau_mem_reached", 0.0)]);
+        assert_eq!(cell(&never, key), "not reached");
+        assert_eq!(cell(&run(&[]), key), "-");
     }
 
     #[test]
