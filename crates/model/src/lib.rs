@@ -7,6 +7,7 @@ pub mod device;
 pub mod diffusion;
 pub mod ema;
 pub mod error;
+pub mod flex;
 pub mod linear_gaussian;
 pub mod noise;
 pub mod sampler;

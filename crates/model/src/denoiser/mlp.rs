@@ -12,9 +12,9 @@ mod export;
 pub use export::NamedTensor;
 
 use super::time_embedding::sinusoidal;
+use crate::flex::silu;
 use burn::nn::{Linear, LinearConfig as NnLinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 use serde::{Deserialize, Serialize};
 
 /// Configuration of the `mlp` denoiser.

@@ -6,12 +6,13 @@
 
 use super::time_embedding::sinusoidal;
 use crate::error::{ModelError, Result};
+use crate::flex::{conv2d_module, silu};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     GroupNorm, GroupNormConfig, Linear, LinearConfig as NnLinearConfig, PaddingConfig2d,
 };
 use burn::prelude::*;
-use burn::tensor::activation::{silu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, PadMode};
 use serde::{Deserialize, Serialize};
@@ -83,12 +84,12 @@ impl ResBlock {
 
     fn forward(&self, x: Tensor<4>, e: Tensor<2>) -> Tensor<4> {
         let [b, _, _, _] = x.dims();
-        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let h = conv2d_module(&self.conv1, silu(self.norm1.forward(x.clone())));
         let o = h.dims()[1];
         let h = h + self.time.forward(e).reshape([b, o, 1, 1]);
-        let h = self.conv2.forward(silu(self.norm2.forward(h)));
+        let h = conv2d_module(&self.conv2, silu(self.norm2.forward(h)));
         let skip = match &self.skip {
-            Some(c) => c.forward(x),
+            Some(c) => conv2d_module(c, x),
             None => x,
         };
         skip + h
@@ -114,17 +115,14 @@ impl Attention {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
-        let qkv = self
-            .qkv
-            .forward(self.norm.forward(x.clone()))
-            .reshape([b, 3 * c, h * w]);
+        let qkv = conv2d_module(&self.qkv, self.norm.forward(x.clone())).reshape([b, 3 * c, h * w]);
         let q = qkv.clone().narrow(1, 0, c);
         let k = qkv.clone().narrow(1, c, c);
         let v = qkv.narrow(1, 2 * c, c);
         let scores = q.swap_dims(1, 2).matmul(k) / (c as f64).sqrt(); // [b, hw, hw]
         let attn = softmax(scores, 2);
         let out = v.matmul(attn.swap_dims(1, 2)).reshape([b, c, h, w]);
-        x + self.proj.forward(out)
+        x + conv2d_module(&self.proj, out)
     }
 }
 
@@ -259,13 +257,13 @@ impl Unet {
         }
         let e = silu(self.temb1.forward(sinusoidal(t, self.base)));
         let e = self.temb2.forward(e);
-        let mut h = self.input.forward(h);
+        let mut h = conv2d_module(&self.input, h);
         let mut skips = Vec::with_capacity(self.down.len());
         for (l, level) in self.down.iter().enumerate() {
             h = level.forward(h, e.clone());
             skips.push(h.clone());
             if let Some(ds) = self.downsample.get(l) {
-                h = ds.forward(h);
+                h = conv2d_module(ds, h);
             }
         }
         h = self.mid1.forward(h, e.clone());
@@ -278,10 +276,10 @@ impl Unet {
                 let [_, _, hh, ww] = h.dims();
                 let opts = InterpolateOptions::new(InterpolateMode::Nearest)
                     .with_output_size([hh * 2, ww * 2]);
-                h = us.forward(interpolate(h, opts));
+                h = conv2d_module(us, interpolate(h, opts));
             }
         }
-        let out = self.output.forward(silu(self.out_norm.forward(h)));
+        let out = conv2d_module(&self.output, silu(self.out_norm.forward(h)));
         let out = if p != s {
             out.slice([0..b, 0..c, lo..lo + s, lo..lo + s])
         } else {

@@ -1,0 +1,589 @@
+//! 2-D convolution on flex, forward and backward, one image at a time in NCHW: im2col of the
+//! image into `col` [C_in k_h k_w, H_out W_out], then one gemm per product (Chellapilla et al.
+//! 2006, "High performance convolutional neural networks for document processing"):
+//!
+//! - forward: out_b [C_out, P] = W [C_out, CK] col_b [CK, P] + bias (P = H_out W_out,
+//!   CK = C_in k_h k_w), written straight into the NCHW output;
+//! - weight gradient: dW = sum_b dOut_b [C_out, P] col_b^T [P, CK], accumulated per rayon
+//!   worker and summed (burn's generic fallback instead runs it as a convolution whose gemm
+//!   has k_h k_w = 9 output columns);
+//! - input gradient: dcol_b = W^T dOut_b, scattered back by col2im; bias gradient: the sum of
+//!   dOut over batch and positions.
+//!
+//! Images are spread over rayon's pool; each worker keeps its own `col` buffer, so no image's
+//! columns outlive its step (at batch 64, 28 x 28, 64 channels the whole batch's columns would
+//! be 151 MB). Only `groups = 1` runs here; grouped convolutions use burn's op.
+
+use super::{OnFlex, build, downcast, values};
+use burn::backend::TensorMetadata;
+use burn::backend::tensor::FloatTensor;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Shape, Tensor};
+use burn_autodiff::Autodiff;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_flex::{Flex, FlexTensor};
+use rayon::prelude::*;
+
+/// `module.forward(x)` of a burn `Conv2d`, through [`conv2d`] for `Valid` and `Explicit`
+/// padding (burn's `Same` rule is private to burn-nn: such modules run their own forward).
+pub fn conv2d_module(module: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let (rows, cols) = match module.padding {
+        PaddingConfig2d::Valid => ((0, 0), (0, 0)),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => ((top, bottom), (left, right)),
+        PaddingConfig2d::Same => return module.forward(x),
+    };
+    let options =
+        ConvOptions::new_with_padding(module.stride, [rows, cols], module.dilation, module.groups);
+    conv2d(
+        x,
+        module.weight.val(),
+        module.bias.as_ref().map(|b| b.val()),
+        options,
+    )
+}
+
+/// burn's `module::conv2d` (x [B, C_in, H, W], weight [C_out, C_in, k_h, k_w], bias
+/// [C_out]): diffmem's kernel for ungrouped f32 convolutions on flex, burn's op elsewhere.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    let fallback =
+        |x, weight, bias, options| burn::tensor::module::conv2d(x, weight, bias, options);
+    if options.groups != 1 {
+        return fallback(x, weight, bias, options);
+    }
+    let on = (downcast(x.clone()), downcast(weight.clone()));
+    let bias_on = bias.clone().map(downcast);
+    match (on, bias_on) {
+        ((Ok(OnFlex::Autodiff(xt)), Ok(OnFlex::Autodiff(wt))), None) => {
+            Tensor::from_primitive::<Autodiff<Flex>>(tracked(xt, wt, None, &options))
+        }
+        ((Ok(OnFlex::Autodiff(xt)), Ok(OnFlex::Autodiff(wt))), Some(Ok(OnFlex::Autodiff(bt)))) => {
+            Tensor::from_primitive::<Autodiff<Flex>>(tracked(xt, wt, Some(bt), &options))
+        }
+        ((Ok(OnFlex::Plain(xt)), Ok(OnFlex::Plain(wt))), None) => {
+            Tensor::from_primitive::<Flex>(forward(&xt, &wt, None, &options))
+        }
+        ((Ok(OnFlex::Plain(xt)), Ok(OnFlex::Plain(wt))), Some(Ok(OnFlex::Plain(bt)))) => {
+            Tensor::from_primitive::<Flex>(forward(&xt, &wt, Some(&bt), &options))
+        }
+        _ => fallback(x, weight, bias, options),
+    }
+}
+
+/// The sizes of one convolution.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    c_in: usize,
+    h: usize,
+    w: usize,
+    c_out: usize,
+    kh: usize,
+    kw: usize,
+    stride: [usize; 2],
+    /// Padding before the first row and column (the padding after only shapes the output).
+    pad: [usize; 2],
+    dilation: [usize; 2],
+    h_out: usize,
+    w_out: usize,
+}
+
+impl Geometry {
+    fn new(x: &Shape, weight: &Shape, o: &ConvOptions<2>) -> Self {
+        let (d, k) = (x.as_slice(), weight.as_slice());
+        let out = |size: usize, i: usize, kern: usize| {
+            let (a, b) = o.padding[i];
+            (size + a + b - o.dilation[i] * (kern - 1) - 1) / o.stride[i] + 1
+        };
+        assert_eq!(
+            d[1], k[1],
+            "conv2d: input has {} channels, weight expects {}",
+            d[1], k[1]
+        );
+        Self {
+            batch: d[0],
+            c_in: d[1],
+            h: d[2],
+            w: d[3],
+            c_out: k[0],
+            kh: k[2],
+            kw: k[3],
+            stride: o.stride,
+            pad: [o.padding[0].0, o.padding[1].0],
+            dilation: o.dilation,
+            h_out: out(d[2], 0, k[2]),
+            w_out: out(d[3], 1, k[3]),
+        }
+    }
+
+    /// Rows of `col`: C_in k_h k_w.
+    fn ck(&self) -> usize {
+        self.c_in * self.kh * self.kw
+    }
+
+    /// Output positions per image: H_out W_out.
+    fn p(&self) -> usize {
+        self.h_out * self.w_out
+    }
+
+    /// Input values per image.
+    fn chw(&self) -> usize {
+        self.c_in * self.h * self.w
+    }
+
+    /// For kernel offset (i, j) and output row `oh`: the input row, and the output columns
+    /// `lo..hi` whose input column lies inside the image (iw = ow s + j d - pad).
+    fn span(&self, i: usize, j: usize, oh: usize) -> Option<(usize, usize, usize)> {
+        let ih = (oh * self.stride[0] + i * self.dilation[0]).checked_sub(self.pad[0])?;
+        if ih >= self.h {
+            return None;
+        }
+        let shift = j * self.dilation[1];
+        let s = self.stride[1];
+        // ow s + shift >= pad  <=>  ow >= ceil((pad - shift) / s)
+        let lo = self.pad[1].saturating_sub(shift).div_ceil(s);
+        // ow s + shift - pad <= w - 1  <=>  ow <= (w - 1 + pad - shift) / s
+        let hi = match (self.w - 1 + self.pad[1]).checked_sub(shift) {
+            Some(v) => (v / s + 1).min(self.w_out),
+            None => 0,
+        };
+        Some((ih, lo.min(hi), hi))
+    }
+
+    /// The input column of output column `ow` at kernel column `j`.
+    #[inline(always)]
+    fn iw(&self, j: usize, ow: usize) -> usize {
+        ow * self.stride[1] + j * self.dilation[1] - self.pad[1]
+    }
+
+    /// col [CK, P] of one image x_b [C_in, H, W]; zero where the kernel reads padding.
+    fn im2col(&self, x: &[f32], col: &mut [f32]) {
+        let (p, wo) = (self.p(), self.w_out);
+        for c in 0..self.c_in {
+            let plane = &x[c * self.h * self.w..(c + 1) * self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = &mut col[((c * self.kh + i) * self.kw + j) * p..][..p];
+                    for oh in 0..self.h_out {
+                        let out = &mut row[oh * wo..(oh + 1) * wo];
+                        let Some((ih, lo, hi)) = self.span(i, j, oh) else {
+                            out.fill(0.0);
+                            continue;
+                        };
+                        out[..lo].fill(0.0);
+                        out[hi..].fill(0.0);
+                        let line = &plane[ih * self.w..(ih + 1) * self.w];
+                        if self.stride[1] == 1 {
+                            let start = self.iw(j, lo);
+                            out[lo..hi].copy_from_slice(&line[start..start + hi - lo]);
+                        } else {
+                            for ow in lo..hi {
+                                out[ow] = line[self.iw(j, ow)];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of [`Self::im2col`]: adds each entry of dcol [CK, P] to the input
+    /// position it was read from (dx_b must start at zero).
+    fn col2im(&self, dcol: &[f32], dx: &mut [f32]) {
+        let (p, wo) = (self.p(), self.w_out);
+        for c in 0..self.c_in {
+            let plane = &mut dx[c * self.h * self.w..(c + 1) * self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = &dcol[((c * self.kh + i) * self.kw + j) * p..][..p];
+                    for oh in 0..self.h_out {
+                        let Some((ih, lo, hi)) = self.span(i, j, oh) else {
+                            continue;
+                        };
+                        let src = &row[oh * wo..(oh + 1) * wo];
+                        let line = &mut plane[ih * self.w..(ih + 1) * self.w];
+                        if self.stride[1] == 1 {
+                            let start = self.iw(j, lo);
+                            for (d, s) in line[start..start + hi - lo].iter_mut().zip(&src[lo..hi])
+                            {
+                                *d += s;
+                            }
+                        } else {
+                            for ow in lo..hi {
+                                line[self.iw(j, ow)] += src[ow];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// dst [m, n] (row-major, row stride `n`) := (if `accumulate`) dst + lhs [m, k] rhs [k, n],
+/// where lhs(r, c) = lhs[r rs + c cs] and likewise rhs: one single-threaded gemm (the
+/// parallelism is over images).
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+) {
+    assert!(dst.len() >= m * n);
+    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
+    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The forward convolution of flex tensors (bias optional).
+fn forward(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    bias: Option<&FlexTensor>,
+    o: &ConvOptions<2>,
+) -> FlexTensor {
+    let g = Geometry::new(&x.shape(), &w.shape(), o);
+    let (xv, wv) = (values(x), values(w));
+    let bv = bias.map(values);
+    let (p, ck) = (g.p(), g.ck());
+    build(Shape::new([g.batch, g.c_out, g.h_out, g.w_out]), |out| {
+        if p == 0 {
+            return;
+        }
+        out.par_chunks_mut(g.c_out * p).enumerate().for_each_init(
+            || vec![0.0f32; ck * p],
+            |col, (b, out_b)| {
+                g.im2col(&xv[b * g.chw()..(b + 1) * g.chw()], col);
+                if let Some(bv) = &bv {
+                    for (co, row) in out_b.chunks_mut(p).enumerate() {
+                        row.fill(bv[co]);
+                    }
+                }
+                gemm(
+                    (g.c_out, p, ck),
+                    out_b,
+                    bv.is_some(),
+                    &wv,
+                    (ck, 1),
+                    col,
+                    (p, 1),
+                );
+            },
+        );
+    })
+}
+
+/// Gradients of one convolution: each only when asked for.
+struct Grads {
+    x: Option<FlexTensor>,
+    weight: Option<FlexTensor>,
+    bias: Option<FlexTensor>,
+}
+
+/// dx, dW and dbias from the upstream gradient `gout` [B, C_out, H_out, W_out].
+fn backward(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    gout: &FlexTensor,
+    o: &ConvOptions<2>,
+    want: [bool; 3],
+) -> Grads {
+    let g = Geometry::new(&x.shape(), &w.shape(), o);
+    let (xv, wv, gv) = (values(x), values(w), values(gout));
+    let (p, ck, co) = (g.p(), g.ck(), g.c_out);
+    let mut dx = want[0].then(|| vec![0.0f32; g.batch * g.chw()]);
+    // One dx slice per image, or none when dx is not wanted.
+    let slices: Vec<Option<&mut [f32]>> = match dx.as_mut() {
+        Some(d) => d.chunks_mut(g.chw().max(1)).map(Some).collect(),
+        None => (0..g.batch).map(|_| None).collect(),
+    };
+    let (dw, db) = slices
+        .into_par_iter()
+        .enumerate()
+        .fold(
+            || {
+                (
+                    vec![0.0f32; co * ck],
+                    vec![0.0f32; co],
+                    vec![0.0f32; ck * p],
+                )
+            },
+            |(mut dw, mut db, mut col), (b, dx_b)| {
+                let gout_b = &gv[b * co * p..(b + 1) * co * p];
+                if want[1] {
+                    g.im2col(&xv[b * g.chw()..(b + 1) * g.chw()], &mut col);
+                    // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
+                    gemm((co, ck, p), &mut dw, true, gout_b, (p, 1), &col, (1, p));
+                }
+                if want[2] {
+                    for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
+                        db[c] += row.iter().sum::<f32>();
+                    }
+                }
+                if let Some(dx_b) = dx_b {
+                    // dcol [CK, P] = W^T dOut_b, W^T(r, c) = W[c CK + r]; reuses `col`.
+                    gemm((ck, p, co), &mut col, false, &wv, (1, ck), gout_b, (p, 1));
+                    g.col2im(&col, dx_b);
+                }
+                (dw, db, col)
+            },
+        )
+        .map(|(dw, db, _)| (dw, db))
+        .reduce(
+            || (vec![0.0f32; co * ck], vec![0.0f32; co]),
+            |(mut a, mut ab), (b, bb)| {
+                a.iter_mut().zip(&b).for_each(|(u, v)| *u += v);
+                ab.iter_mut().zip(&bb).for_each(|(u, v)| *u += v);
+                (a, ab)
+            },
+        );
+    let tensor = |v: Vec<f32>, s: Shape| FlexTensor::from_data(burn::tensor::TensorData::new(v, s));
+    Grads {
+        x: dx.map(|d| tensor(d, x.shape())),
+        weight: want[1].then(|| tensor(dw, w.shape())),
+        bias: want[2].then(|| tensor(db, Shape::new([co]))),
+    }
+}
+
+/// The backward step; its state is the input, the weight and the options.
+#[derive(Debug)]
+struct ConvBackward;
+
+type State = (FlexTensor, FlexTensor, ConvOptions<2>);
+
+/// Registers the gradients asked for by the parents (x, weight, and bias when there is one).
+fn register<const N: usize>(ops: Ops<State, N>, grads: &mut Gradients) {
+    let gout = grads.consume::<Flex>(&ops.node);
+    let (x, w, o) = ops.state;
+    let want = [0, 1, 2].map(|i| ops.parents.get(i).is_some_and(|p| p.is_some()));
+    let out = backward(&x, &w, &gout, &o, want);
+    let results = [out.x, out.weight, out.bias];
+    for (parent, grad) in ops.parents.iter().zip(results) {
+        if let (Some(node), Some(grad)) = (parent, grad) {
+            grads.register::<Flex>(node.id, grad);
+        }
+    }
+}
+
+impl Backward<Flex, 3> for ConvBackward {
+    type State = State;
+    fn backward(self, ops: Ops<State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        register(ops, grads)
+    }
+}
+
+impl Backward<Flex, 2> for ConvBackward {
+    type State = State;
+    fn backward(self, ops: Ops<State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        register(ops, grads)
+    }
+}
+
+/// The convolution as a node of burn's autodiff graph.
+fn tracked(
+    x: FloatTensor<Autodiff<Flex>>,
+    w: FloatTensor<Autodiff<Flex>>,
+    bias: Option<FloatTensor<Autodiff<Flex>>>,
+    o: &ConvOptions<2>,
+) -> FloatTensor<Autodiff<Flex>> {
+    let out = forward(
+        x.primitive(),
+        w.primitive(),
+        bias.as_ref().map(|b| b.primitive()),
+        o,
+    );
+    let state = || (x.primitive().clone(), w.primitive().clone(), o.clone());
+    match &bias {
+        Some(b) => match Backward::<Flex, 3>::prepare::<NoCheckpointing>(
+            ConvBackward,
+            [x.node(), w.node(), b.node()],
+        )
+        .compute_bound()
+        .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(state(), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        },
+        None => match Backward::<Flex, 2>::prepare::<NoCheckpointing>(
+            ConvBackward,
+            [x.node(), w.node()],
+        )
+        .compute_bound()
+        .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(state(), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution};
+
+    fn assert_close<const D: usize>(what: &str, a: Tensor<D>, b: Tensor<D>) {
+        let (a, b) = (
+            a.to_data().try_to_vec::<f32>().unwrap(),
+            b.to_data().try_to_vec::<f32>().unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{what}");
+        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert!((x - y).abs() <= 2e-5 * scale, "{what}[{i}]: {x} vs {y}");
+        }
+    }
+
+    /// Output and the gradients of input, weight and bias equal burn's own conv2d (flex's
+    /// forward and burn's generic backward) through a loss that weights each output
+    /// differently, over kernel sizes 1 and 3, strides 1 and 2, symmetric and asymmetric
+    /// padding, dilation 2, non-square images and no bias.
+    #[test]
+    fn matches_burn_conv2d_values_and_gradients() {
+        let dev = Device::flex().autodiff();
+        // (batch, c_in, h, w, c_out, k, stride, padding, dilation, bias)
+        let cases = [
+            (3, 4, 9, 9, 5, 3, [1, 1], [(1, 1), (1, 1)], [1, 1], true),
+            (2, 3, 8, 11, 6, 3, [2, 2], [(1, 1), (1, 1)], [1, 1], true),
+            (2, 5, 7, 7, 4, 1, [1, 1], [(0, 0), (0, 0)], [1, 1], true),
+            (1, 2, 10, 9, 3, 3, [1, 2], [(0, 2), (2, 1)], [1, 1], false),
+            (2, 3, 12, 12, 2, 3, [1, 1], [(2, 2), (2, 2)], [2, 2], true),
+            (65, 2, 5, 5, 3, 3, [2, 1], [(1, 1), (0, 0)], [1, 1], true),
+        ];
+        for (b, ci, h, w, co, k, stride, padding, dilation, with_bias) in cases {
+            let o = ConvOptions::new_with_padding(stride, padding, dilation, 1);
+            let x = Tensor::<4>::random([b, ci, h, w], Distribution::Normal(0.0, 1.0), &dev);
+            let wt = Tensor::<4>::random([co, ci, k, k], Distribution::Normal(0.0, 0.5), &dev);
+            let bias =
+                with_bias.then(|| Tensor::<1>::random([co], Distribution::Normal(0.0, 1.0), &dev));
+            let run = |ours: bool| {
+                let (x, wt) = (x.clone().require_grad(), wt.clone().require_grad());
+                let bias = bias.clone().map(|b| b.require_grad());
+                let y = if ours {
+                    let (y, ran) = super::super::kernel_ran(|| {
+                        conv2d(x.clone(), wt.clone(), bias.clone(), o.clone())
+                    });
+                    assert!(ran, "the flex kernel did not run");
+                    y
+                } else {
+                    burn::tensor::module::conv2d(x.clone(), wt.clone(), bias.clone(), o.clone())
+                };
+                let weights = Tensor::<4>::from_data(
+                    burn::tensor::TensorData::new(
+                        (0..y.shape().num_elements())
+                            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
+                            .collect::<Vec<_>>(),
+                        y.shape(),
+                    ),
+                    &dev,
+                );
+                let grads = (y.clone() * weights).sum().backward();
+                let gb = bias.as_ref().map(|b| b.grad(&grads).unwrap());
+                (y, x.grad(&grads).unwrap(), wt.grad(&grads).unwrap(), gb)
+            };
+            let (ours, theirs) = (run(true), run(false));
+            let case = format!("b{b} c{ci} {h}x{w} k{k} s{stride:?} p{padding:?} d{dilation:?}");
+            assert_eq!(ours.0.dims(), theirs.0.dims(), "{case}");
+            assert_close(&format!("{case} output"), ours.0, theirs.0);
+            assert_close(&format!("{case} dx"), ours.1, theirs.1);
+            assert_close(&format!("{case} dw"), ours.2, theirs.2);
+            if let (Some(a), Some(b)) = (ours.3, theirs.3) {
+                assert_close(&format!("{case} dbias"), a, b);
+            }
+        }
+    }
+
+    /// Without autodiff (sampling) the kernel gives burn's values too, and a grouped
+    /// convolution falls back to burn's op.
+    #[test]
+    fn plain_forward_and_grouped_fallback() {
+        let dev = Device::flex();
+        let x = Tensor::<4>::random([2, 4, 6, 6], Distribution::Normal(0.0, 1.0), &dev);
+        let wt = Tensor::<4>::random([6, 4, 3, 3], Distribution::Normal(0.0, 1.0), &dev);
+        let o = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        let (plain, ran) =
+            super::super::kernel_ran(|| conv2d(x.clone(), wt.clone(), None, o.clone()));
+        assert!(ran);
+        assert_close(
+            "plain",
+            plain,
+            burn::tensor::module::conv2d(x.clone(), wt, None, o),
+        );
+        let wg = Tensor::<4>::random([6, 2, 3, 3], Distribution::Normal(0.0, 1.0), &dev);
+        let og = ConvOptions::new([1, 1], [1, 1], [1, 1], 2);
+        let (grouped, ran) =
+            super::super::kernel_ran(|| conv2d(x.clone(), wg.clone(), None, og.clone()));
+        assert!(!ran, "grouped convolutions are burn's");
+        assert_close(
+            "grouped",
+            grouped,
+            burn::tensor::module::conv2d(x, wg, None, og),
+        );
+    }
+
+    /// col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)> for random x and c,
+    /// with stride, padding and dilation (the identity the input gradient rests on).
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        let x_shape = Shape::new([1, 3, 7, 8]);
+        let w_shape = Shape::new([2, 3, 3, 3]);
+        let o = ConvOptions::new_with_padding([2, 1], [(1, 0), (2, 1)], [1, 2], 1);
+        let g = Geometry::new(&x_shape, &w_shape, &o);
+        let x: Vec<f32> = (0..g.chw())
+            .map(|i| ((i * 13 % 17) as f32 - 8.0) / 3.0)
+            .collect();
+        let c: Vec<f32> = (0..g.ck() * g.p())
+            .map(|i| ((i * 7 % 19) as f32 - 9.0) / 4.0)
+            .collect();
+        let mut col = vec![f32::NAN; g.ck() * g.p()];
+        g.im2col(&x, &mut col);
+        let mut back = vec![0.0; g.chw()];
+        g.col2im(&c, &mut back);
+        let lhs: f64 = col.iter().zip(&c).map(|(a, b)| (a * b) as f64).sum();
+        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (a * b) as f64).sum();
+        assert!(
+            (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
+        assert!(
+            col.iter().all(|v| v.is_finite()),
+            "im2col left an entry unwritten"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! diffmem's own kernels for burn's CPU backend (flex), used where flex's generic ops are slow:
+//! SiLU with a vectorised `exp` ([`silu`]) and a convolution whose backward is two large
+//! gemms per image ([`conv2d`]). Each public function takes and returns ordinary
+//! `Tensor`s: on a flex tensor, with or without autodiff, it runs the kernel (and registers
+//! its own backward with burn-autodiff); on any other backend it runs burn's composite op, so
+//! GPU code paths are unchanged. `DIFFMEM_FLEX_KERNELS=off` turns them off (benchmarks A/B).
+//!
+//! The downcast goes through burn's `extension` feature (`Tensor::try_into_primitive`), the
+//! backward through burn-autodiff's `Backward` trait, as burn's own ops do.
+
+mod conv;
+mod silu;
+pub mod simd;
+
+pub use conv::{conv2d, conv2d_module};
+pub use silu::silu;
+
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::{Tensor, TensorData};
+use burn_autodiff::Autodiff;
+use burn_flex::{Flex, FlexTensor};
+use std::sync::OnceLock;
+
+/// Whether the flex kernels are on (`DIFFMEM_FLEX_KERNELS` is not `off`/`0`), read once.
+pub fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        !matches!(
+            std::env::var("DIFFMEM_FLEX_KERNELS").as_deref(),
+            Ok("off" | "0")
+        )
+    })
+}
+
+/// A flex tensor of `x`, in either of the two forms the kernels handle.
+pub(crate) enum OnFlex {
+    /// Tracked by autodiff (training).
+    Autodiff(FloatTensor<Autodiff<Flex>>),
+    /// Plain (sampling, evaluation).
+    Plain(FlexTensor),
+}
+
+/// `x` as a flex f32 primitive when the kernels are on and it lives on flex; otherwise `x`
+/// back unchanged.
+pub(crate) fn downcast<const D: usize>(x: Tensor<D>) -> Result<OnFlex, Tensor<D>> {
+    if !enabled() || x.dtype() != burn::tensor::DType::F32 {
+        return Err(x);
+    }
+    if let Ok(t) = x.clone().try_into_primitive::<Autodiff<Flex>>() {
+        return Ok(OnFlex::Autodiff(t));
+    }
+    match x.clone().try_into_primitive::<Flex>() {
+        Ok(t) => Ok(OnFlex::Plain(t)),
+        Err(_) => Err(x),
+    }
+}
+
+/// The contiguous f32 values of a flex tensor (copies only when it is a strided view).
+pub(crate) fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
+    }
+}
+
+/// A new contiguous flex tensor of `shape` filled by `fill` (which writes every element).
+pub(crate) fn build(shape: burn::tensor::Shape, fill: impl FnOnce(&mut [f32])) -> FlexTensor {
+    #[cfg(test)]
+    BUILT.with(|n| n.set(n.get() + 1));
+    let mut out = vec![0.0f32; shape.num_elements()];
+    fill(&mut out);
+    FlexTensor::from_data(TensorData::new(out, shape))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tensors built by the kernels on this thread (tests check that a kernel, not burn's
+    /// fallback, ran).
+    pub(crate) static BUILT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` and says whether a flex kernel built its result on this thread.
+#[cfg(test)]
+pub(crate) fn kernel_ran<T>(f: impl FnOnce() -> T) -> (T, bool) {
+    let before = BUILT.with(|n| n.get());
+    let out = f();
+    (out, BUILT.with(|n| n.get()) > before)
+}
