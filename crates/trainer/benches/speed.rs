@@ -12,7 +12,6 @@
 
 use diffmem_data::SampleShape;
 use diffmem_model::burn::module::Module;
-use diffmem_model::burn::optim::AdamConfig;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::denoiser::{LinearConfig, MlpConfig, UnetConfig};
 use diffmem_model::diffusion::{matrix, timesteps};
@@ -60,7 +59,8 @@ fn train_rate(
         &ad,
     );
     let mut net = spec.init_net(shape, t_max, &ad).unwrap().unwrap();
-    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    // The trainer's Adam (`train::optim`): burn's, fused on flex.
+    let mut optim = diffmem_model::flex::FusedAdamConfig::default().init();
     let d = shape.dim();
     let mut noise = HostNoise::seeded(0);
     let mut run = |k: usize, net: &mut Option<diffmem_model::Net>| {

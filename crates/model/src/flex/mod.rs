@@ -8,10 +8,12 @@
 //! The downcast goes through burn's `extension` feature (`Tensor::try_into_primitive`), the
 //! backward through burn-autodiff's `Backward` trait, as burn's own ops do.
 
+pub mod adam;
 mod conv;
 mod silu;
 pub mod simd;
 
+pub use adam::{FusedAdam, FusedAdamConfig};
 pub use conv::{conv2d, conv2d_module};
 pub use silu::silu;
 
@@ -74,7 +76,7 @@ pub(crate) fn build(shape: burn::tensor::Shape, fill: impl FnOnce(&mut [f32])) -
 
 #[cfg(test)]
 thread_local! {
-    /// Tensors built by the kernels on this thread (tests check that a kernel, not burn's
+    /// Tensors built (or parameters updated) by the kernels on this thread (tests check that a kernel, not burn's
     /// fallback, ran).
     pub(crate) static BUILT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
