@@ -6,7 +6,7 @@
 
 use super::time_embedding::sinusoidal;
 use crate::error::{ModelError, Result};
-use crate::flex::{conv2d_module, silu};
+use crate::flex::{conv2d_module, group_norm, silu};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     GroupNorm, GroupNormConfig, Linear, LinearConfig as NnLinearConfig, PaddingConfig2d,
@@ -84,10 +84,10 @@ impl ResBlock {
 
     fn forward(&self, x: Tensor<4>, e: Tensor<2>) -> Tensor<4> {
         let [b, _, _, _] = x.dims();
-        let h = conv2d_module(&self.conv1, silu(self.norm1.forward(x.clone())));
+        let h = conv2d_module(&self.conv1, group_norm(&self.norm1, x.clone(), true));
         let o = h.dims()[1];
         let h = h + self.time.forward(e).reshape([b, o, 1, 1]);
-        let h = conv2d_module(&self.conv2, silu(self.norm2.forward(h)));
+        let h = conv2d_module(&self.conv2, group_norm(&self.norm2, h, true));
         let skip = match &self.skip {
             Some(c) => conv2d_module(c, x),
             None => x,
@@ -115,7 +115,11 @@ impl Attention {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
-        let qkv = conv2d_module(&self.qkv, self.norm.forward(x.clone())).reshape([b, 3 * c, h * w]);
+        let qkv = conv2d_module(&self.qkv, group_norm(&self.norm, x.clone(), false)).reshape([
+            b,
+            3 * c,
+            h * w,
+        ]);
         let q = qkv.clone().narrow(1, 0, c);
         let k = qkv.clone().narrow(1, c, c);
         let v = qkv.narrow(1, 2 * c, c);
@@ -279,7 +283,7 @@ impl Unet {
                 h = conv2d_module(us, interpolate(h, opts));
             }
         }
-        let out = conv2d_module(&self.output, silu(self.out_norm.forward(h)));
+        let out = conv2d_module(&self.output, group_norm(&self.out_norm, h, true));
         let out = if p != s {
             out.slice([0..b, 0..c, lo..lo + s, lo..lo + s])
         } else {

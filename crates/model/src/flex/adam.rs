@@ -153,7 +153,8 @@ impl FusedAdam {
         grad: &Tensor<D>,
         state: Option<&AdamState<D>>,
     ) -> bool {
-        on_flex(tensor)
+        super::enabled(super::Kernel::Adam)
+            && on_flex(tensor)
             && on_flex(grad)
             && state.is_none_or(|s| {
                 s.momentum.max_moment_2.is_none()

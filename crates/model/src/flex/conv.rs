@@ -57,7 +57,7 @@ pub fn conv2d(
 ) -> Tensor<4> {
     let fallback =
         |x, weight, bias, options| burn::tensor::module::conv2d(x, weight, bias, options);
-    if options.groups != 1 {
+    if options.groups != 1 || !super::enabled(super::Kernel::Conv) {
         return fallback(x, weight, bias, options);
     }
     let on = (downcast(x.clone()), downcast(weight.clone()));

@@ -1,20 +1,24 @@
 //! diffmem's own kernels for burn's CPU backend (flex), used where flex's generic ops are slow:
 //! SiLU with a vectorised `exp` ([`silu`]) and a convolution whose backward is two large
-//! gemms per image ([`conv2d`]). Each public function takes and returns ordinary
+//! gemms per image ([`conv2d`]), GroupNorm with its SiLU in one pass ([`group_norm`]) and Adam's
+//! update in one pass ([`FusedAdam`]). Each public function takes and returns ordinary
 //! `Tensor`s: on a flex tensor, with or without autodiff, it runs the kernel (and registers
 //! its own backward with burn-autodiff); on any other backend it runs burn's composite op, so
-//! GPU code paths are unchanged. `DIFFMEM_FLEX_KERNELS=off` turns them off (benchmarks A/B).
+//! GPU code paths are unchanged. `DIFFMEM_FLEX_KERNELS` (`off`, or a list such as `conv,adam`)
+//! chooses which run, for benchmarks ([`enabled`]).
 //!
 //! The downcast goes through burn's `extension` feature (`Tensor::try_into_primitive`), the
 //! backward through burn-autodiff's `Backward` trait, as burn's own ops do.
 
 pub mod adam;
 mod conv;
+mod group_norm;
 mod silu;
 pub mod simd;
 
 pub use adam::{FusedAdam, FusedAdamConfig};
 pub use conv::{conv2d, conv2d_module};
+pub use group_norm::group_norm;
 pub use silu::silu;
 
 use burn::backend::tensor::FloatTensor;
@@ -23,15 +27,54 @@ use burn_autodiff::Autodiff;
 use burn_flex::{Flex, FlexTensor};
 use std::sync::OnceLock;
 
-/// Whether the flex kernels are on (`DIFFMEM_FLEX_KERNELS` is not `off`/`0`), read once.
-pub fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        !matches!(
-            std::env::var("DIFFMEM_FLEX_KERNELS").as_deref(),
-            Ok("off" | "0")
-        )
-    })
+/// diffmem's flex kernels, each of which can be switched off for benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// [`silu`].
+    Silu,
+    /// [`conv2d`].
+    Conv,
+    /// [`group_norm`].
+    GroupNorm,
+    /// [`FusedAdam`].
+    Adam,
+}
+
+impl Kernel {
+    const ALL: [Kernel; 4] = [Kernel::Silu, Kernel::Conv, Kernel::GroupNorm, Kernel::Adam];
+
+    /// The kernel's name in `DIFFMEM_FLEX_KERNELS`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Silu => "silu",
+            Kernel::Conv => "conv",
+            Kernel::GroupNorm => "groupnorm",
+            Kernel::Adam => "adam",
+        }
+    }
+}
+
+/// The kernels switched on by `DIFFMEM_FLEX_KERNELS`: unset, `on` or `all` for all of them,
+/// `off`, `0` or `none` for none, or a comma list of names (`conv,adam`); read once.
+fn switched_on(setting: Option<&str>) -> Vec<Kernel> {
+    match setting.map(str::trim) {
+        None | Some("on" | "all" | "") => Kernel::ALL.to_vec(),
+        Some("off" | "0" | "none") => Vec::new(),
+        Some(list) => {
+            let names: Vec<&str> = list.split(',').map(str::trim).collect();
+            Kernel::ALL
+                .into_iter()
+                .filter(|k| names.contains(&k.name()))
+                .collect()
+        }
+    }
+}
+
+/// Whether `kernel` runs (see [`Kernel`] and `DIFFMEM_FLEX_KERNELS`).
+pub fn enabled(kernel: Kernel) -> bool {
+    static ON: OnceLock<Vec<Kernel>> = OnceLock::new();
+    ON.get_or_init(|| switched_on(std::env::var("DIFFMEM_FLEX_KERNELS").ok().as_deref()))
+        .contains(&kernel)
 }
 
 /// A flex tensor of `x`, in either of the two forms the kernels handle.
@@ -42,10 +85,9 @@ pub(crate) enum OnFlex {
     Plain(FlexTensor),
 }
 
-/// `x` as a flex f32 primitive when the kernels are on and it lives on flex; otherwise `x`
-/// back unchanged.
+/// `x` as a flex f32 primitive when it lives on flex; otherwise `x` back unchanged.
 pub(crate) fn downcast<const D: usize>(x: Tensor<D>) -> Result<OnFlex, Tensor<D>> {
-    if !enabled() || x.dtype() != burn::tensor::DType::F32 {
+    if x.dtype() != burn::tensor::DType::F32 {
         return Err(x);
     }
     if let Ok(t) = x.clone().try_into_primitive::<Autodiff<Flex>>() {
@@ -87,4 +129,21 @@ pub(crate) fn kernel_ran<T>(f: impl FnOnce() -> T) -> (T, bool) {
     let before = BUILT.with(|n| n.get());
     let out = f();
     (out, BUILT.with(|n| n.get()) > before)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DIFFMEM_FLEX_KERNELS: default all, `off` none, a list exactly its (known) names.
+    #[test]
+    fn kernel_switches() {
+        assert_eq!(switched_on(None), Kernel::ALL.to_vec());
+        assert_eq!(switched_on(Some("on")), Kernel::ALL.to_vec());
+        assert!(switched_on(Some("off")).is_empty());
+        assert_eq!(
+            switched_on(Some("conv, adam,bogus")),
+            vec![Kernel::Conv, Kernel::Adam]
+        );
+    }
 }

@@ -14,6 +14,9 @@ use burn_flex::{Flex, FlexTensor};
 /// SiLU, x * sigmoid(x), element-wise: diffmem's kernel on flex, burn's
 /// `activation::silu` elsewhere.
 pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !super::enabled(super::Kernel::Silu) {
+        return burn::tensor::activation::silu(x);
+    }
     match downcast(x) {
         Ok(OnFlex::Autodiff(t)) => {
             Tensor::from_primitive::<burn_autodiff::Autodiff<Flex>>(tracked(t))
