@@ -122,7 +122,7 @@ fn update_wide(k: StepScalars, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &
 
 fn update_chunk(k: StepScalars, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if super::simd::wide() {
         // SAFETY: the CPU has the features `update_wide` was compiled for.
         return unsafe { update_wide(k, p, m, v, g) };
     }

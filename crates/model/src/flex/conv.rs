@@ -140,13 +140,16 @@ impl Geometry {
         self.c_in * self.h * self.w
     }
 
-    /// For kernel offset (i, j) and output row `oh`: the input row, and the output columns
-    /// `lo..hi` whose input column lies inside the image (iw = ow s + j d - pad).
-    fn span(&self, i: usize, j: usize, oh: usize) -> Option<(usize, usize, usize)> {
+    /// The input row read by kernel row `i` at output row `oh`, if inside the image.
+    #[inline(always)]
+    fn row(&self, i: usize, oh: usize) -> Option<usize> {
         let ih = (oh * self.stride[0] + i * self.dilation[0]).checked_sub(self.pad[0])?;
-        if ih >= self.h {
-            return None;
-        }
+        (ih < self.h).then_some(ih)
+    }
+
+    /// For kernel column `j`: the output columns `lo..hi` whose input column
+    /// iw = ow s + j d - pad lies inside the image (the same for every output row).
+    fn columns(&self, j: usize) -> (usize, usize) {
         let shift = j * self.dilation[1];
         let s = self.stride[1];
         // ow s + shift >= pad  <=>  ow >= ceil((pad - shift) / s)
@@ -156,7 +159,7 @@ impl Geometry {
             Some(v) => (v / s + 1).min(self.w_out),
             None => 0,
         };
-        Some((ih, lo.min(hi), hi))
+        (lo.min(hi), hi)
     }
 
     /// The input column of output column `ow` at kernel column `j`.
@@ -166,16 +169,17 @@ impl Geometry {
     }
 
     /// col [CK, P] of one image x_b [C_in, H, W]; zero where the kernel reads padding.
-    fn im2col(&self, x: &[f32], col: &mut [f32]) {
-        let (p, wo) = (self.p(), self.w_out);
+    #[inline(always)]
+    fn im2col_body(&self, x: &[f32], col: &mut [f32]) {
+        let (p, wo, hw) = (self.p(), self.w_out, self.h * self.w);
         for c in 0..self.c_in {
-            let plane = &x[c * self.h * self.w..(c + 1) * self.h * self.w];
+            let plane = &x[c * hw..(c + 1) * hw];
             for i in 0..self.kh {
                 for j in 0..self.kw {
+                    let (lo, hi) = self.columns(j);
                     let row = &mut col[((c * self.kh + i) * self.kw + j) * p..][..p];
-                    for oh in 0..self.h_out {
-                        let out = &mut row[oh * wo..(oh + 1) * wo];
-                        let Some((ih, lo, hi)) = self.span(i, j, oh) else {
+                    for (oh, out) in row.chunks_exact_mut(wo).enumerate() {
+                        let Some(ih) = self.row(i, oh) else {
                             out.fill(0.0);
                             continue;
                         };
@@ -198,23 +202,24 @@ impl Geometry {
 
     /// The adjoint of [`Self::im2col`]: adds each entry of dcol [CK, P] to the input
     /// position it was read from (dx_b must start at zero).
-    fn col2im(&self, dcol: &[f32], dx: &mut [f32]) {
-        let (p, wo) = (self.p(), self.w_out);
+    #[inline(always)]
+    fn col2im_body(&self, dcol: &[f32], dx: &mut [f32]) {
+        let (p, wo, hw) = (self.p(), self.w_out, self.h * self.w);
         for c in 0..self.c_in {
-            let plane = &mut dx[c * self.h * self.w..(c + 1) * self.h * self.w];
+            let plane = &mut dx[c * hw..(c + 1) * hw];
             for i in 0..self.kh {
                 for j in 0..self.kw {
+                    let (lo, hi) = self.columns(j);
                     let row = &dcol[((c * self.kh + i) * self.kw + j) * p..][..p];
-                    for oh in 0..self.h_out {
-                        let Some((ih, lo, hi)) = self.span(i, j, oh) else {
+                    for (oh, src) in row.chunks_exact(wo).enumerate() {
+                        let Some(ih) = self.row(i, oh) else {
                             continue;
                         };
-                        let src = &row[oh * wo..(oh + 1) * wo];
                         let line = &mut plane[ih * self.w..(ih + 1) * self.w];
                         if self.stride[1] == 1 {
                             let start = self.iw(j, lo);
-                            for (d, s) in line[start..start + hi - lo].iter_mut().zip(&src[lo..hi])
-                            {
+                            let line = &mut line[start..start + hi - lo];
+                            for (d, s) in line.iter_mut().zip(&src[lo..hi]) {
                                 *d += s;
                             }
                         } else {
@@ -226,6 +231,38 @@ impl Geometry {
                 }
             }
         }
+    }
+
+    /// [`Self::im2col_body`], in its AVX2 copy when the CPU has it.
+    fn im2col(&self, x: &[f32], col: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::simd::wide() {
+            // SAFETY: the CPU has the features `im2col_wide` was compiled for.
+            return unsafe { self.im2col_wide(x, col) };
+        }
+        self.im2col_body(x, col)
+    }
+
+    /// [`Self::col2im_body`], in its AVX2 copy when the CPU has it.
+    fn col2im(&self, dcol: &[f32], dx: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::simd::wide() {
+            // SAFETY: as in `im2col`.
+            return unsafe { self.col2im_wide(dcol, dx) };
+        }
+        self.col2im_body(dcol, dx)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn im2col_wide(&self, x: &[f32], col: &mut [f32]) {
+        self.im2col_body(x, col)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn col2im_wide(&self, dcol: &[f32], dx: &mut [f32]) {
+        self.col2im_body(dcol, dx)
     }
 }
 

@@ -68,11 +68,23 @@ struct Spec {
     act: bool,
 }
 
-/// Mean and 1 / sqrt(var + eps) of one group (two passes, f64 sums).
+/// Mean and 1 / sqrt(var + eps) of one group: two passes (the variance around the mean, not
+/// E[x^2] - mean^2), f32 values summed in f64 lanes.
 fn stats(x: &[f32], eps: f64) -> (f32, f32) {
+    let sum = |f: &dyn Fn(f32) -> f64| {
+        let mut acc = [0.0f64; 4];
+        let chunks = x.chunks_exact(4);
+        let rest: f64 = chunks.remainder().iter().map(|&v| f(v)).sum();
+        for c in chunks {
+            for l in 0..4 {
+                acc[l] += f(c[l]);
+            }
+        }
+        acc.iter().sum::<f64>() + rest
+    };
     let n = x.len() as f64;
-    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let mean = sum(&|v| v as f64) / n;
+    let var = sum(&|v| (v as f64 - mean).powi(2)) / n;
     (mean as f32, (1.0 / (var + eps).sqrt()) as f32)
 }
 
@@ -98,6 +110,10 @@ fn affine_wide(x: &[f32], a: f32, b: f32, act: bool, out: &mut [f32]) {
     affine(x, a, b, act, out)
 }
 
+/// Lanes of the partial sums: summing into 8 independent accumulators (then adding them)
+/// lets LLVM vectorise a float reduction, which it may not reorder by itself.
+const LANES: usize = 8;
+
 /// dz = dy silu'(z) (z = a x + b) or dy, written to `dz`; returns (sum dz, sum dz xhat) with
 /// xhat = (x - mu) r.
 #[inline(always)]
@@ -105,20 +121,31 @@ fn dz_sums(x: &[f32], dy: &[f32], k: [f32; 4], act: bool, dz: &mut [f32]) -> (f3
     let [a, b, mu, r] = k;
     let n = x.len();
     let (dy, dz) = (&dy[..n], &mut dz[..n]);
-    let (mut s1, mut s2) = (0.0f32, 0.0f32);
-    for i in 0..n {
-        let d = if act {
-            let z = x[i] * a + b;
+    let one = |xi: f32, dyi: f32| {
+        if act {
+            let z = xi * a + b;
             let s = simd::sigmoid(z);
-            dy[i] * s * (1.0 + z * (1.0 - s))
+            dyi * s * (1.0 + z * (1.0 - s))
         } else {
-            dy[i]
-        };
-        dz[i] = d;
-        s1 += d;
-        s2 += d * ((x[i] - mu) * r);
+            dyi
+        }
+    };
+    for i in 0..n {
+        dz[i] = one(x[i], dy[i]);
     }
-    (s1, s2)
+    let (mut s1, mut s2) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let (dzc, xc) = (dz.chunks_exact(LANES), x.chunks_exact(LANES));
+    for (&d, &xi) in dzc.remainder().iter().zip(xc.remainder()) {
+        s1[0] += d;
+        s2[0] += d * ((xi - mu) * r);
+    }
+    for (d, xi) in dzc.zip(xc) {
+        for l in 0..LANES {
+            s1[l] += d[l];
+            s2[l] += d[l] * ((xi[l] - mu) * r);
+        }
+    }
+    (s1.iter().sum(), s2.iter().sum())
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -129,9 +156,7 @@ fn dz_sums_wide(x: &[f32], dy: &[f32], k: [f32; 4], act: bool, dz: &mut [f32]) -
 
 fn wide() -> bool {
     #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
+    return simd::wide();
     #[cfg(not(target_arch = "x86_64"))]
     false
 }

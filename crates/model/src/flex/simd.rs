@@ -62,6 +62,15 @@ fn silu_grad_one(x: f32, g: f32) -> f32 {
     g * s * (1.0 + x * (1.0 - s))
 }
 
+/// Whether the CPU has AVX2 and FMA (the wide copies of the kernels), checked once.
+#[cfg(target_arch = "x86_64")]
+pub fn wide() -> bool {
+    static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WIDE.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    })
+}
+
 /// Defines `$name(input slices.., out)`: the element-wise map `$f` over equal-length slices,
 /// in an AVX2 + FMA copy chosen at run time and a baseline copy, split across rayon in
 /// [`CHUNK`]s when long.
@@ -81,16 +90,14 @@ macro_rules! elementwise {
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            fn wide($($x: &[f32],)+ out: &mut [f32]) {
+            fn wide_copy($($x: &[f32],)+ out: &mut [f32]) {
                 body($($x,)+ out)
             }
             fn run($($x: &[f32],)+ out: &mut [f32]) {
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
+                if wide() {
                     // SAFETY: the CPU supports the features `wide` was compiled for.
-                    return unsafe { wide($($x,)+ out) };
+                    return unsafe { wide_copy($($x,)+ out) };
                 }
                 body($($x,)+ out)
             }
