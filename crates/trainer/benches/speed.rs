@@ -134,7 +134,7 @@ fn main() {
         let want = |b: &str| only.as_deref().is_none_or(|o| o == b);
         // (selector, benchmark name, model, shape, batch, timed steps)
         let trainings = [
-            ("mlp", "mlp_train_steps_per_s", &mlp, img, 128, 50),
+            ("mlp", "mlp_train_steps_per_s", &mlp, img, 128, 250),
             (
                 "linear",
                 "linear10_train_steps_per_s",
