@@ -492,20 +492,9 @@ fn tracked(
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{assert_close, output_weights};
     use super::*;
     use burn::tensor::{Device, Distribution};
-
-    fn assert_close<const D: usize>(what: &str, a: Tensor<D>, b: Tensor<D>) {
-        let (a, b) = (
-            a.to_data().try_to_vec::<f32>().unwrap(),
-            b.to_data().try_to_vec::<f32>().unwrap(),
-        );
-        assert_eq!(a.len(), b.len(), "{what}");
-        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
-        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            assert!((x - y).abs() <= 2e-5 * scale, "{what}[{i}]: {x} vs {y}");
-        }
-    }
 
     /// Output and the gradients of input, weight and bias equal burn's own conv2d (flex's
     /// forward and burn's generic backward) through a loss that weights each output
@@ -541,15 +530,7 @@ mod tests {
                 } else {
                     burn::tensor::module::conv2d(x.clone(), wt.clone(), bias.clone(), o.clone())
                 };
-                let weights = Tensor::<4>::from_data(
-                    burn::tensor::TensorData::new(
-                        (0..y.shape().num_elements())
-                            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
-                            .collect::<Vec<_>>(),
-                        y.shape(),
-                    ),
-                    &dev,
-                );
+                let weights = output_weights(&y);
                 let grads = (y.clone() * weights).sum().backward();
                 let gb = bias.as_ref().map(|b| b.grad(&grads).unwrap());
                 (y, x.grad(&grads).unwrap(), wt.grad(&grads).unwrap(), gb)
@@ -557,11 +538,11 @@ mod tests {
             let (ours, theirs) = (run(true), run(false));
             let case = format!("b{b} c{ci} {h}x{w} k{k} s{stride:?} p{padding:?} d{dilation:?}");
             assert_eq!(ours.0.dims(), theirs.0.dims(), "{case}");
-            assert_close(&format!("{case} output"), ours.0, theirs.0);
-            assert_close(&format!("{case} dx"), ours.1, theirs.1);
-            assert_close(&format!("{case} dw"), ours.2, theirs.2);
+            assert_close(&format!("{case} output"), ours.0, theirs.0, 2e-5);
+            assert_close(&format!("{case} dx"), ours.1, theirs.1, 2e-5);
+            assert_close(&format!("{case} dw"), ours.2, theirs.2, 2e-5);
             if let (Some(a), Some(b)) = (ours.3, theirs.3) {
-                assert_close(&format!("{case} dbias"), a, b);
+                assert_close(&format!("{case} dbias"), a, b, 2e-5);
             }
         }
     }
@@ -581,6 +562,7 @@ mod tests {
             "plain",
             plain,
             burn::tensor::module::conv2d(x.clone(), wt, None, o),
+            2e-5,
         );
         let wg = Tensor::<4>::random([6, 2, 3, 3], Distribution::Normal(0.0, 1.0), &dev);
         let og = ConvOptions::new([1, 1], [1, 1], [1, 1], 2);
@@ -591,6 +573,7 @@ mod tests {
             "grouped",
             grouped,
             burn::tensor::module::conv2d(x, wg, None, og),
+            2e-5,
         );
     }
 

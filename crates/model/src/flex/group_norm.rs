@@ -328,21 +328,10 @@ fn tracked(
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{assert_close, output_weights};
     use super::*;
     use burn::nn::GroupNormConfig;
     use burn::tensor::{Device, Distribution};
-
-    fn assert_close<const D: usize>(what: &str, a: Tensor<D>, b: Tensor<D>, tol: f32) {
-        let (a, b) = (
-            a.to_data().try_to_vec::<f32>().unwrap(),
-            b.to_data().try_to_vec::<f32>().unwrap(),
-        );
-        assert_eq!(a.len(), b.len(), "{what}");
-        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
-        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            assert!((x - y).abs() <= tol * scale, "{what}[{i}]: {x} vs {y}");
-        }
-    }
 
     /// Output and the gradients of x, gamma and beta equal burn's GroupNorm (then burn's
     /// SiLU) through a loss that weights each output differently, with and without the
@@ -375,15 +364,7 @@ mod tests {
                             y
                         }
                     };
-                    let weights = Tensor::<4>::from_data(
-                        TensorData::new(
-                            (0..y.shape().num_elements())
-                                .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
-                                .collect::<Vec<_>>(),
-                            y.shape(),
-                        ),
-                        &dev,
-                    );
+                    let weights = output_weights(&y);
                     let grads = (y.clone() * weights).sum().backward();
                     let g = |p: &Option<burn::module::Param<Tensor<1>>>| {
                         p.as_ref().unwrap().val().grad(&grads).unwrap()

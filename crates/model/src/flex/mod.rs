@@ -15,6 +15,8 @@ mod conv;
 mod group_norm;
 mod silu;
 pub mod simd;
+#[cfg(test)]
+mod testing;
 
 pub use adam::{FusedAdam, FusedAdamConfig};
 pub use conv::{conv2d, conv2d_module};
