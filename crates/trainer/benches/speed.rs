@@ -7,7 +7,8 @@
 //! unet|sample runs one measurement (linear1000, 1000 bins at D = 256, runs only when named);
 //! DIFFMEM_BENCH_QUICK=1 takes a fifth of the steps. DIFFMEM_LINEAR_PATH=gather|grouped picks
 //! the `linear` forward (see `LinearDenoiser::forward`); DIFFMEM_MALLOC=default leaves glibc's
-//! allocator settings (see `src/alloc.rs`).
+//! allocator settings (see `src/alloc.rs`); DIFFMEM_FLEX_KERNELS=off or a list (`conv,adam`)
+//! chooses diffmem's flex kernels (`diffmem_model::flex`).
 //! Run: `RAYON_NUM_THREADS=1 cargo bench --bench speed`.
 
 use diffmem_data::SampleShape;
