@@ -2,8 +2,11 @@
 //! `diffmem train --data gaussian:d=4,spectrum=power:1 --n 32 --model mlp --width 16
 //! --depth 1 --temb 8 --steps 40 --batch-size 8 --log-every 10 --checkpoint-every 20 --num 8
 //! --objective eps --no-clip --heldout 16` at commit f996a14, one thread): its `config.toml`
-//! must repeat the run under this binary, byte for byte, and what this binary writes must say
-//! every setting.
+//! must repeat the run under this binary, byte for byte with burn's own ops
+//! (`DIFFMEM_FLEX_KERNELS=off`), to float rounding with diffmem's flex kernels (whose SiLU
+//! rounds its last bits differently), and what this binary writes must say every setting.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,20 +18,41 @@ fn fixture() -> PathBuf {
 #[test]
 fn first_release_config_repeats_its_run() {
     let out = std::env::temp_dir().join(format!("diffmem-fixture-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let o = Command::new(env!("CARGO_BIN_EXE_diffmem"))
-        .env("RAYON_NUM_THREADS", "1")
-        .args(["train", "--quiet", "--config"])
-        .arg(fixture().join("config.toml"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let reference = out.with_extension("burn-ops");
+    for (dir, kernels) in [(&reference, "off"), (&out, "on")] {
+        let _ = std::fs::remove_dir_all(dir);
+        let o = Command::new(env!("CARGO_BIN_EXE_diffmem"))
+            .env("RAYON_NUM_THREADS", "1")
+            .env("DIFFMEM_FLEX_KERNELS", kernels)
+            .args(["train", "--quiet", "--config"])
+            .arg(fixture().join("config.toml"))
+            .arg("--out")
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
     for file in ["samples.npy", "train_indices.txt"] {
         let old = std::fs::read(fixture().join(file)).unwrap();
-        let new = std::fs::read(out.join(file)).unwrap();
-        assert!(old == new, "{file} differs from the first release's");
+        let new = std::fs::read(reference.join(file)).unwrap();
+        assert!(
+            old == new,
+            "{file} differs from the first release's (burn's ops)"
+        );
+    }
+    let old = std::fs::read(fixture().join("train_indices.txt")).unwrap();
+    assert!(old == std::fs::read(out.join("train_indices.txt")).unwrap());
+    // With the kernels: the same samples up to float rounding (measured: 7e-5 absolute on
+    // values up to 4.4e3, i.e. relative ~1e-8 of the largest).
+    let (want, shape) = common::npy(&fixture().join("samples.npy"));
+    let (got, got_shape) = common::npy(&out.join("samples.npy"));
+    assert_eq!(shape, got_shape);
+    let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    for (a, b) in got.iter().zip(&want) {
+        assert!(
+            (a - b).abs() <= 1e-6 * scale,
+            "flex kernels: sample {a} vs {b}"
+        );
     }
     // The rewritten config states what the first one left implicit.
     let text = std::fs::read_to_string(out.join("config.toml")).unwrap();
@@ -53,6 +77,7 @@ fn first_release_config_repeats_its_run() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let a = std::fs::read(out.join("samples.npy")).unwrap();
     assert!(a == std::fs::read(again.join("samples.npy")).unwrap());
-    std::fs::remove_dir_all(&out).ok();
-    std::fs::remove_dir_all(&again).ok();
+    for dir in [&out, &again, &reference] {
+        std::fs::remove_dir_all(dir).ok();
+    }
 }

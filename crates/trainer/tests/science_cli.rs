@@ -7,39 +7,10 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{header, ok, run, s};
+use common::{header, npy, ok, run, s};
 
 fn tmpdir(name: &str) -> PathBuf {
     common::tmpdir("science", name)
-}
-
-/// The data and shape of a little-endian `.npy` file (f4 as f64, or i8).
-fn npy(p: &Path) -> (Vec<f64>, Vec<usize>) {
-    let b = common::read(p);
-    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
-    let shape: Vec<usize> = header
-        .split("'shape': (")
-        .nth(1)
-        .unwrap()
-        .split(')')
-        .next()
-        .unwrap()
-        .split(',')
-        .filter_map(|v| v.trim().parse().ok())
-        .collect();
-    let body = &b[10 + hlen..];
-    let data = if header.contains("'<f4'") {
-        body.chunks_exact(4)
-            .map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap())))
-            .collect()
-    } else {
-        assert!(header.contains("'<i8'"), "{header}");
-        body.chunks_exact(8)
-            .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f64)
-            .collect()
-    };
-    (data, shape)
 }
 
 /// Per-coordinate mean and variance of `[n, d]` rows.

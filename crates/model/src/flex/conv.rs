@@ -4,13 +4,14 @@
 //!
 //! - forward: out_b [C_out, P] = W [C_out, CK] col_b [CK, P] + bias (P = H_out W_out,
 //!   CK = C_in k_h k_w), written straight into the NCHW output;
-//! - weight gradient: dW = sum_b dOut_b [C_out, P] col_b^T [P, CK], accumulated per rayon
-//!   worker and summed (burn's generic fallback instead runs it as a convolution whose gemm
+//! - weight gradient: dW = sum_b dOut_b [C_out, P] col_b^T [P, CK], accumulated per run of
+//!   images and summed in order (burn's generic fallback instead runs it as a convolution whose gemm
 //!   has k_h k_w = 9 output columns);
 //! - input gradient: dcol_b = W^T dOut_b, scattered back by col2im; bias gradient: the sum of
 //!   dOut over batch and positions.
 //!
-//! Images are spread over rayon's pool; each worker keeps its own `col` buffer, so no image's
+//! Images are spread over rayon's pool in fixed runs (`flex::batch_runs`: the batch sums are
+//! the same at any thread count); each run keeps its own `col` buffer, so no image's
 //! columns outlive its step (at batch 64, 28 x 28, 64 channels the whole batch's columns would
 //! be 151 MB). Only `groups = 1` runs here; grouped convolutions use burn's op.
 
@@ -365,51 +366,39 @@ fn backward(
     let (xv, wv, gv) = (values(x), values(w), values(gout));
     let (p, ck, co) = (g.p(), g.ck(), g.c_out);
     let mut dx = want[0].then(|| vec![0.0f32; g.batch * g.chw()]);
-    // One dx slice per image, or none when dx is not wanted.
-    let slices: Vec<Option<&mut [f32]>> = match dx.as_mut() {
-        Some(d) => d.chunks_mut(g.chw().max(1)).map(Some).collect(),
-        None => (0..g.batch).map(|_| None).collect(),
-    };
-    let (dw, db) = slices
-        .into_par_iter()
-        .enumerate()
-        .fold(
-            || {
-                (
-                    vec![0.0f32; co * ck],
-                    vec![0.0f32; co],
-                    vec![0.0f32; ck * p],
-                )
-            },
-            |(mut dw, mut db, mut col), (b, dx_b)| {
-                let gout_b = &gv[b * co * p..(b + 1) * co * p];
-                if want[1] {
-                    g.im2col(&xv[b * g.chw()..(b + 1) * g.chw()], &mut col);
-                    // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
-                    gemm((co, ck, p), &mut dw, true, gout_b, (p, 1), &col, (1, p));
-                }
-                if want[2] {
-                    for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
-                        db[c] += row.iter().sum::<f32>();
-                    }
-                }
-                if let Some(dx_b) = dx_b {
-                    // dcol [CK, P] = W^T dOut_b, W^T(r, c) = W[c CK + r]; reuses `col`.
-                    gemm((ck, p, co), &mut col, false, &wv, (1, ck), gout_b, (p, 1));
-                    g.col2im(&col, dx_b);
-                }
-                (dw, db, col)
-            },
-        )
-        .map(|(dw, db, _)| (dw, db))
-        .reduce(
-            || (vec![0.0f32; co * ck], vec![0.0f32; co]),
-            |(mut a, mut ab), (b, bb)| {
-                a.iter_mut().zip(&b).for_each(|(u, v)| *u += v);
-                ab.iter_mut().zip(&bb).for_each(|(u, v)| *u += v);
-                (a, ab)
-            },
+    let chw = g.chw();
+    let partials = super::batch_runs(g.batch, chw, dx.as_deref_mut(), |images, mut dx_run| {
+        let (mut dw, mut db, mut col) = (
+            vec![0.0f32; co * ck],
+            vec![0.0f32; co],
+            vec![0.0f32; ck * p],
         );
+        for b in images.clone() {
+            let gout_b = &gv[b * co * p..(b + 1) * co * p];
+            if want[1] {
+                g.im2col(&xv[b * chw..(b + 1) * chw], &mut col);
+                // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
+                gemm((co, ck, p), &mut dw, true, gout_b, (p, 1), &col, (1, p));
+            }
+            if want[2] {
+                for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
+                    db[c] += row.iter().sum::<f32>();
+                }
+            }
+            if let Some(dx_run) = dx_run.as_deref_mut() {
+                let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
+                // dcol [CK, P] = W^T dOut_b, W^T(r, c) = W[c CK + r]; reuses `col`.
+                gemm((ck, p, co), &mut col, false, &wv, (1, ck), gout_b, (p, 1));
+                g.col2im(&col, dx_b);
+            }
+        }
+        (dw, db)
+    });
+    let (dws, dbs): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
+    let (dw, db) = (
+        super::add_in_order(dws, co * ck),
+        super::add_in_order(dbs, co),
+    );
     let tensor = |v: Vec<f32>, s: Shape| FlexTensor::from_data(burn::tensor::TensorData::new(v, s));
     Grads {
         x: dx.map(|d| tensor(d, x.shape())),
@@ -575,6 +564,37 @@ mod tests {
             burn::tensor::module::conv2d(x, wg, None, og),
             2e-5,
         );
+    }
+
+    /// The batch sums (dW, dbias) and dx are the same bit for bit with 1 and with 3 threads:
+    /// the runs of images are fixed, not split by work stealing.
+    #[test]
+    fn gradients_do_not_depend_on_the_thread_count() {
+        let dev = Device::flex();
+        let flex = |t: Tensor<4>| t.try_into_primitive::<Flex>().unwrap();
+        let x = flex(Tensor::random(
+            [21, 3, 6, 6],
+            Distribution::Normal(0.0, 1.0),
+            &dev,
+        ));
+        let w = flex(Tensor::random(
+            [4, 3, 3, 3],
+            Distribution::Normal(0.0, 1.0),
+            &dev,
+        ));
+        let gout = flex(Tensor::random(
+            [21, 4, 6, 6],
+            Distribution::Normal(0.0, 1.0),
+            &dev,
+        ));
+        let o = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        let run = |threads| {
+            super::super::with_threads(threads, || {
+                let g = backward(&x, &w, &gout, &o, [true; 3]);
+                [g.x, g.weight, g.bias].map(|t| super::super::flex_values(&t.unwrap()))
+            })
+        };
+        assert_eq!(run(1), run(3));
     }
 
     /// col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)> for random x and c,

@@ -218,61 +218,55 @@ fn backward(
     let per_group = c / s.groups;
     let wide = wide();
     let mut dx = vec![0.0f32; batch * c * hw];
-    let (dgamma, dbeta) = dx
-        .par_chunks_mut((c * hw).max(1))
-        .enumerate()
-        .fold(
-            || (vec![0.0f32; c], vec![0.0f32; c]),
-            |(mut dgamma, mut dbeta), (b, dx_b)| {
-                let x_b = &xv[b * c * hw..(b + 1) * c * hw];
-                let dy_b = &dyv[b * c * hw..(b + 1) * c * hw];
-                for k in 0..s.groups {
-                    let chans = k * per_group..(k + 1) * per_group;
-                    let (mu, r) = stats(&x_b[chans.start * hw..chans.end * hw], s.eps);
-                    // Pass 1: dz (into dx) and the per-channel sums.
-                    let (mut m1, mut m2) = (0.0f32, 0.0f32);
-                    for ch in chans.clone() {
-                        let a = gv[ch] * r;
-                        let coef = [a, bv[ch] - mu * a, mu, r];
-                        let at = ch * hw..(ch + 1) * hw;
-                        let (xs, dys) = (&x_b[at.clone()], &dy_b[at.clone()]);
-                        let dz = &mut dx_b[at];
-                        #[cfg(target_arch = "x86_64")]
-                        let (s1, s2) = if wide {
-                            // SAFETY: `wide` checked the CPU features.
-                            unsafe { dz_sums_wide(xs, dys, coef, s.act, dz) }
-                        } else {
-                            dz_sums(xs, dys, coef, s.act, dz)
-                        };
-                        #[cfg(not(target_arch = "x86_64"))]
-                        let (s1, s2) = dz_sums(xs, dys, coef, s.act, dz);
-                        dbeta[ch] += s1;
-                        dgamma[ch] += s2;
-                        m1 += gv[ch] * s1;
-                        m2 += gv[ch] * s2;
-                    }
-                    let n = (per_group * hw) as f32;
-                    let (m1, m2) = (m1 / n, m2 / n);
-                    // Pass 2: dx = r (gamma dz - m1 - xhat m2), in place over dz.
-                    for ch in chans {
-                        let at = ch * hw..(ch + 1) * hw;
-                        let xs = &x_b[at.clone()];
-                        for (d, &xi) in dx_b[at].iter_mut().zip(xs) {
-                            *d = r * (gv[ch] * *d - m1 - (xi - mu) * r * m2);
-                        }
+    let chw = c * hw;
+    let partials = super::batch_runs(batch, chw, Some(&mut dx), |images, dx_run| {
+        let dx_run = dx_run.expect("dx is always computed");
+        let (mut dgamma, mut dbeta) = (vec![0.0f32; c], vec![0.0f32; c]);
+        for b in images.clone() {
+            let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
+            let x_b = &xv[b * c * hw..(b + 1) * c * hw];
+            let dy_b = &dyv[b * c * hw..(b + 1) * c * hw];
+            for k in 0..s.groups {
+                let chans = k * per_group..(k + 1) * per_group;
+                let (mu, r) = stats(&x_b[chans.start * hw..chans.end * hw], s.eps);
+                // Pass 1: dz (into dx) and the per-channel sums.
+                let (mut m1, mut m2) = (0.0f32, 0.0f32);
+                for ch in chans.clone() {
+                    let a = gv[ch] * r;
+                    let coef = [a, bv[ch] - mu * a, mu, r];
+                    let at = ch * hw..(ch + 1) * hw;
+                    let (xs, dys) = (&x_b[at.clone()], &dy_b[at.clone()]);
+                    let dz = &mut dx_b[at];
+                    #[cfg(target_arch = "x86_64")]
+                    let (s1, s2) = if wide {
+                        // SAFETY: `wide` checked the CPU features.
+                        unsafe { dz_sums_wide(xs, dys, coef, s.act, dz) }
+                    } else {
+                        dz_sums(xs, dys, coef, s.act, dz)
+                    };
+                    #[cfg(not(target_arch = "x86_64"))]
+                    let (s1, s2) = dz_sums(xs, dys, coef, s.act, dz);
+                    dbeta[ch] += s1;
+                    dgamma[ch] += s2;
+                    m1 += gv[ch] * s1;
+                    m2 += gv[ch] * s2;
+                }
+                let n = (per_group * hw) as f32;
+                let (m1, m2) = (m1 / n, m2 / n);
+                // Pass 2: dx = r (gamma dz - m1 - xhat m2), in place over dz.
+                for ch in chans {
+                    let at = ch * hw..(ch + 1) * hw;
+                    let xs = &x_b[at.clone()];
+                    for (d, &xi) in dx_b[at].iter_mut().zip(xs) {
+                        *d = r * (gv[ch] * *d - m1 - (xi - mu) * r * m2);
                     }
                 }
-                (dgamma, dbeta)
-            },
-        )
-        .reduce(
-            || (vec![0.0f32; c], vec![0.0f32; c]),
-            |(mut a, mut b), (u, v)| {
-                a.iter_mut().zip(&u).for_each(|(p, q)| *p += q);
-                b.iter_mut().zip(&v).for_each(|(p, q)| *p += q);
-                (a, b)
-            },
-        );
+            }
+        }
+        (dgamma, dbeta)
+    });
+    let (dgs, dbs): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
+    let (dgamma, dbeta) = (super::add_in_order(dgs, c), super::add_in_order(dbs, c));
     let t = |v: Vec<f32>, s: Shape| FlexTensor::from_data(TensorData::new(v, s));
     [
         t(dx, x.shape()),
@@ -379,6 +373,32 @@ mod tests {
                 assert_close(&format!("{case} dbeta"), ours.3, theirs.3, 1e-4);
             }
         }
+    }
+
+    /// dx, dgamma and dbeta are the same bit for bit with 1 and with 3 threads.
+    #[test]
+    fn gradients_do_not_depend_on_the_thread_count() {
+        let dev = Device::flex();
+        let flex = |t: Tensor<1>| t.try_into_primitive::<Flex>().unwrap();
+        let x = Tensor::<4>::random([19, 8, 5, 5], Distribution::Normal(1.0, 2.0), &dev);
+        let dy = Tensor::<4>::random([19, 8, 5, 5], Distribution::Normal(0.0, 1.0), &dev);
+        let (x, dy) = (
+            x.try_into_primitive::<Flex>().unwrap(),
+            dy.try_into_primitive::<Flex>().unwrap(),
+        );
+        let gamma = flex(Tensor::random([8], Distribution::Normal(1.0, 0.3), &dev));
+        let beta = flex(Tensor::random([8], Distribution::Normal(0.0, 0.3), &dev));
+        let spec = Spec {
+            groups: 4,
+            eps: 1e-5,
+            act: true,
+        };
+        let run = |threads| {
+            super::super::with_threads(threads, || {
+                backward(&x, &gamma, &beta, &dy, spec).map(|t| super::super::flex_values(&t))
+            })
+        };
+        assert_eq!(run(1), run(3));
     }
 
     /// Without autodiff (sampling) the kernel gives burn's values too.

@@ -109,6 +109,42 @@ pub(crate) fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
+/// The most tasks a batch reduction is cut into (see [`batch_runs`]).
+const REDUCE_TASKS: usize = 8;
+
+/// Runs `f` over fixed runs of consecutive images (at most [`REDUCE_TASKS`] of them, whatever
+/// the thread count) in parallel, handing each its slice of `out` (`per_image` values per
+/// image) if there is one, and returns the runs' results in batch order. A gradient summed
+/// over the batch as the in-order sum of these partials ([`add_in_order`]) is the same bit
+/// for bit at any thread count (rayon's own fold would split by work stealing).
+pub(crate) fn batch_runs<P: Send>(
+    batch: usize,
+    per_image: usize,
+    out: Option<&mut [f32]>,
+    f: impl Fn(std::ops::Range<usize>, Option<&mut [f32]>) -> P + Sync,
+) -> Vec<P> {
+    use rayon::prelude::*;
+    let per = batch.div_ceil(REDUCE_TASKS).max(1);
+    let run = |i: usize| i * per..((i + 1) * per).min(batch);
+    let runs: Vec<_> = match out {
+        Some(o) => o
+            .chunks_mut((per * per_image).max(1))
+            .enumerate()
+            .map(|(i, c)| (run(i), Some(c)))
+            .collect(),
+        None => (0..batch.div_ceil(per)).map(|i| (run(i), None)).collect(),
+    };
+    runs.into_par_iter().map(|(r, o)| f(r, o)).collect()
+}
+
+/// The element-wise sum of equal-length vectors, added in the order given.
+pub(crate) fn add_in_order(parts: impl IntoIterator<Item = Vec<f32>>, len: usize) -> Vec<f32> {
+    parts.into_iter().fold(vec![0.0f32; len], |mut acc, v| {
+        acc.iter_mut().zip(&v).for_each(|(a, b)| *a += b);
+        acc
+    })
+}
+
 /// A new contiguous flex tensor of `shape` filled by `fill` (which writes every element).
 pub(crate) fn build(shape: burn::tensor::Shape, fill: impl FnOnce(&mut [f32])) -> FlexTensor {
     #[cfg(test)]
@@ -131,6 +167,22 @@ pub(crate) fn kernel_ran<T>(f: impl FnOnce() -> T) -> (T, bool) {
     let before = BUILT.with(|n| n.get());
     let out = f();
     (out, BUILT.with(|n| n.get()) > before)
+}
+
+/// Runs `f` in a rayon pool of `threads` threads (tests of thread-count independence).
+#[cfg(test)]
+pub(crate) fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+/// The f32 values of a flex tensor (tests).
+#[cfg(test)]
+pub(crate) fn flex_values(t: &FlexTensor) -> Vec<f32> {
+    values(t).into_owned()
 }
 
 #[cfg(test)]
