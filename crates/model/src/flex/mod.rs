@@ -64,6 +64,15 @@ fn switched_on(setting: Option<&str>) -> Vec<Kernel> {
         Some("off" | "0" | "none") => Vec::new(),
         Some(list) => {
             let names: Vec<&str> = list.split(',').map(str::trim).collect();
+            for unknown in names
+                .iter()
+                .filter(|n| !Kernel::ALL.iter().any(|k| k.name() == **n))
+            {
+                eprintln!(
+                    "warning: DIFFMEM_FLEX_KERNELS names no kernel '{unknown}' (known: silu, conv, \
+                     groupnorm, adam; or on, off): ignored"
+                );
+            }
             Kernel::ALL
                 .into_iter()
                 .filter(|k| names.contains(&k.name()))
