@@ -114,20 +114,10 @@ fn update(k: StepScalars, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn update_wide(k: StepScalars, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
-    update(k, p, m, v, g)
-}
-
-fn update_chunk(k: StepScalars, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if super::simd::wide() {
-        // SAFETY: the CPU has the features `update_wide` was compiled for.
-        return unsafe { update_wide(k, p, m, v, g) };
-    }
-    update(k, p, m, v, g)
-}
+super::simd::wide_copy!(
+    /// [`update`], in its AVX2 copy when the CPU has it.
+    fn update_chunk(k: StepScalars, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) = update;
+);
 
 /// Whether `t` is a plain flex f32 tensor (the probe's clone is dropped at once, so `t` stays
 /// the only owner of its buffer).

@@ -236,36 +236,17 @@ impl Geometry {
 
     /// [`Self::im2col_body`], in its AVX2 copy when the CPU has it.
     fn im2col(&self, x: &[f32], col: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if super::simd::wide() {
-            // SAFETY: the CPU has the features `im2col_wide` was compiled for.
-            return unsafe { self.im2col_wide(x, col) };
-        }
-        self.im2col_body(x, col)
+        im2col_run(self, x, col)
     }
 
     /// [`Self::col2im_body`], in its AVX2 copy when the CPU has it.
     fn col2im(&self, dcol: &[f32], dx: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if super::simd::wide() {
-            // SAFETY: as in `im2col`.
-            return unsafe { self.col2im_wide(dcol, dx) };
-        }
-        self.col2im_body(dcol, dx)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn im2col_wide(&self, x: &[f32], col: &mut [f32]) {
-        self.im2col_body(x, col)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn col2im_wide(&self, dcol: &[f32], dx: &mut [f32]) {
-        self.col2im_body(dcol, dx)
+        col2im_run(self, dcol, dx)
     }
 }
+
+super::simd::wide_copy!(fn im2col_run(g: &Geometry, x: &[f32], col: &mut [f32]) = Geometry::im2col_body;);
+super::simd::wide_copy!(fn col2im_run(g: &Geometry, dcol: &[f32], dx: &mut [f32]) = Geometry::col2im_body;);
 
 /// dst [m, n] (row-major, row stride `n`) := (if `accumulate`) dst + lhs [m, k] rhs [k, n],
 /// where lhs(r, c) = lhs[r rs + c cs] and likewise rhs: one single-threaded gemm (the

@@ -104,11 +104,10 @@ fn affine(x: &[f32], a: f32, b: f32, act: bool, out: &mut [f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn affine_wide(x: &[f32], a: f32, b: f32, act: bool, out: &mut [f32]) {
-    affine(x, a, b, act, out)
-}
+simd::wide_copy!(
+    /// [`affine`], in its AVX2 copy when the CPU has it.
+    fn affine_run(x: &[f32], a: f32, b: f32, act: bool, out: &mut [f32]) = affine;
+);
 
 /// Lanes of the partial sums: summing into 8 independent accumulators (then adding them)
 /// lets LLVM vectorise a float reduction, which it may not reorder by itself.
@@ -148,18 +147,10 @@ fn dz_sums(x: &[f32], dy: &[f32], k: [f32; 4], act: bool, dz: &mut [f32]) -> (f3
     (s1.iter().sum(), s2.iter().sum())
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn dz_sums_wide(x: &[f32], dy: &[f32], k: [f32; 4], act: bool, dz: &mut [f32]) -> (f32, f32) {
-    dz_sums(x, dy, k, act, dz)
-}
-
-fn wide() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return simd::wide();
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
+simd::wide_copy!(
+    /// [`dz_sums`], in its AVX2 copy when the CPU has it.
+    fn dz_sums_run(x: &[f32], dy: &[f32], k: [f32; 4], act: bool, dz: &mut [f32]) -> (f32, f32) = dz_sums;
+);
 
 /// The sizes: batch, channels, positions per channel.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {
@@ -172,7 +163,6 @@ fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, s: Spec) -> Fl
     let (_, c, hw) = dims(x);
     let (xv, gv, bv) = (values(x), values(gamma), values(beta));
     let per_group = c / s.groups;
-    let wide = wide();
     build(x.shape(), |out| {
         if c * hw == 0 {
             return;
@@ -191,14 +181,7 @@ fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, s: Spec) -> Fl
                             &x_b[ch * hw..(ch + 1) * hw],
                             &mut out_b[ch * hw..(ch + 1) * hw],
                         );
-                        #[cfg(target_arch = "x86_64")]
-                        if wide {
-                            // SAFETY: `wide` checked the CPU features.
-                            unsafe { affine_wide(xs, a, off, s.act, os) };
-                            continue;
-                        }
-                        let _ = wide;
-                        affine(xs, a, off, s.act, os);
+                        affine_run(xs, a, off, s.act, os);
                     }
                 }
             });
@@ -216,7 +199,6 @@ fn backward(
     let (batch, c, hw) = dims(x);
     let (xv, gv, bv, dyv) = (values(x), values(gamma), values(beta), values(dy));
     let per_group = c / s.groups;
-    let wide = wide();
     let mut dx = vec![0.0f32; batch * c * hw];
     let chw = c * hw;
     let partials = super::batch_runs(batch, chw, Some(&mut dx), |images, dx_run| {
@@ -237,15 +219,7 @@ fn backward(
                     let at = ch * hw..(ch + 1) * hw;
                     let (xs, dys) = (&x_b[at.clone()], &dy_b[at.clone()]);
                     let dz = &mut dx_b[at];
-                    #[cfg(target_arch = "x86_64")]
-                    let (s1, s2) = if wide {
-                        // SAFETY: `wide` checked the CPU features.
-                        unsafe { dz_sums_wide(xs, dys, coef, s.act, dz) }
-                    } else {
-                        dz_sums(xs, dys, coef, s.act, dz)
-                    };
-                    #[cfg(not(target_arch = "x86_64"))]
-                    let (s1, s2) = dz_sums(xs, dys, coef, s.act, dz);
+                    let (s1, s2) = dz_sums_run(xs, dys, coef, s.act, dz);
                     dbeta[ch] += s1;
                     dgamma[ch] += s2;
                     m1 += gv[ch] * s1;

@@ -63,13 +63,41 @@ fn silu_grad_one(x: f32, g: f32) -> f32 {
 }
 
 /// Whether the CPU has AVX2 and FMA (the wide copies of the kernels), checked once.
-#[cfg(target_arch = "x86_64")]
 pub fn wide() -> bool {
-    static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *WIDE.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    })
+    #[cfg(target_arch = "x86_64")]
+    {
+        static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *WIDE.get_or_init(|| {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
+
+/// Defines `fn $name(args) -> R` that runs `$body(args)` (an `#[inline(always)]` function)
+/// compiled with AVX2 + FMA enabled when the CPU has them ([`wide`]), and as compiled for the
+/// baseline otherwise: the kernels' one run-time dispatch, so the binary stays portable.
+macro_rules! wide_copy {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident: $t:ty),* $(,)?) $(-> $r:ty)? = $body:path;) => {
+        $(#[$m])*
+        $vis fn $name($($a: $t),*) $(-> $r)? {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            fn wide($($a: $t),*) $(-> $r)? {
+                $body($($a),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if $crate::flex::simd::wide() {
+                // SAFETY: the CPU has the features `wide` was compiled for.
+                return unsafe { wide($($a),*) };
+            }
+            $body($($a),*)
+        }
+    };
+}
+pub(crate) use wide_copy;
 
 /// Defines `$name(input slices.., out)`: the element-wise map `$f` over equal-length slices,
 /// in an AVX2 + FMA copy chosen at run time and a baseline copy, split across rayon in
@@ -88,19 +116,7 @@ macro_rules! elementwise {
                     out[i] = $f($($x[i]),+);
                 }
             }
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            fn wide_copy($($x: &[f32],)+ out: &mut [f32]) {
-                body($($x,)+ out)
-            }
-            fn run($($x: &[f32],)+ out: &mut [f32]) {
-                #[cfg(target_arch = "x86_64")]
-                if wide() {
-                    // SAFETY: the CPU supports the features `wide` was compiled for.
-                    return unsafe { wide_copy($($x,)+ out) };
-                }
-                body($($x,)+ out)
-            }
+            wide_copy!(fn run($($x: &[f32]),+, out: &mut [f32]) = body;);
             if out.len() <= CHUNK {
                 run($($x,)+ out);
             } else {
