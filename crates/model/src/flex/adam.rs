@@ -161,7 +161,7 @@ impl FusedAdam {
         state: Option<AdamState<D>>,
     ) -> (Tensor<D>, AdamState<D>) {
         #[cfg(test)]
-        super::BUILT.with(|n| n.set(n.get() + 1));
+        super::testing::note_built();
         let mut p = take(tensor);
         let (t, mut m, mut v) = match state {
             Some(s) => (
@@ -258,7 +258,8 @@ mod tests {
                 };
                 let lr = 1e-2 / (1.0 + step as f64);
                 let (g_ours, g_theirs) = (grads(&ours), grads(&theirs));
-                let (next, ran) = super::super::kernel_ran(|| fused.step(lr, ours, g_ours));
+                let (next, ran) =
+                    super::super::testing::kernel_ran(|| fused.step(lr, ours, g_ours));
                 assert!(ran, "the fused update did not run");
                 ours = next;
                 theirs = reference.step(lr, theirs, g_theirs);

@@ -61,20 +61,27 @@ pub fn conv2d(
     if options.groups != 1 || !super::enabled(super::Kernel::Conv) {
         return fallback(x, weight, bias, options);
     }
-    let on = (downcast(x.clone()), downcast(weight.clone()));
-    let bias_on = bias.clone().map(downcast);
-    match (on, bias_on) {
-        ((Ok(OnFlex::Autodiff(xt)), Ok(OnFlex::Autodiff(wt))), None) => {
-            Tensor::from_primitive::<Autodiff<Flex>>(tracked(xt, wt, None, &options))
+    // The bias (if any) must live where x and the weight do; Some(None) means it does not.
+    let bias_on = bias.clone().map(|b| downcast(b).ok());
+    match (downcast(x.clone()), downcast(weight.clone())) {
+        (Ok(OnFlex::Autodiff(xt)), Ok(OnFlex::Autodiff(wt))) => {
+            match bias_on.map(|b| b.and_then(OnFlex::autodiff)) {
+                Some(None) => fallback(x, weight, bias, options),
+                b => {
+                    Tensor::from_primitive::<Autodiff<Flex>>(tracked(xt, wt, b.flatten(), &options))
+                }
+            }
         }
-        ((Ok(OnFlex::Autodiff(xt)), Ok(OnFlex::Autodiff(wt))), Some(Ok(OnFlex::Autodiff(bt)))) => {
-            Tensor::from_primitive::<Autodiff<Flex>>(tracked(xt, wt, Some(bt), &options))
-        }
-        ((Ok(OnFlex::Plain(xt)), Ok(OnFlex::Plain(wt))), None) => {
-            Tensor::from_primitive::<Flex>(forward(&xt, &wt, None, &options))
-        }
-        ((Ok(OnFlex::Plain(xt)), Ok(OnFlex::Plain(wt))), Some(Ok(OnFlex::Plain(bt)))) => {
-            Tensor::from_primitive::<Flex>(forward(&xt, &wt, Some(&bt), &options))
+        (Ok(OnFlex::Plain(xt)), Ok(OnFlex::Plain(wt))) => {
+            match bias_on.map(|b| b.and_then(OnFlex::plain)) {
+                Some(None) => fallback(x, weight, bias, options),
+                b => Tensor::from_primitive::<Flex>(forward(
+                    &xt,
+                    &wt,
+                    b.flatten().as_ref(),
+                    &options,
+                )),
+            }
         }
         _ => fallback(x, weight, bias, options),
     }
@@ -492,7 +499,7 @@ mod tests {
                 let (x, wt) = (x.clone().require_grad(), wt.clone().require_grad());
                 let bias = bias.clone().map(|b| b.require_grad());
                 let y = if ours {
-                    let (y, ran) = super::super::kernel_ran(|| {
+                    let (y, ran) = super::super::testing::kernel_ran(|| {
                         conv2d(x.clone(), wt.clone(), bias.clone(), o.clone())
                     });
                     assert!(ran, "the flex kernel did not run");
@@ -526,7 +533,7 @@ mod tests {
         let wt = Tensor::<4>::random([6, 4, 3, 3], Distribution::Normal(0.0, 1.0), &dev);
         let o = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
         let (plain, ran) =
-            super::super::kernel_ran(|| conv2d(x.clone(), wt.clone(), None, o.clone()));
+            super::super::testing::kernel_ran(|| conv2d(x.clone(), wt.clone(), None, o.clone()));
         assert!(ran);
         assert_close(
             "plain",
@@ -537,7 +544,7 @@ mod tests {
         let wg = Tensor::<4>::random([6, 2, 3, 3], Distribution::Normal(0.0, 1.0), &dev);
         let og = ConvOptions::new([1, 1], [1, 1], [1, 1], 2);
         let (grouped, ran) =
-            super::super::kernel_ran(|| conv2d(x.clone(), wg.clone(), None, og.clone()));
+            super::super::testing::kernel_ran(|| conv2d(x.clone(), wg.clone(), None, og.clone()));
         assert!(!ran, "grouped convolutions are burn's");
         assert_close(
             "grouped",
@@ -570,9 +577,9 @@ mod tests {
         ));
         let o = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
         let run = |threads| {
-            super::super::with_threads(threads, || {
+            super::super::testing::with_threads(threads, || {
                 let g = backward(&x, &w, &gout, &o, [true; 3]);
-                [g.x, g.weight, g.bias].map(|t| super::super::flex_values(&t.unwrap()))
+                [g.x, g.weight, g.bias].map(|t| super::super::testing::flex_values(&t.unwrap()))
             })
         };
         assert_eq!(run(1), run(3));

@@ -321,7 +321,7 @@ mod tests {
                     let x = x0.clone().require_grad();
                     let y = if ours {
                         let (y, ran) =
-                            super::super::kernel_ran(|| group_norm(&norm, x.clone(), act));
+                            super::super::testing::kernel_ran(|| group_norm(&norm, x.clone(), act));
                         assert!(ran, "the flex kernel did not run");
                         y
                     } else {
@@ -368,8 +368,9 @@ mod tests {
             act: true,
         };
         let run = |threads| {
-            super::super::with_threads(threads, || {
-                backward(&x, &gamma, &beta, &dy, spec).map(|t| super::super::flex_values(&t))
+            super::super::testing::with_threads(threads, || {
+                backward(&x, &gamma, &beta, &dy, spec)
+                    .map(|t| super::super::testing::flex_values(&t))
             })
         };
         assert_eq!(run(1), run(3));
@@ -381,7 +382,7 @@ mod tests {
         let dev = Device::flex();
         let norm = GroupNormConfig::new(4, 8).init(&dev);
         let x = Tensor::<4>::random([2, 8, 6, 5], Distribution::Normal(-1.0, 3.0), &dev);
-        let (ours, ran) = super::super::kernel_ran(|| group_norm(&norm, x.clone(), true));
+        let (ours, ran) = super::super::testing::kernel_ran(|| group_norm(&norm, x.clone(), true));
         assert!(ran);
         assert_close(
             "plain",

@@ -96,6 +96,24 @@ pub(crate) enum OnFlex {
     Plain(FlexTensor),
 }
 
+impl OnFlex {
+    /// The autodiff primitive, if this is one.
+    pub(crate) fn autodiff(self) -> Option<FloatTensor<Autodiff<Flex>>> {
+        match self {
+            OnFlex::Autodiff(t) => Some(t),
+            OnFlex::Plain(_) => None,
+        }
+    }
+
+    /// The plain primitive, if this is one.
+    pub(crate) fn plain(self) -> Option<FlexTensor> {
+        match self {
+            OnFlex::Plain(t) => Some(t),
+            OnFlex::Autodiff(_) => None,
+        }
+    }
+}
+
 /// `x` as a flex f32 primitive when it lives on flex; otherwise `x` back unchanged.
 pub(crate) fn downcast<const D: usize>(x: Tensor<D>) -> Result<OnFlex, Tensor<D>> {
     if x.dtype() != burn::tensor::DType::F32 {
@@ -114,7 +132,13 @@ pub(crate) fn downcast<const D: usize>(x: Tensor<D>) -> Result<OnFlex, Tensor<D>
 pub(crate) fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
+        // to_contiguous's fresh buffer becomes the Vec without a second copy.
+        None => std::borrow::Cow::Owned(
+            t.to_contiguous()
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("flex kernels only take f32 tensors"),
+        ),
     }
 }
 
@@ -157,41 +181,10 @@ pub(crate) fn add_in_order(parts: impl IntoIterator<Item = Vec<f32>>, len: usize
 /// A new contiguous flex tensor of `shape` filled by `fill` (which writes every element).
 pub(crate) fn build(shape: burn::tensor::Shape, fill: impl FnOnce(&mut [f32])) -> FlexTensor {
     #[cfg(test)]
-    BUILT.with(|n| n.set(n.get() + 1));
+    testing::note_built();
     let mut out = vec![0.0f32; shape.num_elements()];
     fill(&mut out);
     FlexTensor::from_data(TensorData::new(out, shape))
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Tensors built (or parameters updated) by the kernels on this thread (tests check that a kernel, not burn's
-    /// fallback, ran).
-    pub(crate) static BUILT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Runs `f` and says whether a flex kernel built its result on this thread.
-#[cfg(test)]
-pub(crate) fn kernel_ran<T>(f: impl FnOnce() -> T) -> (T, bool) {
-    let before = BUILT.with(|n| n.get());
-    let out = f();
-    (out, BUILT.with(|n| n.get()) > before)
-}
-
-/// Runs `f` in a rayon pool of `threads` threads (tests of thread-count independence).
-#[cfg(test)]
-pub(crate) fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
-/// The f32 values of a flex tensor (tests).
-#[cfg(test)]
-pub(crate) fn flex_values(t: &FlexTensor) -> Vec<f32> {
-    values(t).into_owned()
 }
 
 #[cfg(test)]
