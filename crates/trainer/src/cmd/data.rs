@@ -208,7 +208,7 @@ fn inspect(a: &InspectArgs) -> Result<()> {
             "first_indices": ds.provenance.indices.iter().take(10).collect::<Vec<_>>(),
             "truth_trace": truth.map(|t| t.cov.trace()),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::io::print_json(&v);
         return Ok(());
     }
     println!("source:     {}", ds.provenance.source);
@@ -278,7 +278,7 @@ fn grid(a: &GridArgs) -> Result<()> {
             "data": spec.to_string(),
             "per_row": cols,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::io::print_json(&v);
     } else {
         println!(
             "wrote {} ({shown} samples of {spec}, {cols} per row)",

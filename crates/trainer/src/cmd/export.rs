@@ -122,7 +122,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         "tensors": tensors.len(), "bytes": bytes.len(),
     });
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        crate::io::print_json(&summary);
     } else {
         println!(
             "wrote {} ({} tensors, {} bytes) from {source}\nload it in PyTorch: docs/export.md",

@@ -64,7 +64,7 @@ impl Built<'_> {
     /// Prints report.json (`json`) or the text summary.
     pub fn print(&self, json: bool) -> Result<()> {
         if json {
-            println!("{}", serde_json::to_string_pretty(&self.doc)?);
+            crate::io::print_json(&self.doc);
             return Ok(());
         }
         print_summary(

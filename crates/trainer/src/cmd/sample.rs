@@ -151,7 +151,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             "seconds": started.elapsed().as_secs_f64(),
             "png": out.join("samples.png"), "npy": out.join("samples.npy"),
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        crate::io::print_json(&doc);
         return Ok(());
     }
     println!(

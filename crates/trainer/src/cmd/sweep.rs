@@ -6,6 +6,7 @@
 
 use crate::cmd::report;
 use crate::io::atomic::write_atomic;
+use crate::io::print_json;
 use crate::sweep::grid::{GridPoint, expand};
 use crate::sweep::point::{Context as PointContext, Outcome, Report};
 use crate::sweep::slurm::{SlurmJob, script, tasks_tsv};
@@ -151,12 +152,6 @@ fn print_outcome(p: &GridPoint, r: &Report, k: usize, total: usize) {
         Outcome::Interrupted => "interrupted".to_string(),
     };
     eprintln!("[{k}/{total}] {} {what} in {:.1}s", p.name, r.seconds);
-}
-
-/// Prints a JSON document on stdout (a closed pipe ends the program quietly).
-fn print_json(v: &serde_json::Value) {
-    let text = serde_json::to_string_pretty(v).unwrap_or_default();
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// `--dry-run --json`: every point with its axes and state.

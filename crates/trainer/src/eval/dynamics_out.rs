@@ -150,7 +150,8 @@ impl Curve {
         let last = self.rows.last();
         json!({
             "tau_mem": self.tau_mem,
-            "tau_mem_reached": self.tau_mem.is_some(),
+            // Without R_mem (no `mem` in --metrics) tau_mem is unknown, not "not reached".
+            "tau_mem_reached": self.rows.iter().any(|r| r.r_mem.is_some()).then_some(self.tau_mem.is_some()),
             "tau_mem_lo": self.tau_mem_interval.lo,
             "tau_mem_hi": self.tau_mem_interval.hi,
             "tau_gen": self.tau_gen,
@@ -266,18 +267,9 @@ pub fn json(
     theory: Option<&Theory>,
 ) -> Value {
     let main = curves.first();
-    // Without `mem` there is no R_mem: tau_mem is unknown, not "not reached".
-    let mem = inp.metrics.contains(&super::Metric::Mem);
-    let curve_json = |c: &Curve| {
-        let mut j = c.json();
-        if !mem {
-            j["tau_mem_reached"] = Value::Null;
-        }
-        j
-    };
     let mut per = serde_json::Map::new();
     for c in curves {
-        per.insert(c.kind.to_string(), curve_json(c));
+        per.insert(c.kind.to_string(), c.json());
     }
     let mut v = json!({
         "steps": main.map(|c| c.rows.iter().map(|r| r.step).collect::<Vec<_>>()),
@@ -293,7 +285,7 @@ pub fn json(
         "optional": optional,
         "theory": theory.map(Theory::json),
     });
-    if let Some(m) = main.map(curve_json) {
+    if let Some(m) = main.map(Curve::json) {
         for k in [
             "tau_mem",
             "tau_mem_reached",

@@ -7,3 +7,11 @@ pub mod progress;
 pub mod range;
 pub mod show;
 pub mod summary;
+
+/// Prints a JSON document on stdout, pretty (every `--json` output; a closed pipe ends the
+/// program quietly).
+pub fn print_json(v: &serde_json::Value) {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}

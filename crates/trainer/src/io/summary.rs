@@ -28,7 +28,7 @@ pub fn finish(run_dir: &Path, summary: &Value, json: bool) -> Result<()> {
         serde_json::to_string_pretty(summary)?.as_bytes(),
     )?;
     if json {
-        println!("{}", serde_json::to_string_pretty(summary)?);
+        crate::io::print_json(summary);
         return Ok(());
     }
     let text = |k: &str| summary[k].as_str().unwrap_or("").to_string();

@@ -34,7 +34,7 @@ impl OutputArgs {
         files: &[PathBuf],
     ) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(json)?);
+            crate::io::print_json(json);
         } else {
             println!("{header}");
             print!("{}", table.render());

@@ -96,7 +96,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
             "files": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "subset": meta,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::io::print_json(&v);
         return Ok(());
     }
     println!(
