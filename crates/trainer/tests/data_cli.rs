@@ -92,6 +92,13 @@ fn inspect_synthetic_manifold() {
     assert!(s.contains("blocks 2 x std 1 + 5 x std 0.3"), "{s}");
 }
 
+/// Runs `diffmem ARGS --json --out OUT`, which must succeed, and parses what it printed.
+fn json_of(args: &[&str], out: &std::path::Path) -> serde_json::Value {
+    let o = diffmem(&[args, &["--json", "--out", out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 #[test]
 fn grid_writes_a_png_of_the_right_size() {
     let dir = scratch("grid");
@@ -114,11 +121,9 @@ fn grid_writes_a_png_of_the_right_size() {
     assert_eq!((img.width(), img.height()), (117, 117));
     // --json: what was written, as one object.
     let args = [
-        "data", "grid", "--data", "mnist-5k", "--n", "500", "--num", "9", "--json",
+        "data", "grid", "--data", "mnist-5k", "--n", "500", "--num", "9",
     ];
-    let out = diffmem(&[&args[..], &["--out", png.to_str().unwrap()]].concat());
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(&args, &png);
     assert_eq!(
         (v["samples"].as_u64(), v["per_row"].as_u64()),
         (Some(9), Some(3)),
@@ -132,11 +137,8 @@ fn grid_writes_a_png_of_the_right_size() {
         "gaussian:d=4,spectrum=power:1",
         "--n",
         "10",
-        "--json",
     ];
-    let out = diffmem(&[&args[..], &["--out", npy.to_str().unwrap()]].concat());
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(&args, &npy);
     assert_eq!(
         (v["rows"].as_u64(), v["dim"].as_u64()),
         (Some(10), Some(4)),

@@ -10,17 +10,28 @@ use anyhow::Result;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use std::path::Path;
 
-/// A vertical marker at tau_gen of each non-EMA curve, spanning `range`.
-pub fn tau_gen_markers(curves: &[Curve], range: (f64, f64)) -> Vec<Series> {
+/// A vertical marker at the time `time(curve)` (named `name`) of each non-EMA curve that has
+/// one, spanning `range`.
+pub fn time_markers(
+    curves: &[Curve],
+    name: &str,
+    time: impl Fn(&Curve) -> Option<f64>,
+    range: (f64, f64),
+) -> Vec<Series> {
     curves
         .iter()
         .filter(|c| c.kind != "ema")
         .filter_map(|c| {
-            let t = c.tau_gen?;
-            let label = format!("tau_gen ({}) = {t}", c.kind);
-            Some(marker(label, t as f64, range.0, range.1))
+            let t = time(c)?;
+            let label = format!("{name} ({}) = {t:.0}", c.kind);
+            Some(marker(label, t, range.0, range.1))
         })
         .collect()
+}
+
+/// [`time_markers`] at tau_gen.
+pub fn tau_gen_markers(curves: &[Curve], range: (f64, f64)) -> Vec<Series> {
+    time_markers(curves, "tau_gen", |c| c.tau_gen.map(|t| t as f64), range)
 }
 
 /// A vertical dashed marker at `x` from `lo` to `hi`.
@@ -172,16 +183,7 @@ pub fn loss(out: &Path, curves: &[Curve], theory: Option<&Theory>) -> Result<()>
         }
     }
     series.extend(tau_gen_markers(curves, range));
-    for c in curves.iter().filter(|c| c.kind != "ema") {
-        if let Some(t) = c.tau_mem {
-            series.push(marker(
-                format!("tau_mem ({}) = {t:.0}", c.kind),
-                t,
-                range.0,
-                range.1,
-            ));
-        }
-    }
+    series.extend(time_markers(curves, "tau_mem", |c| c.tau_mem, range));
     line_plot(
         &out.join("dynamics_loss.png"),
         &PlotSpec {
