@@ -10,6 +10,7 @@ mod sample;
 mod sweep;
 mod theory;
 mod train;
+mod verdict;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;

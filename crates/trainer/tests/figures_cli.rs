@@ -114,7 +114,7 @@ fn eval_draws_labelled_nn_figures_and_reports_sample_health() {
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("\nverdict: memorises: 100% of samples"),
+        text.contains("\nverdict: copies its training set: R_mem 1 (100% of samples"),
         "{text}"
     );
     let doc: serde_json::Value =

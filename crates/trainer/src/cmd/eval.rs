@@ -211,7 +211,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         results.insert(m.name().to_string(), value);
     }
     crate::eval::dynamics::carry_over(&out, &mut results);
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "schema": "diffmem.metrics/1 (docs/metrics.md)",
         "run": r.dir.display().to_string(),
         "checkpoint": r.weights,
@@ -226,6 +226,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "metrics": results,
         "seconds": started.elapsed().as_secs_f64(),
     });
+    doc["verdict"] = crate::verdict::of_run(&r.dir, Some(&doc), &out.display().to_string()).json();
     let text = serde_json::to_string_pretty(&doc)?;
     write_atomic(&out.join("metrics.json"), text.as_bytes())?;
     match a.json {

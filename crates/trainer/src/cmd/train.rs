@@ -261,7 +261,8 @@ fn run_plan(a: &TrainArgs, plan: Plan) -> Result<()> {
     summary["total_seconds"] = started.elapsed().as_secs_f64().into();
     summary["run"] = run_dir.display().to_string().into();
     summary["samples"] = run_dir.join("samples.png").display().to_string().into();
-    let (verdict, next) = crate::train::verdict::of_run(&run_dir);
-    (summary["verdict"], summary["next"]) = (verdict.into(), next.into());
+    let d = crate::verdict::of_training(&run_dir, &summary);
+    (summary["verdict"], summary["next"]) = (d.line().into(), d.next.clone().into());
+    summary["verdict_kind"] = d.kind.key().into();
     summary::finish(&run_dir, &summary, a.json)
 }

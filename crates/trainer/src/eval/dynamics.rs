@@ -362,7 +362,18 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
                 "metrics": {},
             })
         });
+    // The verdict of the last snapshot (its samples, loss and quality) and of the run's
+    // training log, from the one decision table.
+    let signals = crate::verdict::Signals::from_dynamics(&value).or(
+        crate::verdict::Signals::of_log_file(&r.dir.join("log.jsonl")),
+    );
+    let v = crate::verdict::decide(
+        &signals,
+        &r.dir.display().to_string(),
+        &out.display().to_string(),
+    );
     doc["metrics"]["dynamics"] = value;
+    doc["metrics"]["dynamics"]["verdict"] = v.json();
     let text = serde_json::to_string_pretty(&doc)?;
     crate::io::atomic::write_atomic(&path, text.as_bytes())?;
     if print_json {
@@ -380,17 +391,7 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
         d["steps"].as_array().map_or(0, Vec::len),
         d["default_weights"].as_str().unwrap_or("")
     );
-    if d["tau_mem_reached"].is_null() {
-        println!("  tau_mem                 not measured (add mem to --metrics)");
-    } else {
-        println!(
-            "  tau_mem (R_mem > {})   {} [{}, {}]",
-            d["tau_mem_threshold"],
-            show(&d["tau_mem"]),
-            show(&d["tau_mem_lo"]),
-            show(&d["tau_mem_hi"])
-        );
-    }
+    println!("  {}", tau_mem_line(d));
     println!("  tau_gen                 {}", show(&d["tau_gen"]));
     if let Some(line) = dynamics_theory::Theory::headline(&d["theory"]) {
         println!("  {line}");
@@ -399,7 +400,37 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
         "  written to {} (dynamics.csv, dynamics*.png, metrics.json)",
         out.display()
     );
+    println!("verdict at the last snapshot: {}", v.line());
+    println!("{}", v.next);
     Ok(())
+}
+
+/// The tau_mem line of the summary: the time with its interval, or for a curve that never
+/// crossed the threshold, how far it got ("not reached by step 2000: final R_mem 0.03").
+fn tau_mem_line(d: &serde_json::Value) -> String {
+    let thr = crate::io::show::show(&d["tau_mem_threshold"]);
+    let head = format!("tau_mem (R_mem > {thr})");
+    let n = crate::io::show::num;
+    match (d["tau_mem_reached"].as_bool(), d["tau_mem"].as_f64()) {
+        (None, _) => format!("{head:<24}not measured (add mem to --metrics)"),
+        (Some(true), Some(tau)) => {
+            let end = |k: &str| d[k].as_f64().map_or("no upper end".into(), n);
+            format!(
+                "{head:<24}{} [{}, {}]",
+                n(tau),
+                end("tau_mem_lo"),
+                end("tau_mem_hi")
+            )
+        }
+        _ => {
+            let last = d["steps"]
+                .as_array()
+                .and_then(|s| s.last())
+                .map_or("-".into(), |s| s.to_string());
+            let r = d["final_r_mem"].as_f64().map_or("-".into(), n);
+            format!("{head:<24}not reached by step {last}: final R_mem {r}")
+        }
+    }
 }
 
 /// Keeps the `dynamics` entry of an existing `out/metrics.json` in the metrics of a new plain
@@ -410,5 +441,29 @@ pub fn carry_over(out: &Path, results: &mut serde_json::Map<String, serde_json::
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
     if let Some(d) = old.and_then(|mut v| v["metrics"].get_mut("dynamics").map(|d| d.take())) {
         results.entry("dynamics").or_insert(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tau_mem_line;
+    use serde_json::json;
+
+    #[test]
+    fn tau_mem_says_how_far_a_curve_got_instead_of_not_reached_three_times() {
+        let never = json!({"tau_mem_threshold": 0.1, "tau_mem_reached": false, "tau_mem": null,
+            "tau_mem_lo": null, "tau_mem_hi": null, "steps": [10, 100, 2000], "final_r_mem": 0.03});
+        assert_eq!(
+            tau_mem_line(&never),
+            "tau_mem (R_mem > 0.1)   not reached by step 2000: final R_mem 0.03"
+        );
+        let crossed = json!({"tau_mem_threshold": 0.1, "tau_mem_reached": true,
+            "tau_mem": 604.47, "tau_mem_lo": 500.0, "tau_mem_hi": null});
+        assert_eq!(
+            tau_mem_line(&crossed),
+            "tau_mem (R_mem > 0.1)   604.5 [500, no upper end]"
+        );
+        let unmeasured = json!({"tau_mem_threshold": 0.1, "tau_mem_reached": null});
+        assert!(tau_mem_line(&unmeasured).ends_with("not measured (add mem to --metrics)"));
     }
 }

@@ -25,10 +25,29 @@ pub fn curves(p: &PairedRows) -> Result<(Vec<usize>, Vec<f64>, Vec<f64>, usize)>
     Ok((grid, tr, he, m))
 }
 
+/// The normalised loss gap: the mean over timesteps of (held-out(t) - train(t)) / held-out(t),
+/// over the timesteps whose held-out loss is positive and finite (None when none is).
+///
+/// The plain mean gap, mean_t held-out(t) - mean_t train(t), is dominated by the lowest
+/// timesteps, whose eps-loss is largest; each term here is a fraction of its own timestep's
+/// loss, so every timestep weighs the same. A per-timestep weight cancels in the ratio, so the
+/// value is the same in eps, x0 or v units (x0_err = sqrt((1 - abar_t) / abar_t) eps_err): the
+/// one gap `train` and `eval` print alike.
+pub fn normalised_gap(train: &[f64], heldout: &[f64]) -> Option<f64> {
+    let terms: Vec<f64> = train
+        .iter()
+        .zip(heldout)
+        .filter(|(t, h)| t.is_finite() && h.is_finite() && **h > 0.0)
+        .map(|(t, h)| (h - t) / h)
+        .collect();
+    (!terms.is_empty()).then(|| terms.iter().sum::<f64>() / terms.len() as f64)
+}
+
 /// Computes and writes the loss gap over `points` timesteps on up to `max_rows` rows per set.
 pub fn run(p: &PairedRows, out: &Path) -> Result<serde_json::Value> {
     let (grid, tr, he, m) = curves(p)?;
     let gap: Vec<f64> = tr.iter().zip(&he).map(|(a, b)| b - a).collect();
+    let relative: Vec<f64> = gap.iter().zip(&he).map(|(g, h)| g / h).collect();
     let rows: Vec<Vec<String>> = grid
         .iter()
         .enumerate()
@@ -38,12 +57,19 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<serde_json::Value> {
                 tr[k].to_string(),
                 he[k].to_string(),
                 gap[k].to_string(),
+                relative[k].to_string(),
             ]
         })
         .collect();
     write_csv(
         &out.join("loss_gap.csv"),
-        &["paper_t", "train_loss", "heldout_loss", "gap"],
+        &[
+            "paper_t",
+            "train_loss",
+            "heldout_loss",
+            "gap",
+            "relative_gap",
+        ],
         &rows,
     )?;
     let x: Vec<f64> = grid.iter().map(|&t| (t + 1) as f64).collect();
@@ -63,10 +89,36 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<serde_json::Value> {
         ],
     )?;
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let mean_gap = mean(&he) - mean(&tr);
+    // `mean_gap` is `mean_gap_eps` under its older name (sweep reports read it).
     Ok(serde_json::json!({
+        "units": "eps",
         "rows_per_set": m,
         "paper_t": grid.iter().map(|t| t + 1).collect::<Vec<_>>(),
-        "train_loss": tr, "heldout_loss": he, "gap": gap,
-        "mean_train_loss": mean(&tr), "mean_heldout_loss": mean(&he), "mean_gap": mean(&he) - mean(&tr),
+        "train_loss": tr, "heldout_loss": he, "gap": gap, "relative_gap": relative,
+        "mean_train_loss": mean(&tr), "mean_heldout_loss": mean(&he), "mean_gap": mean_gap,
+        "mean_gap_eps": mean_gap, "normalised_gap": normalised_gap(&tr, &he),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalised_gap;
+
+    #[test]
+    fn normalised_gap_weighs_every_timestep_alike() {
+        // By hand: (2 - 1) / 2 = 0.5, (0.11 - 0.1) / 0.11 = 1/11, (0.01 - 0.01) / 0.01 = 0;
+        // mean (0.5 + 1/11 + 0) / 3 = 0.19697. The plain mean gap, (2.12 - 1.11) / 3 = 0.3367,
+        // is almost all the first timestep's.
+        let g = normalised_gap(&[1.0, 0.1, 0.01], &[2.0, 0.11, 0.01]).unwrap();
+        assert!((g - (0.5 + 1.0 / 11.0) / 3.0).abs() < 1e-12, "{g}");
+        // Scaling each timestep (another objective's units) leaves it unchanged.
+        let w = [3.0, 0.5, 7.0];
+        let s = |v: &[f64]| -> Vec<f64> { v.iter().zip(&w).map(|(a, b)| a * b).collect() };
+        let scaled = normalised_gap(&s(&[1.0, 0.1, 0.01]), &s(&[2.0, 0.11, 0.01])).unwrap();
+        assert!((scaled - g).abs() < 1e-12);
+        // Timesteps without a positive finite held-out loss are left out.
+        assert_eq!(normalised_gap(&[1.0, 0.5], &[0.0, 1.0]), Some(0.5));
+        assert_eq!(normalised_gap(&[1.0], &[f64::NAN]), None);
+    }
 }

@@ -24,7 +24,6 @@ pub mod science_summary;
 pub mod score_agreement;
 pub mod spectrum;
 pub mod summary;
-pub mod verdict;
 pub mod weights;
 
 use crate::io::progress::Verbosity;

@@ -30,10 +30,11 @@ pub fn print(doc: &Value, out: &Path) {
     }
     if let Some(l) = m.get("loss") {
         println!(
-            "  loss train / held-out     {} / {} (gap {})",
+            "  eps-loss train / held-out {} / {} (gap_eps {}, normalised gap {})",
             v(&l["mean_train_loss"]),
             v(&l["mean_heldout_loss"]),
-            v(&l["mean_gap"])
+            v(&l["mean_gap"]),
+            v(&l["normalised_gap"])
         );
     }
     if let Some(g) = m.get("gaussian") {
@@ -58,7 +59,8 @@ pub fn print(doc: &Value, out: &Path) {
         out.display(),
         doc["seconds"].as_f64().unwrap_or(0.0)
     );
-    let (verdict, next) = crate::eval::verdict::verdict(doc, &out.display().to_string());
-    println!("verdict: {verdict}");
-    println!("{next}");
+    // The decision table's verdict (crate::verdict), put into the document by `eval`.
+    let verdict = &doc["verdict"];
+    println!("verdict: {}", verdict["verdict"].as_str().unwrap_or("-"));
+    println!("{}", verdict["next"].as_str().unwrap_or(""));
 }

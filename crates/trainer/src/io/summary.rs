@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Keys printed by the plain summary, in order.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 13] = [
     "model",
     "trained",
     "steps",
@@ -15,8 +15,10 @@ const KEYS: [&str; 11] = [
     "final_train_loss",
     "train_fixed_loss",
     "heldout_loss",
-    "gap",
+    "gap_objective",
     "loss_units",
+    "gap_eps",
+    "normalised_gap",
     "train_seconds",
     "sample_seconds",
 ];

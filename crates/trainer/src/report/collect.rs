@@ -29,6 +29,9 @@ pub struct RunRecord {
     pub config_text: String,
     /// metrics.json, if evaluated.
     pub metrics: Option<Value>,
+    /// The verdict of the decision table (`crate::verdict`) from metrics.json and the run's
+    /// log.jsonl and summary.json; None for a run with neither metrics nor a summary.
+    pub verdict: Option<crate::verdict::Decision>,
     /// Every scalar: `metrics.*` flattened, `train.*` from summary.json, `latent_dim.*`.
     pub scalars: BTreeMap<String, f64>,
 }
@@ -114,6 +117,8 @@ fn record(dir: &Path, name: String) -> Result<RunRecord> {
             .as_ref()
             .and_then(|s| s["status"].as_str().map(str::to_string))
     };
+    let verdict = (metrics.is_some() || summary.is_some())
+        .then(|| crate::verdict::of_run(dir, metrics.as_ref(), &dir.display().to_string()));
     let status = status.unwrap_or_else(|| {
         match (&metrics, &summary) {
             (Some(_), _) => "done",
@@ -134,6 +139,7 @@ fn record(dir: &Path, name: String) -> Result<RunRecord> {
         config,
         config_text,
         metrics,
+        verdict,
         scalars,
     })
 }

@@ -157,7 +157,8 @@ fn cell(r: &RunRecord, key: &str) -> String {
 fn run_table(out: &mut String, runs: &[RunRecord]) {
     let keys = [
         ("R_mem", "mem.r_mem"),
-        ("loss gap", "loss.mean_gap"),
+        ("loss gap (eps)", "loss.mean_gap"),
+        ("normalised gap", "loss.normalised_gap"),
         ("KL", "gaussian.kl_samples_fit_to_truth"),
         ("latent dim (train)", "latent_dim.train"),
         ("latent dim (samples)", "latent_dim.samples"),
@@ -175,7 +176,7 @@ fn run_table(out: &mut String, runs: &[RunRecord]) {
         .collect();
     out.push_str(
         "<h2>Runs</h2><table><tr><th class=l>run</th><th class=l>status</th>\
-        <th class=l>axes</th><th>N</th>",
+        <th class=l>axes</th><th>N</th><th class=l>verdict</th>",
     );
     for (label, _) in &shown {
         let _ = write!(out, "<th>{}</th>", escape_html(label));
@@ -197,6 +198,16 @@ fn run_table(out: &mut String, runs: &[RunRecord]) {
             escape_html(&axes.join(" ")),
             r.n().map_or("-".into(), |n| n.to_string())
         );
+        // The verdict's kind, with its evidence and next command on hover.
+        let _ = match &r.verdict {
+            Some(v) => write!(
+                out,
+                "<td class=l title=\"{}\">{}</td>",
+                escape_html(&format!("{}. {}", v.line(), v.next)),
+                escape_html(v.kind.label())
+            ),
+            None => write!(out, "<td class=l>-</td>"),
+        };
         for (_, k) in &shown {
             let _ = write!(out, "<td>{}</td>", cell(r, k));
         }
@@ -219,6 +230,16 @@ fn gallery(out: &mut String, runs: &[RunRecord], dir: &Path) {
             escape_html(&r.line),
             r.n().map_or("-".into(), |n| n.to_string())
         );
+        // The verdict's kind, with its evidence and next command on hover.
+        let _ = match &r.verdict {
+            Some(v) => write!(
+                out,
+                "<td class=l title=\"{}\">{}</td>",
+                escape_html(&format!("{}. {}", v.line(), v.next)),
+                escape_html(v.kind.label())
+            ),
+            None => write!(out, "<td class=l>-</td>"),
+        };
         let rel = format!("runs/{}", r.name);
         // Synthetic vectors drawn as squares of pixels would look like images and mean nothing.
         let vectors = r
@@ -332,6 +353,7 @@ mod tests {
             config: None,
             config_text: String::new(),
             metrics: None,
+            verdict: None,
             scalars: scalars.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         };
         let key = "dynamics.tau_mem";
@@ -340,6 +362,36 @@ mod tests {
         let never = run(&[("dynamics.tau_mem_reached", 0.0)]);
         assert_eq!(cell(&never, key), "not reached");
         assert_eq!(cell(&run(&[]), key), "-");
+    }
+
+    #[test]
+    fn the_run_table_shows_each_runs_verdict_with_its_evidence() {
+        let s = crate::verdict::Signals {
+            closed_form: true,
+            r_mem: Some(1.0),
+            ..Default::default()
+        };
+        let run = RunRecord {
+            name: "e".into(),
+            status: "done".into(),
+            message: None,
+            index: None,
+            axes: Vec::new(),
+            line: String::new(),
+            config: None,
+            config_text: String::new(),
+            metrics: None,
+            verdict: Some(crate::verdict::decide(&s, "runs/e", "runs/e")),
+            scalars: [("mem.r_mem".to_string(), 1.0)].into_iter().collect(),
+        };
+        let mut out = String::new();
+        run_table(&mut out, &[run]);
+        assert!(out.contains(">copies its training set</td>"), "{out}");
+        assert!(
+            out.contains("title=\"copies its training set: R_mem 1 (100% of samples"),
+            "{out}"
+        );
+        assert!(out.contains("next: look at runs/e/nn_grid.png"), "{out}");
     }
 
     #[test]
@@ -355,6 +407,7 @@ mod tests {
             config: None,
             config_text: "spec = \"</pre><script>\"".into(),
             metrics: None,
+            verdict: None,
             scalars: Default::default(),
         };
         let runs = [run];

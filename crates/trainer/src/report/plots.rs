@@ -134,12 +134,13 @@ pub fn write_all(dir: &Path, runs: &[RunRecord], theory: &Theory) -> Result<Vec<
         "loss_gap.png",
         &spec(
             "Generalisation gap vs N",
-            "held-out minus train denoising loss",
+            "held-out minus train eps-loss (gap_eps)",
             false,
         ),
         extras,
         s,
-        "Mean over timesteps of the held-out minus training denoising loss (same noise draws).",
+        "Mean over timesteps of the held-out minus training eps-loss (same noise draws; \
+         metrics.json loss.mean_gap_eps); the normalised gap is in report.csv.",
         &mut out,
     )?;
     let kl = lines(runs, |r| r.get("gaussian.kl_samples_fit_to_truth"));

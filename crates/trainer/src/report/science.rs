@@ -243,6 +243,7 @@ mod tests {
             config: Some(config),
             config_text: String::new(),
             metrics: None,
+            verdict: None,
             scalars: scalars.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         }
     }

@@ -24,7 +24,9 @@ pub fn write_runs(path: &Path, runs: &[RunRecord]) -> Result<()> {
     let axes = union(runs.iter().map(|r| r.axes.iter().map(|(k, _)| k).collect()));
     let mut scalars = union(runs.iter().map(|r| r.scalars.keys().collect()));
     scalars.sort();
-    let fixed = ["run", "status", "line", "model", "data", "n", "seed"];
+    let fixed = [
+        "run", "status", "verdict", "line", "model", "data", "n", "seed",
+    ];
     let mut header: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
     header.extend(axes.iter().map(|a| format!("axis.{a}")));
     header.extend(scalars.iter().cloned());
@@ -36,6 +38,9 @@ pub fn write_runs(path: &Path, runs: &[RunRecord]) -> Result<()> {
             let mut row = vec![
                 r.name.clone(),
                 r.status.clone(),
+                r.verdict
+                    .as_ref()
+                    .map_or(String::new(), |v| v.kind.key().to_string()),
                 r.line.clone(),
                 c.map_or(String::new(), |c| c.model.name().to_string()),
                 c.map_or(String::new(), |c| c.data.spec.to_string()),

@@ -3,10 +3,10 @@
 //! falling while the held-out loss turns up (the train/held-out gap of Carlini et al.,
 //! arXiv 2301.13188, and Gu et al., arXiv 2310.02664).
 //!
-//! Three curves against the step, both axes logarithmic: the window-mean training objective
-//! (as weighted and parametrised for training) and the unweighted eps-prediction loss with
-//! fixed noise on training rows and on held-out rows (comparable with each other, not with
-//! the first); a dashed vertical line marks the step of the lowest held-out loss.
+//! Three curves against the step, both axes logarithmic: the window-mean training loss and the
+//! fixed-noise loss on training rows and on held-out rows, all three in the units of the
+//! training objective (`--objective eps|x0|v`, logged as `loss_units` and named in the labels);
+//! a dashed vertical line marks the step of the lowest held-out loss.
 
 use anyhow::{Context, Result};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
@@ -26,6 +26,9 @@ pub struct Curves {
     pub train_fixed: Vec<f64>,
     /// Fixed-noise loss on held-out rows.
     pub heldout: Vec<f64>,
+    /// The objective whose units the losses are in (`loss_units` of the log; None in logs
+    /// older than that key).
+    pub units: Option<String>,
 }
 
 impl Curves {
@@ -34,6 +37,7 @@ impl Curves {
     /// last line; missing losses are NaN (not drawn).
     pub fn parse(text: &str) -> Self {
         let mut rows: Vec<(u64, [f64; 3])> = Vec::new();
+        let mut units = None;
         for line in text.lines() {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
@@ -47,11 +51,17 @@ impl Curves {
                     .unwrap_or(f64::NAN)
             };
             let losses = [f("loss"), f("train_fixed_loss"), f("heldout_loss")];
+            if let Some(u) = v.get("loss_units").and_then(serde_json::Value::as_str) {
+                units = Some(u.to_string());
+            }
             rows.retain(|(s, _)| *s != step);
             rows.push((step, losses));
         }
         rows.sort_by_key(|(s, _)| *s);
-        let mut c = Self::default();
+        let mut c = Self {
+            units,
+            ..Self::default()
+        };
         for (s, [l, tf, h]) in rows {
             c.step.push(s as f64);
             c.train.push(l);
@@ -74,21 +84,30 @@ impl Curves {
         })
     }
 
+    /// The objective the losses are measured in, for labels: "x0-loss", or "objective loss"
+    /// for a log without `loss_units`.
+    pub fn loss_name(&self) -> String {
+        self.units
+            .as_ref()
+            .map_or("objective loss".into(), |u| format!("{u}-loss"))
+    }
+
     /// The three curves and the best-step marker as plot series.
     pub fn series(&self) -> Vec<Series> {
+        let name = self.loss_name();
         let mut out = vec![
             Series::new(
-                "training objective (batch mean)",
+                format!("{name}, training batches (window mean)"),
                 self.step.clone(),
                 self.train.clone(),
             ),
             Series::new(
-                "eps-loss, training rows, fixed noise",
+                format!("{name}, training rows, fixed noise"),
                 self.step.clone(),
                 self.train_fixed.clone(),
             ),
             Series::new(
-                "eps-loss, held-out rows, fixed noise",
+                format!("{name}, held-out rows, fixed noise"),
                 self.step.clone(),
                 self.heldout.clone(),
             ),
@@ -118,10 +137,11 @@ pub fn write_loss_plot(run_dir: &Path) -> Result<()> {
     let text =
         std::fs::read_to_string(&log).with_context(|| format!("cannot read {}", log.display()))?;
     let curves = Curves::parse(&text);
+    let y = format!("{} (MSE per coordinate)", curves.loss_name());
     let spec = PlotSpec {
         log_x: true,
         log_y: true,
-        ..PlotSpec::new("Denoising loss during training", "step", "loss")
+        ..PlotSpec::new("Denoising loss during training", "step", &y)
     };
     line_plot(&run_dir.join(LOSS_PLOT), &spec, &curves.series())?;
     Ok(())
@@ -131,7 +151,7 @@ pub fn write_loss_plot(run_dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    const LOG: &str = r#"{"step":10,"loss":0.5,"train_fixed_loss":0.4,"heldout_loss":0.45}
+    const LOG: &str = r#"{"step":10,"loss":0.5,"train_fixed_loss":0.4,"heldout_loss":0.45,"loss_units":"x0"}
 not json
 {"step":20,"loss":0.3,"train_fixed_loss":0.2,"heldout_loss":0.25}
 {"step":30,"loss":0.2,"train_fixed_loss":0.1,"heldout_loss":0.3}
@@ -146,6 +166,7 @@ not json
         assert_eq!(c.train, vec![0.5, 0.31, 0.2]);
         assert_eq!(c.heldout, vec![0.45, 0.26, 0.3]);
         assert_eq!(c.best_heldout(), Some((20.0, 0.26)));
+        assert_eq!(c.units.as_deref(), Some("x0"));
     }
 
     #[test]
@@ -154,6 +175,13 @@ not json
         assert_eq!(s.len(), 4);
         let mark = &s[3];
         assert!(mark.dashed && mark.label.contains("step 20"));
+        // Labels name the objective the losses are in, never a unit they are not in.
+        assert_eq!(s[1].label, "x0-loss, training rows, fixed noise");
+        let old = Curves::parse(r#"{"step":1,"loss":1,"train_fixed_loss":1,"heldout_loss":1}"#);
+        assert_eq!(
+            old.series()[2].label,
+            "objective loss, held-out rows, fixed noise"
+        );
         assert_eq!(mark.x, vec![20.0, 20.0]);
         assert_eq!(mark.y, vec![0.1, 0.5]);
         // No held-out loss yet: no marker.

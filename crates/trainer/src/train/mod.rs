@@ -5,10 +5,9 @@ pub mod batches;
 pub mod curves;
 pub mod figures;
 pub mod lr;
-mod monitor;
+pub mod monitor;
 pub mod optim;
 pub mod train_loop;
-pub mod verdict;
 
 use crate::io::progress::Verbosity;
 use crate::run::config::RunConfig;
@@ -74,11 +73,15 @@ pub fn fit(inp: &FitInputs<'_>) -> Result<Value> {
         return Err(Interrupted { step, run, signal }.into());
     }
     save_weights(inp.run_dir, &out.net, out.ema.as_ref())?;
+    let l = &out.last_eval;
+    // Each gap names its units: the objective's (as the training loss) and eps (as eval).
     Ok(json!({
         "model": cfg.model.name(), "steps": out.steps, "finish": format!("{:?}", out.finish),
-        "final_train_loss": out.last_loss, "train_fixed_loss": out.last_eval.0,
-        "heldout_loss": out.last_eval.1, "gap": out.last_eval.1 - out.last_eval.0,
-        "loss_units": cfg.diffusion.objective, "train_seconds": out.seconds,
+        "final_train_loss": out.last_loss, "train_fixed_loss": l.train_fixed,
+        "heldout_loss": l.heldout, "gap_objective": l.heldout - l.train_fixed,
+        "loss_units": cfg.diffusion.objective, "train_fixed_loss_eps": l.train_fixed_eps,
+        "heldout_loss_eps": l.heldout_eps, "gap_eps": l.heldout_eps - l.train_fixed_eps,
+        "normalised_gap": l.normalised_gap, "train_seconds": out.seconds,
     }))
 }
 

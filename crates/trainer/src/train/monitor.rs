@@ -11,7 +11,7 @@ use diffmem_metrics::denoising_loss::{LossUnits, per_timestep_loss, timestep_gri
 use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::to_vec;
-use diffmem_model::{Diffusion, Net};
+use diffmem_model::{Diffusion, Net, Objective};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -89,7 +89,9 @@ impl Monitor {
         self.interval = (Instant::now(), step);
         let line = serde_json::json!({
             "step": step, "loss": l.loss, "lr": lr, "train_fixed_loss": l.train_fixed,
-            "heldout_loss": l.heldout, "steps_per_sec": rate, "time": elapsed,
+            "heldout_loss": l.heldout, "loss_units": l.units,
+            "train_fixed_loss_eps": l.train_fixed_eps, "heldout_loss_eps": l.heldout_eps,
+            "normalised_gap": l.normalised_gap, "steps_per_sec": rate, "time": elapsed,
         });
         writeln!(self.log, "{line}")?;
         // A bar shows its own rate; plain lines carry it (lr and rate are also in log.jsonl).
@@ -110,12 +112,21 @@ impl Monitor {
 /// Losses measured at one logging step.
 #[derive(Clone, Copy, Debug)]
 pub struct Logged {
-    /// Mean training loss of the window.
+    /// Mean training loss of the window (objective units).
     pub loss: f64,
-    /// Fixed-noise loss on training rows.
+    /// Fixed-noise loss on training rows, in the objective's units.
     pub train_fixed: f64,
-    /// Fixed-noise loss on held-out rows.
+    /// Fixed-noise loss on held-out rows, in the objective's units.
     pub heldout: f64,
+    /// The same training-row loss in eps units (as `eval --metrics loss`).
+    pub train_fixed_eps: f64,
+    /// The same held-out loss in eps units.
+    pub heldout_eps: f64,
+    /// Mean over the timesteps of (held-out(t) - train(t)) / held-out(t): the same in every
+    /// unit (`crate::eval::loss::normalised_gap`).
+    pub normalised_gap: f64,
+    /// The objective whose units `loss`, `train_fixed` and `heldout` are in (eps, x0, v).
+    pub units: &'static str,
 }
 
 impl Logged {
@@ -125,11 +136,15 @@ impl Logged {
             loss: f64::NAN,
             train_fixed: f64::NAN,
             heldout: f64::NAN,
+            train_fixed_eps: f64::NAN,
+            heldout_eps: f64::NAN,
+            normalised_gap: f64::NAN,
+            units: "",
         }
     }
 
     /// The window's mean `loss` and the fixed-noise losses of `net` on up to `rows` rows of
-    /// the training and the held-out set.
+    /// the training and the held-out set, in the objective's units and in eps units.
     pub fn measure(
         loss: f64,
         net: &Net,
@@ -139,29 +154,56 @@ impl Logged {
         device: &Device,
     ) -> Self {
         let net = net.valid();
+        let per_t = |set: &Dataset, units| fixed_loss(&net, diffusion, set, rows, device, units);
+        let (tr, he) = (
+            per_t(train, LossUnits::Objective),
+            per_t(heldout, LossUnits::Objective),
+        );
+        // Unweighted eps objective: the eps losses are these; otherwise measure them.
+        let same = diffusion.objective == Objective::Eps && diffusion.min_snr_gamma.is_none();
+        let (tr_eps, he_eps) = if same {
+            (tr.clone(), he.clone())
+        } else {
+            (per_t(train, LossUnits::Eps), per_t(heldout, LossUnits::Eps))
+        };
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         Self {
             loss,
-            train_fixed: fixed_loss(&net, diffusion, train, rows, device),
-            heldout: fixed_loss(&net, diffusion, heldout, rows, device),
+            train_fixed: mean(&tr),
+            heldout: mean(&he),
+            train_fixed_eps: mean(&tr_eps),
+            heldout_eps: mean(&he_eps),
+            normalised_gap: crate::eval::loss::normalised_gap(&tr, &he).unwrap_or(f64::NAN),
+            units: objective_name(diffusion.objective),
         }
     }
 }
 
-/// Fixed-noise loss of `net` on up to `rows` rows of `data`, averaged over
-/// `EVAL_TIMESTEPS` timesteps: the same rows, timesteps and noise at every logging step. In the
-/// training objective's units, like the logged training loss beside it (`eval --metrics loss`
-/// measures the eps error instead, comparable across objectives).
+/// The name of an objective as `--objective` spells it.
+pub fn objective_name(o: Objective) -> &'static str {
+    match o {
+        Objective::Eps => "eps",
+        Objective::X0 => "x0",
+        Objective::V => "v",
+    }
+}
+
+/// Fixed-noise loss of `net` on up to `rows` rows of `data` at each of `EVAL_TIMESTEPS`
+/// timesteps: the same rows, timesteps and noise at every logging step. In `units`: the
+/// training objective's (like the logged training loss beside it) or eps (as `eval --metrics
+/// loss`, comparable across objectives).
 fn fixed_loss(
     net: &Net,
     diffusion: &Diffusion,
     data: &Dataset,
     rows: usize,
     device: &Device,
-) -> f64 {
+    units: LossUnits,
+) -> Vec<f64> {
     let (d, m) = (data.dim(), data.len().min(rows));
     let grid = timestep_grid(diffusion.steps(), EVAL_TIMESTEPS);
     let rows = &data.samples[..m * d];
-    let l = per_timestep_loss(
+    per_timestep_loss(
         net,
         diffusion,
         rows,
@@ -169,10 +211,9 @@ fn fixed_loss(
         &grid,
         EVAL_NOISE_SEED,
         512,
-        LossUnits::Objective,
+        units,
         device,
-    );
-    l.iter().sum::<f64>() / l.len().max(1) as f64
+    )
 }
 
 /// The divergence error: which step, at which learning rate, the last good checkpoint.

@@ -48,8 +48,8 @@ pub struct Trained {
     pub ema: Option<Net>,
     /// Last logged training loss.
     pub last_loss: f64,
-    /// Last logged (train-set, held-out) fixed-noise losses.
-    pub last_eval: (f64, f64),
+    /// Last logged fixed-noise losses.
+    pub last_eval: Logged,
     /// Steps completed.
     pub steps: usize,
     /// Wall-clock seconds spent training (all sessions).
@@ -128,7 +128,7 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
         net: m.net.valid(),
         ema: m.ema,
         last_loss: last.loss,
-        last_eval: (last.train_fixed, last.heldout),
+        last_eval: last,
         steps: m.state.step,
         seconds: base_elapsed + started.elapsed().as_secs_f64(),
     })

@@ -1,0 +1,149 @@
+//! Known-answer verdicts end to end: an untrained model does not generate the data yet, the
+//! empirical denoiser copies its training set, a linear run whose training loss rises is
+//! unstable (never "memorising"), and the exact linear model at N >> d generalises. `train` and
+//! `eval` print them from the one decision table; metrics.json and summary.json carry them.
+
+mod common;
+
+use common::{exact_flags, ok, s, tiny_mlp, tmpdir};
+use std::path::Path;
+
+fn verdict_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("verdict"))
+        .unwrap_or_else(|| panic!("no verdict in:\n{stdout}"))
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn an_untrained_model_does_not_generate_the_data_yet() {
+    let dir = tmpdir("verdict", "untrained");
+    let run = dir.join("r");
+    let mut flags = tiny_mlp("64", "1", "1");
+    flags.extend_from_slice(&["--out", s(&run)]);
+    let train = ok(&flags);
+    let line = verdict_line(&train);
+    assert!(
+        line.starts_with("verdict: does not generate the data yet: eps-loss on training rows"),
+        "{train}"
+    );
+    assert_eq!(
+        json(&run.join("summary.json"))["verdict_kind"],
+        "not_generating"
+    );
+    let eval = ok(&["eval", s(&run), "--quiet", "--num", "16"]);
+    let line = verdict_line(&eval);
+    assert!(
+        line.starts_with("verdict: does not generate the data yet"),
+        "{eval}"
+    );
+    assert!(eval.contains("next: train longer (--steps)"), "{eval}");
+    assert_eq!(
+        json(&run.join("metrics.json"))["verdict"]["kind"],
+        "not_generating"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_empirical_denoiser_copies_its_training_set() {
+    let dir = tmpdir("verdict", "empirical");
+    let run = dir.join("e");
+    let mut flags = exact_flags("mnist-5k", "20", "20", "empirical", "100");
+    flags.extend_from_slice(&["--out", s(&run)]);
+    let train = ok(&flags);
+    assert!(
+        verdict_line(&train).starts_with("verdict: undecided"),
+        "{train}"
+    );
+    let eval = ok(&["eval", s(&run), "--quiet", "--num", "16", "--steps", "20"]);
+    let line = verdict_line(&eval);
+    assert!(
+        line.starts_with("verdict: copies its training set: R_mem 1 (100% of samples"),
+        "{eval}"
+    );
+    assert!(eval.contains("nn_grid.png"), "{eval}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_linear_run_whose_training_loss_rises_is_unstable() {
+    let dir = tmpdir("verdict", "unstable");
+    let run = dir.join("lin");
+    let train = ok(&[
+        "train",
+        "--data",
+        "gaussian:d=8,spectrum=power:1",
+        "--n",
+        "64",
+        "--heldout",
+        "64",
+        "--model",
+        "linear",
+        "--timesteps",
+        "50",
+        "--steps",
+        "300",
+        "--batch-size",
+        "16",
+        "--lr",
+        "0.3",
+        "--warmup",
+        "0",
+        "--lr-schedule",
+        "constant",
+        "--log-every",
+        "10",
+        "--num",
+        "4",
+        "--quiet",
+        "--device",
+        "flex",
+        "--out",
+        s(&run),
+    ]);
+    let line = verdict_line(&train);
+    assert!(
+        line.starts_with("verdict: unstable: the training-row loss rose from"),
+        "{train}"
+    );
+    assert!(!train.contains("memoris"), "{train}");
+    assert!(train.contains("--lr"), "{train}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_exact_linear_model_at_large_n_generalises() {
+    let dir = tmpdir("verdict", "large-n");
+    let run = dir.join("g");
+    let mut flags = exact_flags(
+        "gaussian:d=10,spectrum=power:1",
+        "4000",
+        "2000",
+        "linear-exact",
+        "100",
+    );
+    flags.extend_from_slice(&["--out", s(&run)]);
+    ok(&flags);
+    let eval = ok(&[
+        "eval",
+        s(&run),
+        "--quiet",
+        "--num",
+        "100",
+        "--steps",
+        "20",
+        "--metrics",
+        "mem,loss,mia",
+        "--loss-rows",
+        "200",
+    ]);
+    let line = verdict_line(&eval);
+    assert!(line.starts_with("verdict: generalises: R_mem 0"), "{eval}");
+    assert!(line.contains("MIA AUC"), "{eval}");
+    std::fs::remove_dir_all(&dir).ok();
+}
