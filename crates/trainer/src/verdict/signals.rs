@@ -11,6 +11,10 @@ use std::path::Path;
 /// A logged loss curve reduced to its lowest point and its end.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Trend {
+    /// The first finite value.
+    pub first: f64,
+    /// Its step.
+    pub first_step: f64,
     /// The lowest finite value.
     pub best: f64,
     /// Its step (the first on ties).
@@ -31,16 +35,24 @@ impl Trend {
             .map(|(&s, &v)| (s, v))
             .collect();
         let &(last_step, last) = finite.last()?;
+        let (first_step, first) = finite[0];
         let (best_step, best) = finite
             .iter()
             .copied()
             .fold(finite[0], |b, p| if p.1 < b.1 { p } else { b });
         Some(Self {
+            first,
+            first_step,
             best,
             best_step,
             last,
             last_step,
         })
+    }
+
+    /// Whether the curve ends above its first value, later.
+    pub fn ended_above_start(&self) -> bool {
+        self.first_step < self.last_step && self.last > self.first
     }
 
     /// Whether the curve ends more than `factor` times its lowest value, after it.

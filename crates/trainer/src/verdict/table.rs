@@ -69,7 +69,7 @@ const COPY_NEXT: &str = "look at {out}/nn_grid.png and nn_grid_random.png; train
 pub const TABLE: [Rule; 9] = [
     Rule {
         kind: Kind::Unstable,
-        when: "logged training losses not finite, or the training-row loss ends >= 5% above its lowest",
+        when: "logged training losses not finite, or the training-row loss ends >= 5% above its lowest or above its first logged value",
         test: unstable_training,
         next: RETRAIN,
     },
@@ -146,6 +146,19 @@ fn unstable_training(s: &Signals) -> Test {
             num(c.last),
             c.last_step,
             pct(c.last / c.best - 1.0)
+        ));
+    }
+    if let Some(c) = s
+        .train_curve
+        .filter(|c| !c.rose_by(TRAIN_RISE) && c.ended_above_start())
+    {
+        ev.push(format!(
+            "the training-row loss ended at {} (step {}), above its first logged value {} \
+             (step {}): training made it worse",
+            num(c.last),
+            c.last_step,
+            num(c.first),
+            c.first_step
         ));
     }
     fires_if(ev)

@@ -5,8 +5,11 @@ use super::signals::Trend;
 use super::*;
 use serde_json::json;
 
+/// A trend that starts at its lowest point.
 fn trend(best: f64, best_step: f64, last: f64, last_step: f64) -> Option<Trend> {
     Some(Trend {
+        first: best,
+        first_step: best_step,
         best,
         best_step,
         last,
@@ -101,6 +104,28 @@ fn a_rising_training_loss_is_unstable_never_memorising() {
         ..healthy()
     };
     assert_eq!(decide(&nan, "r", "r").kind, Kind::Unstable);
+    // lr 0.3: the loss hovers near 6 from the first log on, ending 3% above its lowest but
+    // above where it started.
+    let thrown = Signals {
+        train_curve: Some(Trend {
+            first: 6.02,
+            first_step: 10.0,
+            best: 5.99,
+            best_step: 100.0,
+            last: 6.18,
+            last_step: 300.0,
+        }),
+        train_loss_eps: Some(6.18),
+        ..healthy()
+    };
+    let d = decide(&thrown, "r", "r");
+    assert_eq!(d.kind, Kind::Unstable, "{}", d.line());
+    assert!(
+        d.line()
+            .contains("ended at 6.18 (step 300), above its first logged value 6.02 (step 10)"),
+        "{}",
+        d.line()
+    );
     // A closed-form model has no training to be unstable.
     let exact = Signals {
         closed_form: true,
@@ -243,7 +268,12 @@ fn a_missing_signal_names_the_metric_that_would_decide() {
 #[test]
 fn trends_and_log_health() {
     let t = Trend::of(&[1.0, 2.0, 3.0, 4.0], &[0.5, 0.3, f64::NAN, 0.4]).unwrap();
-    assert_eq!(t, trend(0.3, 2.0, 0.4, 4.0).unwrap());
+    assert_eq!((t.first, t.first_step), (0.5, 1.0));
+    assert_eq!(
+        (t.best, t.best_step, t.last, t.last_step),
+        (0.3, 2.0, 0.4, 4.0)
+    );
+    assert!(!t.ended_above_start());
     assert!(t.rose_by(1.3) && !t.rose_by(1.34));
     assert_eq!(Trend::of(&[1.0], &[f64::NAN]), None);
     let log = r#"{"step":10,"loss":0.5,"train_fixed_loss":0.4,"heldout_loss":0.45}
@@ -252,6 +282,7 @@ fn trends_and_log_health() {
     let s = Signals::from_log(log);
     assert_eq!(s.non_finite_losses, Some(1));
     assert_eq!(s.train_curve, trend(0.4, 10.0, 0.44, 20.0));
+    assert!(s.train_curve.unwrap().ended_above_start());
     assert_eq!(s.heldout_curve, trend(0.45, 10.0, 0.45, 10.0));
     assert_eq!(s.normalised_gap, Some(0.08));
     assert_eq!(Signals::from_log("not json"), Signals::default());
