@@ -159,7 +159,6 @@ impl Curve {
             "score_peak_step": self.score_peak_step,
             "final_r_mem": last.and_then(|r| r.r_mem),
             "final_heldout_loss": last.and_then(|r| r.heldout_loss),
-            "final_train_loss": last.and_then(|r| r.train_loss),
             "final_fwd": last.and_then(|r| r.fwd),
             "final_mia_auc": last.and_then(|r| r.mia_auc),
         })

@@ -81,6 +81,7 @@ pub fn fit(inp: &FitInputs<'_>) -> Result<Value> {
         "heldout_loss": l.heldout, "gap_objective": l.heldout - l.train_fixed,
         "loss_units": cfg.diffusion.objective, "train_fixed_loss_eps": l.train_fixed_eps,
         "heldout_loss_eps": l.heldout_eps, "gap_eps": l.heldout_eps - l.train_fixed_eps,
+        "train_fixed_loss_eps_median": l.train_fixed_eps_median,
         "normalised_gap": l.normalised_gap, "train_seconds": out.seconds,
     }))
 }

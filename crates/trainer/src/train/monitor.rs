@@ -122,6 +122,8 @@ pub struct Logged {
     pub train_fixed_eps: f64,
     /// The same held-out loss in eps units.
     pub heldout_eps: f64,
+    /// The median over the timesteps of the eps-unit training-row loss.
+    pub train_fixed_eps_median: f64,
     /// Mean over the timesteps of (held-out(t) - train(t)) / held-out(t): the same in every
     /// unit (`crate::eval::loss::normalised_gap`).
     pub normalised_gap: f64,
@@ -138,6 +140,7 @@ impl Logged {
             heldout: f64::NAN,
             train_fixed_eps: f64::NAN,
             heldout_eps: f64::NAN,
+            train_fixed_eps_median: f64::NAN,
             normalised_gap: f64::NAN,
             units: "",
         }
@@ -173,6 +176,7 @@ impl Logged {
             heldout: mean(&he),
             train_fixed_eps: mean(&tr_eps),
             heldout_eps: mean(&he_eps),
+            train_fixed_eps_median: crate::verdict::signals::median(&tr_eps).unwrap_or(f64::NAN),
             normalised_gap: crate::eval::loss::normalised_gap(&tr, &he).unwrap_or(f64::NAN),
             units: objective_name(diffusion.objective),
         }

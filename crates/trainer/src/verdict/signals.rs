@@ -75,8 +75,10 @@ pub struct Signals {
     pub heldout_curve: Option<Trend>,
     /// Fraction of the evaluation samples that diverged (non-finite or exploding).
     pub diverged: Option<f64>,
-    /// Mean eps-loss per coordinate on training rows (1 for a model predicting zero noise).
-    pub train_loss_eps: Option<f64>,
+    /// Median over the timesteps of the eps-loss per coordinate on training rows (1 at every t
+    /// for a model predicting zero noise). The median, not the mean: at the lowest t the eps
+    /// error of an x0- or v-model is large however well it is trained, and dominates a mean.
+    pub train_loss_eps_median: Option<f64>,
     /// FWD of the samples against held-out data, and its real-vs-real floor.
     pub fwd: Option<(f64, f64)>,
     /// R_mem, the fraction of samples that copy a training image.
@@ -100,6 +102,18 @@ fn f(v: &Value) -> Option<f64> {
     v.as_f64().filter(|x| x.is_finite())
 }
 
+/// The median of the finite values of `v` (the mean of the middle two for an even count).
+pub fn median(v: &[f64]) -> Option<f64> {
+    let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(x[n / 2]),
+        _ => Some((x[n / 2 - 1] + x[n / 2]) / 2.0),
+    }
+}
+
 fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
@@ -113,7 +127,7 @@ impl Signals {
             train_curve: self.train_curve.or(o.train_curve),
             heldout_curve: self.heldout_curve.or(o.heldout_curve),
             diverged: self.diverged.or(o.diverged),
-            train_loss_eps: self.train_loss_eps.or(o.train_loss_eps),
+            train_loss_eps_median: self.train_loss_eps_median.or(o.train_loss_eps_median),
             fwd: self.fwd.or(o.fwd),
             r_mem: self.r_mem.or(o.r_mem),
             r_mem_heldout: self.r_mem_heldout.or(o.r_mem_heldout),
@@ -171,7 +185,7 @@ impl Signals {
             closed_form: v["trained"]
                 .as_str()
                 .is_some_and(|t| t.starts_with("closed form")),
-            train_loss_eps: f(&v["train_fixed_loss_eps"]),
+            train_loss_eps_median: f(&v["train_fixed_loss_eps_median"]),
             normalised_gap: f(&v["normalised_gap"]),
             ..Self::default()
         }
@@ -201,7 +215,9 @@ impl Signals {
             diverged: bad
                 .zip(num_samples)
                 .map(|((a, b), n)| (a + b) as f64 / n as f64),
-            train_loss_eps: f(&m["loss"]["mean_train_loss"]),
+            train_loss_eps_median: m["loss"]["train_loss"]
+                .as_array()
+                .and_then(|a| median(&a.iter().filter_map(Value::as_f64).collect::<Vec<_>>())),
             fwd: f(&q["samples"]["value"]).zip(f(&q["floor"]["value"])),
             r_mem: f(&m["mem"]["r_mem"]),
             r_mem_heldout: f(&m["mem"]["heldout"]["r_mem_heldout"]),
@@ -223,7 +239,6 @@ impl Signals {
     pub fn from_dynamics(d: &Value) -> Self {
         Self {
             closed_form: d["default_weights"] == "fitted",
-            train_loss_eps: f(&d["final_train_loss"]),
             fwd: f(&d["final_fwd"]).zip(f(&d["optional"]["fwd_floor"])),
             r_mem: f(&d["final_r_mem"]),
             mia_auc: f(&d["final_mia_auc"]),
@@ -256,8 +271,8 @@ impl Signals {
         if let Some(g) = self.normalised_gap {
             out.push(format!("normalised loss gap {}", num(g)));
         }
-        if let Some(l) = self.train_loss_eps {
-            out.push(format!("eps-loss on training rows {}", num(l)));
+        if let Some(l) = self.train_loss_eps_median {
+            out.push(format!("median eps-loss on training rows {}", num(l)));
         }
         if let Some(c) = self.heldout_curve {
             out.push(format!(

@@ -23,7 +23,7 @@ fn healthy() -> Signals {
         non_finite_losses: Some(0),
         train_curve: trend(0.2, 1000.0, 0.2, 1000.0),
         heldout_curve: trend(0.21, 1000.0, 0.21, 1000.0),
-        train_loss_eps: Some(0.2),
+        train_loss_eps_median: Some(0.2),
         normalised_gap: Some(0.02),
         ..Signals::default()
     }
@@ -70,7 +70,7 @@ fn a_large_n_run_generalises() {
         r_mem_heldout: Some(0.0),
         closer: Some((0.5, 0.5)),
         mia_auc: Some(0.51),
-        train_loss_eps: Some(0.3),
+        train_loss_eps_median: Some(0.3),
         normalised_gap: Some(0.001),
         ..Signals::default()
     };
@@ -115,7 +115,7 @@ fn a_rising_training_loss_is_unstable_never_memorising() {
             last: 6.18,
             last_step: 300.0,
         }),
-        train_loss_eps: Some(6.18),
+        train_loss_eps_median: Some(6.18),
         ..healthy()
     };
     let d = decide(&thrown, "r", "r");
@@ -139,7 +139,7 @@ fn a_rising_training_loss_is_unstable_never_memorising() {
 #[test]
 fn an_untrained_model_or_noise_samples_do_not_generate_the_data() {
     let untrained = Signals {
-        train_loss_eps: Some(1.02),
+        train_loss_eps_median: Some(1.02),
         r_mem: Some(0.0),
         ..healthy()
     };
@@ -294,7 +294,7 @@ fn metrics_and_dynamics_documents_are_read() {
         "sample_health": {"num_samples": 10, "non_finite": 1, "exploding": 1},
         "metrics": {
             "mem": {"r_mem": 0.25, "heldout": {"r_mem_heldout": 0.05, "frac_closer_to_heldout": 0.1}},
-            "loss": {"mean_train_loss": 0.3, "normalised_gap": 0.04},
+            "loss": {"train_loss": [5.0, 0.4, 0.3, 0.2], "normalised_gap": 0.04},
             "quality": {"fwd": {"samples": {"value": 2.0}, "floor": {"value": 1.0}}},
             "mia": {"rows_per_set": 50, "best": {"auc": 0.6, "tpr_at_fpr": 0.02}},
             "dynamics": {"final_r_mem": 0.9, "final_mia_auc": 0.7}}});
@@ -310,20 +310,27 @@ fn metrics_and_dynamics_documents_are_read() {
         (Some(0.6), Some(0.02), Some(50))
     );
     assert_eq!(
-        (s.train_loss_eps, s.normalised_gap),
-        (Some(0.3), Some(0.04))
+        (s.train_loss_eps_median, s.normalised_gap),
+        (Some(0.35), Some(0.04))
     );
     assert!(!s.closed_form);
     let d = json!({"default_weights": "fitted", "final_r_mem": 1.0, "final_fwd": 3.0,
-        "final_train_loss": 0.01, "optional": {"fwd_floor": 1.5}});
+        "optional": {"fwd_floor": 1.5}});
     let s = Signals::from_dynamics(&d);
     assert!(s.closed_form);
-    assert_eq!(
-        (s.r_mem, s.fwd, s.train_loss_eps),
-        (Some(1.0), Some((3.0, 1.5)), Some(0.01))
-    );
+    assert_eq!((s.r_mem, s.fwd), (Some(1.0), Some((3.0, 1.5))));
     let summary = json!({"trained": "closed form (fitted from the training set)"});
     assert!(Signals::from_summary(&summary).closed_form);
+    let summary = json!({"train_fixed_loss_eps_median": 0.7});
+    assert_eq!(
+        Signals::from_summary(&summary).train_loss_eps_median,
+        Some(0.7)
+    );
+    // The median by hand: odd count the middle value, even count the mean of the middle two,
+    // non-finite values left out.
+    assert_eq!(signals::median(&[3.0, 1.0, 2.0]), Some(2.0));
+    assert_eq!(signals::median(&[4.0, 1.0, f64::NAN, 2.0, 3.0]), Some(2.5));
+    assert_eq!(signals::median(&[]), None);
 }
 
 #[test]
