@@ -485,6 +485,11 @@ fn linear_gaussian_run_gets_the_flow_theory_with_a_fitted_clock() {
         "16",
         "--quiet",
     ]);
+    // It ends with the verdict of the last snapshot, from the one decision table.
+    assert!(
+        text.contains("\nverdict at the last snapshot: ") && text.contains("\nnext: "),
+        "{text}"
+    );
     assert!(
         text.contains("tau_mem                 not measured"),
         "{text}"

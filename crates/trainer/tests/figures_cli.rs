@@ -49,7 +49,7 @@ fn training_draws_loss_curves_and_sample_grids() {
     assert!(
         summary
             .lines()
-            .any(|l| l.starts_with("next: diffmem eval ")),
+            .any(|l| l.starts_with("next: ") && l.contains("diffmem eval ")),
         "{summary}"
     );
     let gap = summary

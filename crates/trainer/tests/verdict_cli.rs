@@ -28,7 +28,9 @@ fn an_untrained_model_does_not_generate_the_data_yet() {
     let train = ok(&flags);
     let line = verdict_line(&train);
     assert!(
-        line.starts_with("verdict: does not generate the data yet: eps-loss on training rows"),
+        line.starts_with(
+            "verdict: does not generate the data yet: median eps-loss on training rows"
+        ),
         "{train}"
     );
     assert_eq!(

@@ -412,7 +412,7 @@ fn tau_mem_line(d: &serde_json::Value) -> String {
     let head = format!("tau_mem (R_mem > {thr})");
     let n = crate::io::show::num;
     match (d["tau_mem_reached"].as_bool(), d["tau_mem"].as_f64()) {
-        (None, _) => format!("{head:<24}not measured (add mem to --metrics)"),
+        (None, _) => format!("{:<24}not measured (add mem to --metrics)", "tau_mem"),
         (Some(true), Some(tau)) => {
             let end = |k: &str| d[k].as_f64().map_or("no upper end".into(), n);
             format!(
