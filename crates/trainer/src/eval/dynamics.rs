@@ -427,7 +427,9 @@ fn tau_mem_line(d: &serde_json::Value) -> String {
                 .as_array()
                 .and_then(|s| s.last())
                 .map_or("-".into(), |s| s.to_string());
-            let r = d["final_r_mem"].as_f64().map_or("-".into(), n);
+            let r = crate::verdict::signals::default_curve(d)["final_r_mem"]
+                .as_f64()
+                .map_or("-".into(), n);
             format!("{head:<24}not reached by step {last}: final R_mem {r}")
         }
     }
@@ -452,7 +454,8 @@ mod tests {
     #[test]
     fn tau_mem_says_how_far_a_curve_got_instead_of_not_reached_three_times() {
         let never = json!({"tau_mem_threshold": 0.1, "tau_mem_reached": false, "tau_mem": null,
-            "tau_mem_lo": null, "tau_mem_hi": null, "steps": [10, 100, 2000], "final_r_mem": 0.03});
+            "tau_mem_lo": null, "tau_mem_hi": null, "steps": [10, 100, 2000],
+            "default_weights": "raw", "curves": {"raw": {"final_r_mem": 0.03}}});
         assert_eq!(
             tau_mem_line(&never),
             "tau_mem (R_mem > 0.1)   not reached by step 2000: final R_mem 0.03"

@@ -91,6 +91,7 @@ impl Monitor {
             "step": step, "loss": l.loss, "lr": lr, "train_fixed_loss": l.train_fixed,
             "heldout_loss": l.heldout, "loss_units": l.units,
             "train_fixed_loss_eps": l.train_fixed_eps, "heldout_loss_eps": l.heldout_eps,
+            "train_fixed_loss_eps_median": l.train_fixed_eps_median,
             "normalised_gap": l.normalised_gap, "steps_per_sec": rate, "time": elapsed,
         });
         writeln!(self.log, "{line}")?;

@@ -114,6 +114,12 @@ pub fn median(v: &[f64]) -> Option<f64> {
     }
 }
 
+/// The default curve of an along-training entry (`curves.raw|ema|fitted` named by
+/// `default_weights`).
+pub fn default_curve(d: &Value) -> &Value {
+    &d["curves"][d["default_weights"].as_str().unwrap_or("raw")]
+}
+
 fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
@@ -141,10 +147,11 @@ impl Signals {
 
     /// Training health and loss trends from the text of a `log.jsonl`: the non-finite window
     /// and training-row losses (a held-out loss is absent without a held-out set, so it does
-    /// not count), both fixed-noise curves, and the last logged normalised gap.
+    /// not count), both fixed-noise curves, and the last logged normalised gap and median
+    /// eps-loss on training rows.
     pub fn from_log(text: &str) -> Self {
         let mut non_finite = 0;
-        let mut gap = None;
+        let (mut gap, mut eps_median) = (None, None);
         for line in text.lines() {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
                 continue;
@@ -157,6 +164,9 @@ impl Signals {
             if let Some(g) = v.get("normalised_gap").and_then(f) {
                 gap = Some(g);
             }
+            if let Some(m) = v.get("train_fixed_loss_eps_median").and_then(f) {
+                eps_median = Some(m);
+            }
         }
         let c = Curves::parse(text);
         if c.step.is_empty() {
@@ -167,6 +177,7 @@ impl Signals {
             train_curve: Trend::of(&c.step, &c.train_fixed),
             heldout_curve: Trend::of(&c.step, &c.heldout),
             normalised_gap: gap,
+            train_loss_eps_median: eps_median,
             ..Self::default()
         }
     }
@@ -234,14 +245,15 @@ impl Signals {
         }
     }
 
-    /// The signals of the last snapshot of an along-training evaluation (`metrics.dynamics`,
-    /// whose top level repeats the default curve).
+    /// The signals of the last snapshot of an along-training evaluation (`metrics.dynamics`):
+    /// the `final_*` values of its default curve.
     pub fn from_dynamics(d: &Value) -> Self {
+        let c = default_curve(d);
         Self {
             closed_form: d["default_weights"] == "fitted",
-            fwd: f(&d["final_fwd"]).zip(f(&d["optional"]["fwd_floor"])),
-            r_mem: f(&d["final_r_mem"]),
-            mia_auc: f(&d["final_mia_auc"]),
+            fwd: f(&c["final_fwd"]).zip(f(&d["optional"]["fwd_floor"])),
+            r_mem: f(&c["final_r_mem"]),
+            mia_auc: f(&c["final_mia_auc"]),
             ..Self::default()
         }
     }

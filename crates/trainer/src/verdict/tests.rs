@@ -277,7 +277,7 @@ fn trends_and_log_health() {
     assert!(t.rose_by(1.3) && !t.rose_by(1.34));
     assert_eq!(Trend::of(&[1.0], &[f64::NAN]), None);
     let log = r#"{"step":10,"loss":0.5,"train_fixed_loss":0.4,"heldout_loss":0.45}
-{"step":20,"loss":null,"train_fixed_loss":0.44,"heldout_loss":null,"normalised_gap":0.08}
+{"step":20,"loss":null,"train_fixed_loss":0.44,"heldout_loss":null,"normalised_gap":0.08,"train_fixed_loss_eps_median":0.5}
 "#;
     let s = Signals::from_log(log);
     assert_eq!(s.non_finite_losses, Some(1));
@@ -285,6 +285,7 @@ fn trends_and_log_health() {
     assert!(s.train_curve.unwrap().ended_above_start());
     assert_eq!(s.heldout_curve, trend(0.45, 10.0, 0.45, 10.0));
     assert_eq!(s.normalised_gap, Some(0.08));
+    assert_eq!(s.train_loss_eps_median, Some(0.5));
     assert_eq!(Signals::from_log("not json"), Signals::default());
 }
 
@@ -297,7 +298,7 @@ fn metrics_and_dynamics_documents_are_read() {
             "loss": {"train_loss": [5.0, 0.4, 0.3, 0.2], "normalised_gap": 0.04},
             "quality": {"fwd": {"samples": {"value": 2.0}, "floor": {"value": 1.0}}},
             "mia": {"rows_per_set": 50, "best": {"auc": 0.6, "tpr_at_fpr": 0.02}},
-            "dynamics": {"final_r_mem": 0.9, "final_mia_auc": 0.7}}});
+            "dynamics": {"default_weights": "raw", "curves": {"raw": {"final_mia_auc": 0.7}}}}});
     let s = Signals::from_metrics(&doc);
     assert_eq!(s.diverged, Some(0.2));
     assert_eq!(s.closer, Some((0.1, 0.2)));
@@ -314,8 +315,8 @@ fn metrics_and_dynamics_documents_are_read() {
         (Some(0.35), Some(0.04))
     );
     assert!(!s.closed_form);
-    let d = json!({"default_weights": "fitted", "final_r_mem": 1.0, "final_fwd": 3.0,
-        "optional": {"fwd_floor": 1.5}});
+    let d = json!({"default_weights": "fitted", "optional": {"fwd_floor": 1.5},
+        "curves": {"fitted": {"final_r_mem": 1.0, "final_fwd": 3.0}}});
     let s = Signals::from_dynamics(&d);
     assert!(s.closed_form);
     assert_eq!((s.r_mem, s.fwd), (Some(1.0), Some((3.0, 1.5))));
