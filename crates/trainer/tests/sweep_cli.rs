@@ -450,6 +450,15 @@ fn report_plots_membership_quality_and_reference_following_against_n() {
             "{run} against {reference}: r^2 = {r2}"
         );
     }
+    // Each run's verdict comes from the same decision table as eval's: empirical copies.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|c| *c == "verdict").unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("empirical-n16,"))
+        .unwrap();
+    assert_eq!(row.split(',').nth(col), Some("copies"), "{row}");
+    assert!(html.contains(">copies its training set</td>"), "{html}");
 }
 
 #[test]
