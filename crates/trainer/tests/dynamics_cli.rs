@@ -137,6 +137,8 @@ fn empirical_memorises_at_every_snapshot() {
     // It memorises from the first snapshot on (log-spaced from step 100 to 1000).
     assert_eq!(d["tau_mem"].as_f64(), Some(100.0));
     assert_eq!(d["tau_mem_reached"], true);
+    // The verdict of the last snapshot, from the same decision table as a plain eval's.
+    assert_eq!(d["verdict"]["kind"], "copies", "{}", d["verdict"]);
     // A later plain evaluation keeps the along-training results in metrics.json.
     let plain: Value = serde_json::from_str(&ok(&[
         "eval", r, "--quiet", "--json", "--num", "20", "--steps", "10",
