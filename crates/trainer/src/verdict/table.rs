@@ -214,7 +214,7 @@ fn excess(s: &Signals) -> Option<(f64, String)> {
             let e = (r - h).max(0.0);
             (
                 e,
-                format!("{copy} minus its held-out control {} = {}", num(h), num(e)),
+                format!("{copy}, {} above its held-out control {}", num(e), num(h)),
             )
         }
         None => (r, copy),
@@ -226,7 +226,7 @@ const NEEDS_R_MEM: &str = "R_mem (eval --metrics mem)";
 fn copies(s: &Signals) -> Test {
     match excess(s) {
         None => Test::Missing(NEEDS_R_MEM),
-        Some((e, ev)) if e >= COPIES => Test::Fires(vec![format!("{ev}, >= 0.5")]),
+        Some((e, ev)) if e >= COPIES => Test::Fires(vec![format!("{ev} (>= 0.5)")]),
         Some(_) => Test::Passes,
     }
 }
@@ -234,7 +234,7 @@ fn copies(s: &Signals) -> Test {
 fn partly_copies(s: &Signals) -> Test {
     match excess(s) {
         None => Test::Missing(NEEDS_R_MEM),
-        Some((e, ev)) if e > NO_COPIES => Test::Fires(vec![format!("{ev}, > 0.05")]),
+        Some((e, ev)) if e > NO_COPIES => Test::Fires(vec![format!("{ev} (> 0.05)")]),
         Some(_) => Test::Passes,
     }
 }
@@ -312,7 +312,7 @@ fn generalises(s: &Signals) -> Test {
     match excess(s) {
         None => Test::Missing(NEEDS_R_MEM),
         Some((e, ev)) if e <= NO_COPIES => {
-            let mut all = vec![format!("{ev}, <= 0.05")];
+            let mut all = vec![format!("{ev} (<= 0.05)")];
             all.extend(s.measured().into_iter().filter(|m| !m.starts_with("R_mem")));
             Test::Fires(all)
         }
