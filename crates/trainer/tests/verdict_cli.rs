@@ -157,3 +157,53 @@ fn the_exact_linear_model_at_large_n_generalises() {
     assert!(line.contains("MIA AUC"), "{eval}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn gaps_name_their_units_and_the_normalised_gap_is_recomputable() {
+    let dir = tmpdir("verdict", "gaps");
+    let run = dir.join("x0");
+    let mut flags = tiny_mlp("64", "40", "20");
+    flags.extend_from_slice(&["--objective", "x0", "--out", s(&run)]);
+    let train = ok(&flags);
+    for key in ["gap_objective", "gap_eps", "normalised_gap", "loss_units"] {
+        assert!(train.contains(&format!("\n  {key} ")), "{key}: {train}");
+    }
+    let summary = json(&run.join("summary.json"));
+    assert_eq!(summary["loss_units"], "x0");
+    assert!(
+        summary.get("gap").is_none(),
+        "one name per meaning: {summary}"
+    );
+    let (g_obj, g_eps) = (
+        summary["gap_objective"].as_f64().unwrap(),
+        summary["gap_eps"].as_f64().unwrap(),
+    );
+    assert!(g_obj != g_eps, "x0 and eps gaps differ: {g_obj} {g_eps}");
+    let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["loss_units"], "x0", "{line}");
+        assert!(v["normalised_gap"].is_number() && v["heldout_loss_eps"].is_number());
+    }
+    // eval's loss is in eps units, and its normalised gap is the mean of the per-timestep
+    // relative gaps, recomputed here from the two curves.
+    let out = ok(&["eval", s(&run), "--quiet", "--json", "--metrics", "loss"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let l = &doc["metrics"]["loss"];
+    assert_eq!(l["units"], "eps");
+    assert_eq!(l["mean_gap_eps"], l["mean_gap"]);
+    let (tr, he) = (
+        common::floats(&l["train_loss"]),
+        common::floats(&l["heldout_loss"]),
+    );
+    let by_hand = tr.iter().zip(&he).map(|(t, h)| (h - t) / h).sum::<f64>() / tr.len() as f64;
+    let g = l["normalised_gap"].as_f64().unwrap();
+    assert!((g - by_hand).abs() < 1e-12, "{g} vs {by_hand}");
+    assert_eq!(
+        doc["verdict"]["next"]
+            .as_str()
+            .map(|n| n.starts_with("next: ")),
+        Some(true)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
