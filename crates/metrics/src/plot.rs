@@ -436,12 +436,20 @@ where
         .y_label_area_size(70)
         .build_cartesian_2d(x, y)
         .map_err(|e| err(&e))?;
+    // Linear axes: a tick within round-off of zero (a sum of steps such as -1.11e-16) is 0.
+    let span = |r: std::ops::Range<f64>, log: bool| (!log).then(|| (r.end - r.start).abs());
+    let (x_span, y_span) = (
+        span(chart.x_range(), spec.log_x),
+        span(chart.y_range(), spec.log_y),
+    );
+    let x_label = |v: &f64| tick_label_on(v, x_span);
+    let y_label = |v: &f64| tick_label_on(v, y_span);
     chart
         .configure_mesh()
         .x_desc(spec.x_label)
         .y_desc(spec.y_label)
-        .x_label_formatter(&tick_label)
-        .y_label_formatter(&tick_label)
+        .x_label_formatter(&x_label)
+        .y_label_formatter(&y_label)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .draw()
@@ -502,6 +510,19 @@ where
     ));
     root.draw_text(label, &desc, ((px.start + px.end) / 2, top - 26))
         .map_err(|e| err(&e))
+}
+
+/// Below this fraction of a linear axis's span, a tick value is round-off of zero.
+const ZERO_TICK: f64 = 1e-9;
+
+/// [`tick_label`] of a tick on a linear axis spanning `span` (None for a log axis): a value
+/// within [`ZERO_TICK`] x span of zero, the round-off of a tick grid that crosses zero
+/// (-1.11e-16 = 0.1 - 0.1 * 1.0000000000000011), prints "0".
+fn tick_label_on(v: &f64, span: Option<f64>) -> String {
+    match span {
+        Some(s) if v.abs() <= ZERO_TICK * s => "0".into(),
+        _ => tick_label(v),
+    }
 }
 
 /// A compact tick label: at most 4 significant digits without trailing zeros ("250", "0.35"),

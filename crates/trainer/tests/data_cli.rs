@@ -152,6 +152,32 @@ fn grid_writes_a_png_of_the_right_size() {
 }
 
 #[test]
+fn grid_without_n_shows_a_seeded_sample_of_every_class() {
+    let dir = scratch("grid-classes");
+    let png = dir.join("grid.png");
+    // The bundled file is sorted by label: its first 64 rows are all zeros.
+    let args = ["data", "grid", "--data", "mnist-5k"];
+    let v = json_of(&args, &png);
+    let labels: std::collections::BTreeSet<u64> = v["labels"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no labels in {v}"))
+        .iter()
+        .map(|l| l.as_u64().unwrap())
+        .collect();
+    assert_eq!(labels, (0..10).collect(), "{v}");
+    assert_eq!(v["samples"].as_u64(), Some(64), "{v}");
+    // Seeded: the same rows again, other rows with another --seed; and they are the first
+    // rows of the subset a run with that seed trains on.
+    let again = json_of(&args, &png);
+    assert_eq!(again["indices"], v["indices"]);
+    let other = json_of(&[&args[..], &["--seed", "1"]].concat(), &png);
+    assert_ne!(other["indices"], v["indices"]);
+    let subset = json_of(&[&args[..], &["--n", "1000"]].concat(), &png);
+    assert_eq!(subset["indices"], v["indices"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn bad_path_fails_with_its_name_and_a_hint() {
     let out = diffmem(&["data", "inspect", "--data", "mnist:/no/such/mnist-dir"]);
     assert_fails_with(&out, "/no/such/mnist-dir");

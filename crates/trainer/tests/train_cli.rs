@@ -86,6 +86,103 @@ fn resume_after_interruption_equals_the_uninterrupted_run() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// (logged step, lr) of every line of a run's log.jsonl.
+fn logged_lr(run: &Path) -> Vec<(u64, f64)> {
+    String::from_utf8(read(&run.join("log.jsonl")))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["step"].as_u64().unwrap(), v["lr"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn resume_with_more_steps_restarts_the_cosine_from_the_peak() {
+    let dir = tmpdir("resume-longer");
+    let a = dir.join("a");
+    let a_s = a.to_str().unwrap();
+    ok(&with_out(&tiny(), a_s, &["--warmup", "5", "--lr", "1e-3"]));
+    let before = logged_lr(&a);
+    // The original cosine (warm-up 5, end 40) is near 0 at its last step.
+    assert!(before.last().unwrap().1 < 1e-5, "{before:?}");
+    let out = ok(&["train", "--resume", a_s, "--steps", "80", "--quiet"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warm restart at step 40") && err.contains("step 80"),
+        "{err}"
+    );
+    let toml = String::from_utf8(read(&a.join("config.toml"))).unwrap();
+    assert!(
+        toml.contains("at = 40") && toml.contains("planned = 40"),
+        "{toml}"
+    );
+    // A logged step k trained step k - 1 at 0.5 lr (1 + cos(pi (k - 1 - 40) / 40)).
+    let after: Vec<(u64, f64)> = logged_lr(&a).into_iter().filter(|(k, _)| *k > 40).collect();
+    assert_eq!(after.len(), 4, "{after:?}");
+    for (k, lr) in &after {
+        let p = (*k as f64 - 1.0 - 40.0) / 40.0;
+        let want = 0.5e-3 * (1.0 + (std::f64::consts::PI * p).cos());
+        assert!((lr - want).abs() < 1e-12, "step {k}: lr {lr}, want {want}");
+    }
+    assert!(after[0].1 > 0.9e-3, "{after:?}");
+    // Interrupting the longer run and resuming it with the same total keeps the restart.
+    let b = dir.join("b");
+    let b_s = b.to_str().unwrap();
+    ok(&with_out(&tiny(), b_s, &["--warmup", "5", "--lr", "1e-3"]));
+    let out = run(&[
+        "train",
+        "--resume",
+        b_s,
+        "--steps",
+        "80",
+        "--stop-after",
+        "60",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(130));
+    let out = ok(&["train", "--resume", b_s, "--quiet"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cosine to 0 at step 80"), "{err}");
+    let by_step = |r: &Path| {
+        logged_lr(r)
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(by_step(&a), by_step(&b));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn train_help_shows_the_defaults() {
+    let out = ok(&["train", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    // One line per flag: the flag, its help, its default (from the config's own defaults).
+    for (flag, default) in [
+        ("--steps", "[default: 3000]"),
+        ("--n ", "[default: 1000]"),
+        ("--width", "[default: 512]"),
+        ("--lr ", "[default: 0.001]"),
+        ("--batch-size", "[default: 128]"),
+        ("--data", "[default: mnist-5k]"),
+        ("--seed", "[default: 0]"),
+        ("--model", "[default: mlp]"),
+    ] {
+        // The flag's line and its wrapped continuation lines.
+        let mut lines = help
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with(flag));
+        let first = lines.next().unwrap_or_default();
+        let rest = lines.take_while(|l| !l.trim().is_empty() && !l.trim_start().starts_with('-'));
+        let line = std::iter::once(first)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(line.contains(default), "{flag}: `{line}`\n{help}");
+    }
+}
+
 #[test]
 fn sigint_writes_a_checkpoint_and_exits_130() {
     let dir = tmpdir("sigint");

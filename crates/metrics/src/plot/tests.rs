@@ -192,6 +192,19 @@ fn tick_labels_are_compact() {
 }
 
 #[test]
+fn round_off_of_zero_is_labelled_zero_on_linear_axes_only() {
+    // A linear tick grid crossing zero lands on 0.1 - 0.1 * (1 + 2^-52) = -1.4e-17, etc.
+    for v in [-1.11e-16, 2.2e-17, 0.0] {
+        assert_eq!(tick_label_on(&v, Some(1.0)), "0", "{v}");
+    }
+    // A tick that is small but real on the axis's scale keeps its value.
+    assert_eq!(tick_label_on(&-1e-7, Some(1e-6)), "-1e-7");
+    assert_eq!(tick_label_on(&0.25, Some(1.0)), "0.25");
+    // Log axes have no zero: a tiny tick is a value.
+    assert_eq!(tick_label_on(&1e-16, None), "1e-16");
+}
+
+#[test]
 fn axis_fit_pads_and_handles_empty_and_constant_input() {
     let a = Axis::fit([0.0, 10.0].into_iter(), false);
     assert!((a.lo + 0.5).abs() < 1e-12 && (a.hi - 10.5).abs() < 1e-12);

@@ -26,11 +26,14 @@
 //!   theory's critical noise level per block.
 //! - [`report`]: the analysis over timesteps and point sets ([`report::analyse`]).
 //! - [`summary`]: averages over points with spread, per-block collapse levels.
+//! - [`headline`]: the latent dimension at the papers' noise levels (median and IQR over
+//!   points) and each block's collapse level: what `eval` prints.
 //! - [`output`]: `spectra.csv`, `dims.csv`, `blocks.csv` and plots ([`output::write_report`]).
 
 pub mod analytic;
 pub mod exact;
 pub mod field;
+pub mod headline;
 pub mod jacobian;
 pub mod latent_dim;
 pub mod manifold;
@@ -43,6 +46,7 @@ pub mod svd;
 pub use analytic::{EmpiricalScore, GaussianScore};
 pub use exact::exact_score_field;
 pub use field::{NoiseLevels, ScoreField};
+pub use headline::Headline;
 pub use jacobian::ModelScore;
 pub use latent_dim::{DimParams, Dims};
 pub use manifold::ManifoldBlocks;

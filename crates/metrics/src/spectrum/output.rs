@@ -15,10 +15,15 @@
 //! - `blocks.csv`: `set,point,probe,draw,paper_t,ve_sigma2,block,label,s2,critical_sigma2,mean_eig,min_eig,max_eig,kept`
 //!   (eigenvalues of the block-projected symmetric part of -J).
 //!
+//! Plots show the spread over points as interquartile bands (a count's or a positive value's
+//! quartiles never leave its range, a mean minus a std does): spectra and latent dimension as
+//! medians, kept fractions as means (the curve whose crossing defines the collapse level)
+//! with the band clamped at 0. The latent-dimension plot marks the headline's noise levels.
+//!
 //! Every file is written to a temporary name and renamed.
 
 use super::report::{Analysis, Probe};
-use super::summary::{SpectrumSummary, mean_spectrum, method_kinds, probes};
+use super::summary::{DimsRow, SpectrumSummary, method_kinds, probes, spectrum_quantiles};
 use crate::plot::{PlotSpec, Series, line_plot};
 use crate::{MetricsError, Result};
 use std::fmt::Write as _;
@@ -150,13 +155,11 @@ fn plots(a: &Analysis, summary: &SpectrumSummary, dir: &Path) -> Result<Vec<Path
                 let series: Vec<Series> = shown
                     .iter()
                     .filter_map(|&t| {
-                        let (mean, std) = mean_spectrum(a, set, probe, method, kind, t)?;
-                        let x: Vec<f64> = (1..=mean.len()).map(|i| i as f64).collect();
-                        let lo = mean.iter().zip(&std).map(|(m, s)| m - s).collect();
-                        let hi = mean.iter().zip(&std).map(|(m, s)| m + s).collect();
+                        let (median, lo, hi) = spectrum_quantiles(a, set, probe, method, kind, t)?;
+                        let x: Vec<f64> = (1..=median.len()).map(|i| i as f64).collect();
                         let label =
                             format!("t={} (sigma2_VE={:.3e})", t + 1, a.levels.ve_sigma2(t));
-                        Some(Series::new(label, x, mean).with_band(lo, hi))
+                        Some(Series::new(label, x, median).with_band(lo, hi))
                     })
                     .collect();
                 let path = dir.join(format!(
@@ -164,7 +167,7 @@ fn plots(a: &Analysis, summary: &SpectrumSummary, dir: &Path) -> Result<Vec<Path
                     suffix(probe)
                 ));
                 let title = format!(
-                    "normalised {kind} spectrum ({method}, {set}, {} points)",
+                    "normalised {kind} spectrum ({method}, {set}, {} points; median, IQR)",
                     probe.label()
                 );
                 let spec = PlotSpec {
@@ -175,45 +178,10 @@ fn plots(a: &Analysis, summary: &SpectrumSummary, dir: &Path) -> Result<Vec<Path
                 out.push(path);
             }
         }
-        let mut series = Vec::new();
-        for probe in probes(a) {
-            for (method, kind) in method_kinds(a) {
-                let rows: Vec<_> = summary
-                    .dims
-                    .iter()
-                    .filter(|r| {
-                        &r.set == set && r.probe == probe && r.method == method && r.kind == kind
-                    })
-                    .collect();
-                let x: Vec<f64> = rows.iter().map(|r| r.ve_sigma2).collect();
-                for (name, mean, std, dashed) in [
-                    (
-                        "Cliff",
-                        rows.iter().map(|r| r.cliff_mean).collect::<Vec<_>>(),
-                        rows.iter().map(|r| r.cliff_std).collect::<Vec<_>>(),
-                        false,
-                    ),
-                    (
-                        "Gap",
-                        rows.iter().map(|r| r.gap_mean).collect(),
-                        rows.iter().map(|r| r.gap_std).collect(),
-                        true,
-                    ),
-                ] {
-                    let lo = mean.iter().zip(&std).map(|(m, s)| m - s).collect();
-                    let hi = mean.iter().zip(&std).map(|(m, s)| m + s).collect();
-                    let s = Series::new(
-                        format!("{name} {method} {kind} {}", probe.label()),
-                        x.clone(),
-                        mean,
-                    )
-                    .with_band(lo, hi);
-                    series.push(if dashed { s.as_dashed() } else { s });
-                }
-            }
-        }
+        let mut series = dim_series(summary, set);
+        series.extend(level_markers(summary, &series));
         let path = dir.join(format!("latent_dim_{set}.png"));
-        let title = format!("latent dimension vs noise ({set})");
+        let title = format!("latent dimension vs noise ({set}; median, IQR over points)");
         let spec = PlotSpec {
             log_x: true,
             ..PlotSpec::new(
@@ -229,6 +197,58 @@ fn plots(a: &Analysis, summary: &SpectrumSummary, dir: &Path) -> Result<Vec<Path
         }
     }
     Ok(out)
+}
+
+/// Latent dimension against the VE noise of one set: per probe and (method, kind) the cliff
+/// estimate (solid) and the largest gap (dashed), each the median over points with the
+/// interquartile band (never below 0, unlike a mean minus a std of counts).
+fn dim_series(summary: &SpectrumSummary, set: &str) -> Vec<Series> {
+    let mut series = Vec::new();
+    let mut keys: Vec<(Probe, &str, &str)> = Vec::new();
+    for r in summary.dims.iter().filter(|r| r.set == set) {
+        if !keys.contains(&(r.probe, &r.method, &r.kind)) {
+            keys.push((r.probe, &r.method, &r.kind));
+        }
+    }
+    for (probe, method, kind) in keys {
+        let rows: Vec<&DimsRow> = summary
+            .dims
+            .iter()
+            .filter(|r| r.set == set && r.probe == probe && r.method == method && r.kind == kind)
+            .collect();
+        let x: Vec<f64> = rows.iter().map(|r| r.ve_sigma2).collect();
+        let col = |f: fn(&DimsRow) -> f64| rows.iter().map(|r| f(r)).collect::<Vec<f64>>();
+        let label = |name: &str| format!("{name} {method} {kind} {}", probe.label());
+        series.push(
+            Series::new(label("Cliff"), x.clone(), col(|r| r.cliff_median))
+                .with_band(col(|r| r.cliff_q25), col(|r| r.cliff_q75)),
+        );
+        series.push(
+            Series::new(label("Gap"), x, col(|r| r.gap_median))
+                .with_band(col(|r| r.gap_q25), col(|r| r.gap_q75))
+                .as_dashed(),
+        );
+    }
+    series
+}
+
+/// Dashed vertical lines at the headline's noise levels, from 0 to the largest value drawn.
+fn level_markers(summary: &SpectrumSummary, series: &[Series]) -> Vec<Series> {
+    let top = series
+        .iter()
+        .flat_map(|s| s.y.iter().chain(s.band.iter().flat_map(|b| b.1.iter())))
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(1.0, f64::max);
+    summary
+        .headline
+        .levels
+        .iter()
+        .map(|l| {
+            let label = format!("headline level {} (t={})", l.name, l.paper_t);
+            Series::new(label, vec![l.ve_sigma2; 2], vec![0.0, top]).as_dashed()
+        })
+        .collect()
 }
 
 /// File-name suffix of a probe: none for clean points (the historical names), `_noised`.
@@ -248,18 +268,10 @@ fn block_plot(summary: &SpectrumSummary, set: &str, dir: &Path) -> Result<Option
     let mut series = Vec::new();
     for b in &bs.blocks {
         for c in b.curves.iter().filter(|c| c.set == set) {
-            let lo = c
-                .kept_mean
-                .iter()
-                .zip(&c.kept_std)
-                .map(|(m, s)| m - s)
-                .collect();
-            let hi = c
-                .kept_mean
-                .iter()
-                .zip(&c.kept_std)
-                .map(|(m, s)| m + s)
-                .collect();
+            // Interquartile band over points, clamped at 0 (a kept fraction below 0 is
+            // round-off of an exact score's normal level).
+            let lo = c.kept_q25.iter().map(|v| v.max(0.0)).collect();
+            let hi = c.kept_q75.iter().map(|v| v.max(0.0)).collect();
             let curve = Series::new(
                 format!("{} {} points", b.label, c.probe.label()),
                 summary.ve_sigma2.clone(),
@@ -278,7 +290,10 @@ fn block_plot(summary: &SpectrumSummary, set: &str, dir: &Path) -> Result<Option
         );
     }
     let path = dir.join(format!("blocks_{set}.png"));
-    let title = format!("kept fraction per manifold block (N = {}, {set})", bs.n);
+    let title = format!(
+        "kept fraction per manifold block (N = {}, {set}; mean, IQR)",
+        bs.n
+    );
     let spec = PlotSpec {
         log_x: true,
         ..PlotSpec::new(

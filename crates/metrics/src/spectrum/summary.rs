@@ -4,6 +4,7 @@
 //! probe (`clean` or `noised`, [`Probe`]) it averages. The theory's critical levels apply to
 //! the `noised` probe.
 
+use super::headline::Headline;
 use super::report::{Analysis, Probe, SpectrumConfig, SpectrumRecord};
 use crate::summary::DistributionSummary;
 use serde::Serialize;
@@ -32,8 +33,20 @@ pub struct DimsRow {
     pub cliff_authors_mean: f64,
     /// Std of the cliff estimate over points.
     pub cliff_std: f64,
+    /// Median and quartiles of the cliff estimate over points (the plotted line and band).
+    pub cliff_median: f64,
+    /// Lower quartile of the cliff estimate.
+    pub cliff_q25: f64,
+    /// Upper quartile of the cliff estimate.
+    pub cliff_q75: f64,
     /// Mean largest-gap estimate.
     pub gap_mean: f64,
+    /// Median of the largest-gap estimate.
+    pub gap_median: f64,
+    /// Lower quartile of the largest-gap estimate.
+    pub gap_q25: f64,
+    /// Upper quartile of the largest-gap estimate.
+    pub gap_q75: f64,
     /// Std of the largest-gap estimate over points.
     pub gap_std: f64,
     /// Fraction of points whose spectrum has a cliff.
@@ -51,6 +64,10 @@ pub struct BlockCurve {
     pub kept_mean: Vec<f64>,
     /// Its std over points.
     pub kept_std: Vec<f64>,
+    /// Lower quartile of the kept fraction over points, per timestep (the plotted band).
+    pub kept_q25: Vec<f64>,
+    /// Upper quartile, per timestep.
+    pub kept_q75: Vec<f64>,
     /// Measured collapse level (VE sigma^2) of the mean curve, if it collapses on the grid.
     pub collapse_sigma2: Option<f64>,
 }
@@ -96,6 +113,8 @@ pub struct SpectrumSummary {
     pub dims: Vec<DimsRow>,
     /// Manifold blocks, for linear-manifold data with the Jacobian method.
     pub blocks: Option<BlocksSummary>,
+    /// The latent dimension at the papers' noise levels and the blocks' collapse levels.
+    pub headline: Headline,
 }
 
 impl SpectrumSummary {
@@ -126,7 +145,13 @@ impl SpectrumSummary {
                             cliff_mean: c.mean,
                             cliff_authors_mean: stat(&|r| r.dims.cliff_authors as f64).mean,
                             cliff_std: c.std,
+                            cliff_median: c.median,
+                            cliff_q25: c.q25,
+                            cliff_q75: c.q75,
                             gap_mean: g.mean,
+                            gap_median: g.median,
+                            gap_q25: g.q25,
+                            gap_q75: g.q75,
                             gap_std: g.std,
                             cliff_found: stat(&|r| f64::from(u8::from(r.dims.cliff_found))).mean,
                         });
@@ -134,11 +159,13 @@ impl SpectrumSummary {
                 }
             }
         }
+        let blocks = blocks_summary(a);
         Self {
             config: a.config.clone(),
             ve_sigma2: ts.iter().map(|&t| a.levels.ve_sigma2(t)).collect(),
             dims,
-            blocks: blocks_summary(a),
+            headline: Headline::of(a, blocks.as_ref()),
+            blocks,
         }
     }
 }
@@ -183,16 +210,17 @@ pub fn select<'a>(
         .collect()
 }
 
-/// Mean and std over points (and draws) of the normalised spectra of one (set, probe, method,
-/// kind, t), or None without records.
-pub fn mean_spectrum(
+/// Median and quartiles over points (and draws) of the normalised spectra of one (set, probe,
+/// method, kind, t), per rank: `(median, q25, q75)`, or None without records. Quantiles of
+/// positive values stay positive (a mean minus a std does not), so they suit log axes.
+pub fn spectrum_quantiles(
     a: &Analysis,
     set: &str,
     probe: Probe,
     method: &str,
     kind: &str,
     t: usize,
-) -> Option<(Vec<f64>, Vec<f64>)> {
+) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let recs = select(a, set, probe, method, kind, t);
     let spectra: Vec<Vec<f64>> = recs.iter().map(|r| r.normalised()).collect();
     let len = spectra.iter().map(Vec::len).min()?;
@@ -200,8 +228,9 @@ pub fn mean_spectrum(
         .map(|i| DistributionSummary::of(&spectra.iter().map(|s| s[i]).collect::<Vec<_>>()))
         .collect();
     Some((
-        stats.iter().map(|s| s.mean).collect(),
-        stats.iter().map(|s| s.std).collect(),
+        stats.iter().map(|s| s.median).collect(),
+        stats.iter().map(|s| s.q25).collect(),
+        stats.iter().map(|s| s.q75).collect(),
     ))
 }
 
@@ -241,6 +270,8 @@ fn blocks_summary(a: &Analysis) -> Option<BlocksSummary> {
                         probe,
                         collapse_sigma2: super::manifold::collapse_level(&ve, &kept_mean, thr),
                         kept_std: stats.iter().map(|s| s.std).collect(),
+                        kept_q25: stats.iter().map(|s| s.q25).collect(),
+                        kept_q75: stats.iter().map(|s| s.q75).collect(),
                         kept_mean,
                     }
                 })

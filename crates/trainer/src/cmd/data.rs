@@ -4,6 +4,7 @@
 mod export;
 
 use anyhow::{Result, anyhow};
+use diffmem_data::rng::{Purpose, permutation};
 use diffmem_data::{
     DataError, DataSpec, Dataset, Half, SampleShape, Split, SubsetSpec, check_size,
     train_and_heldout, write_grid,
@@ -25,7 +26,8 @@ pub struct DataArgs {
 enum DataCommand {
     /// Print source, N, shape, value range, mean/std and class counts.
     Inspect(InspectArgs),
-    /// Write a PNG grid of the first samples (of the subset, with --n).
+    /// Write a PNG grid of a seeded sample of the data (--seed; all classes, as the subsets a
+    /// run trains on), or of the first samples of the subset with --n.
     Grid(GridArgs),
     /// Write the exact training rows of a run (--run RUN) or of train's data flags (--data
     /// SPEC --n N --seed S [--split a|b]) as .npy, with labels, original indices and a .json.
@@ -140,7 +142,9 @@ impl SourceArgs {
     }
 
     /// The samples to look at: the subset the flags ask for, else the training split (only
-    /// its first `first` rows when given, so a grid never decodes a whole CelebA split).
+    /// `first` rows of it when given, so a grid never decodes a whole CelebA split: the first
+    /// rows of the seeded shuffle that a run's subset takes with --seed, so they span the
+    /// classes of a label-sorted file instead of repeating its first class).
     fn load(&self, first: Option<usize>) -> Result<(DataSpec, Dataset)> {
         let spec = self.spec()?;
         crate::run::memory::check_spec(&spec)?;
@@ -155,7 +159,8 @@ impl SourceArgs {
             (Some(sub), _) => train_and_heldout(&spec, &sub).map_err(err)?.0,
             (None, Some(k)) => {
                 let cat = spec.catalog(Split::Train).map_err(err)?;
-                let rows: Vec<usize> = (0..k.min(cat.len())).collect();
+                let mut rows = permutation(cat.len(), self.subset.seed, Purpose::Subset);
+                rows.truncate(k);
                 cat.load_rows(&rows).map_err(err)?
             }
             (None, None) => spec.load(Split::Train).map_err(err)?,
@@ -277,6 +282,8 @@ fn grid(a: &GridArgs) -> Result<()> {
             "samples": shown,
             "data": spec.to_string(),
             "per_row": cols,
+            "labels": ds.labels.as_ref().map(|l| &l[..shown]),
+            "indices": &ds.provenance.indices[..shown.min(ds.provenance.indices.len())],
         });
         crate::io::print_json(&v);
     } else {

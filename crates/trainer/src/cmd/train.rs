@@ -4,7 +4,7 @@
 
 use crate::io::atomic::write_atomic;
 use crate::io::summary;
-use crate::run::config::{RunConfig, RunFlags, RunLayer};
+use crate::run::config::{LrSchedule, RunConfig, RunFlags, RunLayer};
 use crate::run::lock::{self, RunLock};
 use crate::run::{checkpoint, dir, signals};
 use crate::{sample, train};
@@ -77,14 +77,15 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
         .context("checkpoint is not inside RUN/checkpoints/")?
         .to_path_buf();
     let mut cfg = RunConfig::load(&src.join("config.toml"))?;
+    let at = checkpoint::load_state(&ckpt)?.step;
     if let Some(s) = a.run.train.steps {
+        cfg.optim.lr_restart = crate::train::lr::restart_for(&cfg, at, s).into();
         cfg.train.steps = s;
         cfg.train.epochs = None.into();
     }
     if let Some(d) = a.run.train.device {
         cfg.train.device = d;
     }
-    let at = checkpoint::load_state(&ckpt)?.step;
     if cfg.total_steps() < at {
         bail!(
             "--steps {} is below the step of checkpoint {} ({at}): a resumed run cannot \
@@ -93,6 +94,7 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
             ckpt.display()
         );
     }
+    eprintln!("{}", schedule_note(&cfg, at));
     let fork_to = a
         .out
         .as_ref()
@@ -117,6 +119,26 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
         created: false,
         _lock: lock,
     })
+}
+
+/// What a resumed run does with its learning-rate schedule from checkpoint step `at`.
+fn schedule_note(cfg: &RunConfig, at: usize) -> String {
+    let (o, total) = (&cfg.optim, cfg.total_steps());
+    let rate = crate::train::lr::rate_at(cfg, at);
+    match *o.lr_restart {
+        _ if o.lr_schedule == LrSchedule::Constant => {
+            format!(
+                "learning rate: constant {:.3e} from step {at} to {total}",
+                o.lr
+            )
+        }
+        Some(r) if r.at == at => format!(
+            "learning rate: warm restart at step {at} (the original cosine ran to 0 at step \
+             {}): cosine from the peak {:.3e} to 0 at the new end, step {total}",
+            r.planned, o.lr
+        ),
+        _ => format!("learning rate: {rate:.3e} at step {at}, cosine to 0 at step {total}"),
+    }
 }
 
 /// Whether two paths name the same directory.

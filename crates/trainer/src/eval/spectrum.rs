@@ -11,6 +11,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffmem_data::{Dataset, SampleShape};
+use diffmem_metrics::spectrum::headline;
 use diffmem_metrics::spectrum::jacobian::DEFAULT_ROWS_PER_PASS;
 use diffmem_metrics::spectrum::latent_dim::DimParams;
 use diffmem_metrics::spectrum::{
@@ -25,19 +26,27 @@ use std::path::Path;
 /// Flags of the spectrum metric (prefixed so they can be flattened into `diffmem eval`).
 #[derive(Args, Debug, Clone)]
 pub struct SpectrumArgs {
+    /// Noise grid and points when --spectrum-timesteps / --spectrum-num are not given:
+    /// `paper` (seconds) = only the headline's noise levels (Achilli et al.'s t = 2 and 15;
+    /// for linear-manifold data also the level before any collapse and, since blocks need a
+    /// grid to locate their collapse and D is small, log:12), 4 points per set; `full` =
+    /// log:12 (plus the headline levels), 8 points per set.
+    #[arg(long = "spectrum-grid", default_value = "paper", value_parser = ["paper", "full"])]
+    pub grid: String,
     /// Timesteps: `log:K` (K geometrically spaced paper timesteps 1..T) or a list of the
-    /// paper's t (1-based), e.g. `1,10,100,1000`.
-    #[arg(long = "spectrum-timesteps", default_value = "log:12")]
-    pub timesteps: String,
-    /// Point sets, comma separated: train, samples, heldout (default: train and heldout, plus
-    /// samples when the run has them).
+    /// paper's t (1-based), e.g. `1,10,100,1000`; the headline's levels are always added
+    /// [default: from --spectrum-grid].
+    #[arg(long = "spectrum-timesteps")]
+    pub timesteps: Option<String>,
+    /// Point sets, comma separated: train, samples, heldout [default: train and heldout, plus
+    /// samples when the run has them].
     #[arg(long = "spectrum-points")]
     pub points: Option<String>,
-    /// Points per set (a seeded choice).
-    #[arg(long = "spectrum-num", default_value_t = 8, value_parser = crate::io::range::positive_usize)]
-    pub num: usize,
-    /// Score matrix: K = k * D perturbations (default: 1 for vectors, 4 for images, as the
-    /// authors).
+    /// Points per set (a seeded choice) [default: 4 with --spectrum-grid paper, 8 with full].
+    #[arg(long = "spectrum-num", value_parser = crate::io::range::positive_usize)]
+    pub num: Option<usize>,
+    /// Score matrix: K = k * D perturbations [default: 1 for vectors, 4 for images, as the
+    /// authors].
     #[arg(long = "spectrum-k", value_parser = crate::io::range::positive_f64)]
     pub k_mult: Option<f64>,
     /// Method: jacobian, score-matrix or both.
@@ -89,10 +98,12 @@ pub fn run_spectrum(
     out_dir: &Path,
 ) -> Result<serde_json::Value> {
     let d = train.dim();
-    let timesteps = args
-        .timesteps
-        .parse::<TimeGrid>()?
-        .resolve(diffusion.steps())?;
+    let manifold = match &train.truth {
+        Some(truth) => ManifoldBlocks::from_truth(truth, &train.samples, d)?,
+        None => None,
+    };
+    let levels = NoiseLevels::of(&diffusion.schedule);
+    let timesteps = timesteps(args, &levels, manifold.as_ref(), diffusion.steps())?;
     let sets = point_sets(train, heldout, samples, args)?;
     let image = matches!(train.shape, SampleShape::Image { .. });
     let cfg = SpectrumConfig {
@@ -118,11 +129,6 @@ pub fn run_spectrum(
     if args.noise_draws == 0 {
         bail!("--spectrum-noise-draws must be at least 1");
     }
-    let manifold = match &train.truth {
-        Some(truth) => ManifoldBlocks::from_truth(truth, &train.samples, d)?,
-        None => None,
-    };
-    let levels = NoiseLevels::of(&diffusion.schedule);
     let exact = exact_score_field(spec, &train.samples, d, &levels)?;
     let autodiff;
     let field: &dyn ScoreField = match &exact {
@@ -147,6 +153,7 @@ pub fn run_spectrum(
     )?;
     let summary = write_report(&analysis, out_dir)?;
     let mut json = serde_json::to_value(&summary)?;
+    json["headline"]["text"] = summary.headline.lines().into();
     json["jacobian"] = if exact.is_some() {
         "closed form, float64".into()
     } else {
@@ -155,8 +162,59 @@ pub fn run_spectrum(
     Ok(json)
 }
 
+/// Prints the headline of `metrics.spectrum` (its `headline.text` lines) under the files.
+pub fn print_headline(spectrum: &serde_json::Value) {
+    println!("  spectrum                  spectra.csv, dims.csv (headline: cliff estimator)");
+    let lines = spectrum["headline"]["text"]
+        .as_array()
+        .into_iter()
+        .flatten();
+    for line in lines.filter_map(serde_json::Value::as_str) {
+        println!("    {line}");
+    }
+}
+
+/// Full grid: timesteps and points per set.
+const FULL_GRID: (&str, usize) = ("log:12", 8);
+/// Paper grid: points per set (the timesteps are the headline's levels).
+const PAPER_POINTS: usize = 4;
+
+/// The timestep indices to analyse: `--spectrum-timesteps`, else the grid's, always with the
+/// headline's levels ([`headline::levels`]).
+fn timesteps(
+    args: &SpectrumArgs,
+    levels: &NoiseLevels,
+    manifold: Option<&ManifoldBlocks>,
+    t_max: usize,
+) -> Result<Vec<usize>> {
+    let grid = match (&args.timesteps, args.grid.as_str()) {
+        (Some(t), _) => Some(t.as_str()),
+        (None, "full") => Some(FULL_GRID.0),
+        // Blocks need a grid to locate their collapse; their D is small.
+        (None, _) if manifold.is_some() => Some(FULL_GRID.0),
+        (None, _) => None,
+    };
+    let mut ts = match grid {
+        Some(g) => g.parse::<TimeGrid>()?.resolve(t_max)?,
+        None => Vec::new(),
+    };
+    ts.extend(headline::levels(levels, manifold).iter().map(|l| l.t));
+    ts.sort_unstable();
+    ts.dedup();
+    Ok(ts)
+}
+
+/// Points per set: `--spectrum-num`, else the grid's.
+fn points_per_set(args: &SpectrumArgs) -> usize {
+    match (args.num, args.grid.as_str()) {
+        (Some(n), _) => n,
+        (None, "full") => FULL_GRID.1,
+        (None, _) => PAPER_POINTS,
+    }
+}
+
 /// The point sets of `--spectrum-points` (default: train, samples when there are any, heldout),
-/// `--spectrum-num` seeded points each.
+/// seeded points each ([`points_per_set`]).
 fn point_sets(
     train: &Dataset,
     heldout: &Dataset,
@@ -186,7 +244,8 @@ fn point_sets(
             "samples" => samples.context("no generated samples: run `diffmem sample RUN` first")?,
             other => bail!("unknown point set `{other}`: use train, samples or heldout"),
         };
-        let set = PointSet::choose(name, rows, d, args.num, args.seed.wrapping_add(i as u64));
+        let num = points_per_set(args);
+        let set = PointSet::choose(name, rows, d, num, args.seed.wrapping_add(i as u64));
         if set.is_empty() {
             bail!("point set `{name}` is empty");
         }

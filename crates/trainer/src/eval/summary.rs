@@ -51,8 +51,8 @@ pub fn print(doc: &Value, out: &Path) {
         println!("  agreement cosine (mean)   {}", v(&g["cosine"]["mean"]));
     }
     crate::eval::science_summary::print(m);
-    if m.get("spectrum").is_some() {
-        println!("  spectrum                  spectra.csv, dims.csv");
+    if let Some(sp) = m.get("spectrum") {
+        crate::eval::spectrum::print_headline(sp);
     }
     println!(
         "  written to {} (metrics.json, *.csv, *.png) in {:.1}s",

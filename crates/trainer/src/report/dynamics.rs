@@ -3,7 +3,7 @@
 //! (Bonnaire et al., arXiv 2505.17638, find a = 1), and the R_mem-vs-step curve of every run,
 //! one colour per N.
 
-use super::aggregate::lines;
+use super::aggregate::{Line, lines};
 use super::collect::RunRecord;
 use super::plots::Figure;
 use crate::sweep::RUNS_DIR;
@@ -80,8 +80,15 @@ pub fn write(dir: &Path, runs: &[RunRecord], fits: &[TauFit]) -> Result<Vec<Figu
     ] {
         for l in lines(runs, |r| r.get(key)) {
             let series = Series::new(format!("{name} ({})", l.label), l.n.clone(), l.mean.clone());
-            s.push(match l.count.iter().any(|&c| c > 1) {
+            let series = match l.count.iter().any(|&c| c > 1) {
                 true => series.with_band(l.min.clone(), l.max.clone()),
+                false => series,
+            };
+            s.push(match key == "dynamics.tau_mem" {
+                true => {
+                    let (lo, hi) = tau_mem_errors(runs, &l);
+                    series.with_errors(lo, hi)
+                }
                 false => series,
             });
         }
@@ -103,7 +110,9 @@ pub fn write(dir: &Path, runs: &[RunRecord], fits: &[TauFit]) -> Result<Vec<Figu
     let caption = format!(
         "Onset of memorisation tau_mem (first step with R_mem above the threshold, raw \
          weights) and tau_gen (first step with the held-out loss near its best) against N, \
-         log-log; dashed: least-squares power law tau_mem ~ N^a (95% interval of a). {}. \
+         log-log; error bars: the bootstrap 95% interval of tau_mem (over the seeds at one N, \
+         the lowest lower to the highest upper end; an open end stops at the point); dashed: \
+         least-squares power law tau_mem ~ N^a (95% interval of a). {}. \
          Runs that never reach the threshold are left out of the plot and the fit.",
         fits.iter()
             .map(TauFit::describe)
@@ -137,6 +146,29 @@ pub fn write(dir: &Path, runs: &[RunRecord], fits: &[TauFit]) -> Result<Vec<Figu
         });
     }
     Ok(out)
+}
+
+/// Error bars of a tau_mem line: at each N of `l`, from the lowest `tau_mem_lo` to the
+/// highest `tau_mem_hi` of the line's runs there that reached tau_mem (their bootstrap 95%
+/// intervals, `eval --along-training`); an end the bootstrap left open is the point itself.
+fn tau_mem_errors(runs: &[RunRecord], l: &Line) -> (Vec<f64>, Vec<f64>) {
+    l.n.iter()
+        .zip(&l.mean)
+        .map(|(&n, &mean)| {
+            let at_n = runs.iter().filter(|r| {
+                r.line == l.label
+                    && r.n().is_some_and(|k| k as f64 == n)
+                    && r.get("dynamics.tau_mem").is_some()
+            });
+            at_n.fold((mean, mean), |(lo, hi), r| {
+                let end = |k: &str| r.get(k).filter(|v| v.is_finite());
+                (
+                    end("dynamics.tau_mem_lo").map_or(lo, |v| lo.min(v)),
+                    end("dynamics.tau_mem_hi").map_or(hi, |v| hi.max(v)),
+                )
+            })
+        })
+        .unzip()
 }
 
 /// (step, R_mem) of the default curve (raw, or fitted) of a run's `dynamics.csv`.
@@ -213,6 +245,41 @@ fn curves(dir: &Path, runs: &[RunRecord]) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tau_mem_error_bars_span_the_seeds_bootstrap_intervals() {
+        let run = |name: &str, n: usize, v: &[(&str, f64)]| {
+            let mut config = crate::run::config::RunConfig::default();
+            config.data.n = n;
+            RunRecord {
+                name: name.into(),
+                status: "done".into(),
+                message: None,
+                index: None,
+                axes: vec![],
+                line: "mlp".into(),
+                config: Some(config),
+                config_text: String::new(),
+                metrics: None,
+                scalars: v.iter().map(|(k, x)| (k.to_string(), *x)).collect(),
+            }
+        };
+        let t = "dynamics.tau_mem";
+        let (lo, hi) = ("dynamics.tau_mem_lo", "dynamics.tau_mem_hi");
+        let runs = [
+            run("a", 100, &[(t, 200.0), (lo, 150.0), (hi, 300.0)]),
+            run("b", 100, &[(t, 220.0), (lo, 180.0), (hi, 350.0)]),
+            // Upper end left open by the bootstrap: the bar stops at the point.
+            run("c", 400, &[(t, 900.0), (lo, 700.0)]),
+            // Not reached: no tau_mem, its interval ignored.
+            run("d", 400, &[(lo, 10.0), (hi, 1e6)]),
+        ];
+        let l = lines(&runs, |r| r.get(t)).pop().unwrap();
+        assert_eq!(l.n, vec![100.0, 400.0]);
+        let (lo, hi) = tau_mem_errors(&runs, &l);
+        assert_eq!(lo, vec![150.0, 700.0]);
+        assert_eq!(hi, vec![350.0, 900.0]);
+    }
 
     #[test]
     fn reads_the_default_curve_of_a_dynamics_csv() {

@@ -45,8 +45,9 @@ pub fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, f64>) {
 /// points) of the Jacobian's singular values (Achilli et al.), of the clean probes when there
 /// are any (else the noised ones). `latent_dim.SET.tT` at each paper timestep T (1-based) of
 /// the grid, and `latent_dim.SET` at the smallest one, where every memorised direction has
-/// collapsed. (Rows of metrics.json written before the paper's t have `t`, 0-based: read as
-/// t + 1.)
+/// collapsed; `latent_dim.SET.LEVEL` (e.g. `latent_dim.train.achilli-t15`) = the headline's
+/// median over points at each of its levels. (Rows of metrics.json written before the
+/// paper's t have `t`, 0-based: read as t + 1.)
 pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
     let Some(rows) = spectrum.get("dims").and_then(Value::as_array) else {
         return;
@@ -87,6 +88,19 @@ pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
     for (set, (_, d)) in smallest {
         out.insert(format!("latent_dim.{set}"), d);
     }
+    // The headline: `latent_dim.SET.LEVEL` = the median over points at each headline level.
+    let headline = spectrum.pointer("/headline/dims").and_then(Value::as_array);
+    for r in headline
+        .into_iter()
+        .flatten()
+        .filter(|r| r["probe"] == probe)
+    {
+        if let (Some(set), Some(level), Some(d)) =
+            (r["set"].as_str(), r["level"].as_str(), r["median"].as_f64())
+        {
+            out.insert(format!("latent_dim.{set}.{level}"), d);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +129,13 @@ mod tests {
         assert_eq!(out["latent_dim.train"], 2.0);
         assert_eq!(out["latent_dim.samples"], 5.0);
         assert_eq!(out["latent_dim.train.t10"], 7.0);
+        let mut with_headline = s.clone();
+        with_headline["headline"] = serde_json::json!({"dims": [
+            {"set": "train", "probe": "clean", "level": "achilli-t15", "median": 12.0},
+            {"set": "train", "probe": "noised", "level": "achilli-t15", "median": 3.0}]});
+        let mut out = BTreeMap::new();
+        latent_dims(&with_headline, &mut out);
+        assert_eq!(out["latent_dim.train.achilli-t15"], 12.0);
         // Older metrics.json: 0-based `t`, no probe.
         let old = serde_json::json!({"dims": [{"set": "train", "method": "jacobian", "kind": "singular", "t": 9, "cliff_mean": 3.0}]});
         let mut out = BTreeMap::new();

@@ -78,14 +78,17 @@ border:1px solid #ddd}figcaption{max-width:560px;font-size:90%}\
 padding:.5em}.run img{width:220px;image-rendering:pixelated;margin-right:4px}\
 pre{background:#f6f6f6;padding:.5em;overflow:auto;max-height:30em}";
 
+/// The image `rel` (relative to `dir`) if it exists, as a link to itself: the page shows it
+/// scaled down, a click opens it at full size (nearest-neighbour grids are unreadable at the
+/// gallery's width). False when the file is missing.
 fn img(out: &mut String, dir: &Path, rel: &str, alt: &str) -> bool {
     if !dir.join(rel).is_file() {
         return false;
     }
+    let url = escape_url_path(rel);
     let _ = write!(
         out,
-        "<img src=\"{}\" alt=\"{}\">",
-        escape_url_path(rel),
+        "<a href=\"{url}\" title=\"full size\"><img src=\"{url}\" alt=\"{}\"></a>",
         escape_html(alt)
     );
     true
@@ -220,7 +223,7 @@ fn gallery(out: &mut String, runs: &[RunRecord], dir: &Path) {
     out.push_str(
         "<h2>Samples and nearest training images</h2><p>Left: the run's sample grid \
         (samples.png). Right (image data): generated samples beside their nearest training \
-        images, most memorised first (nn_grid.png).</p>",
+        images, most memorised first (nn_grid.png). Click an image for its full size.</p>",
     );
     for (i, r) in runs.iter().enumerate() {
         let _ = write!(
@@ -425,5 +428,39 @@ mod tests {
         assert!(!html.contains("<b>boom"));
         assert!(!html.contains("<i>m"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn gallery_images_link_to_their_full_size_file() {
+        let dir = std::env::temp_dir().join(format!("diffmem-html-nn-{}", std::process::id()));
+        let run_dir = dir.join("runs/r a");
+        std::fs::create_dir_all(&run_dir).unwrap();
+        std::fs::write(run_dir.join("nn_grid.png"), b"png").unwrap();
+        let mut config = crate::run::config::RunConfig::default();
+        config.data.n = 10;
+        let run = RunRecord {
+            name: "r a".into(),
+            status: "done".into(),
+            message: None,
+            index: Some(0),
+            axes: vec![],
+            line: "mlp".into(),
+            config: Some(config),
+            config_text: String::new(),
+            metrics: None,
+            scalars: Default::default(),
+        };
+        let mut out = String::new();
+        gallery(&mut out, &[run], &dir);
+        let url = "runs/r%20a/nn_grid.png";
+        assert!(
+            out.contains(&format!(
+                "<a href=\"{url}\" title=\"full size\"><img src=\"{url}\""
+            )),
+            "{out}"
+        );
+        // No link to an image that is not there.
+        assert!(!out.contains("r%20a/samples.png"), "{out}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

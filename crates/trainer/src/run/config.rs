@@ -44,6 +44,19 @@ pub enum LrSchedule {
     Constant,
 }
 
+/// A warm restart of the cosine learning-rate schedule (SGDR, Loshchilov & Hutter, arXiv
+/// 1608.03983), made by `train --resume RUN --steps K` when K changes the planned end: steps
+/// before `at` kept the original schedule (warm-up, then cosine to 0 at step `planned`);
+/// from `at` the rate starts again at the peak `--lr` and decays by a cosine to 0 at the new
+/// last step. Written to `config.toml`, so a later resume of the same run keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LrRestart {
+    /// The step (0-based) at which the new cosine starts: the resumed checkpoint's step.
+    pub at: usize,
+    /// The total steps the schedule before `at` decayed to.
+    pub planned: usize,
+}
+
 /// Parses `--objective eps|x0|v`.
 fn parse_objective(s: &str) -> Result<Objective, String> {
     match s {
@@ -105,6 +118,8 @@ section! {
         [long] warmup: usize = 200,
         /// Learning rate after warm-up.
         [long, value_enum] lr_schedule: LrSchedule = LrSchedule::Cosine,
+        /// Warm restart of the cosine made by `--resume RUN --steps K` (no flag), or none.
+        [skip] lr_restart: OrNone<LrRestart> = OrNone::none(),
         /// Clip gradients to this GLOBAL norm, or none.
         [long] clip: OrNone<f64> = OrNone::some(1.0),
     }
@@ -302,6 +317,7 @@ impl RunLayer {
 
 /// Flags that set more than one field, or a field whose type is not a plain value.
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+#[command(mut_args(Shortcuts::show_default))]
 pub struct Shortcuts {
     /// Seed of the subset and of the training randomness (data.seed and train.seed).
     #[arg(long)]
@@ -324,6 +340,24 @@ pub struct Shortcuts {
 }
 
 impl Shortcuts {
+    /// Appends `[default: X]` to the help of the seed and schedule flags (from
+    /// [`RunConfig::default`]); the switches and other flags pass unchanged.
+    fn show_default(a: clap::Arg) -> clap::Arg {
+        let d = RunConfig::default();
+        let linear = match d.diffusion.schedule {
+            ScheduleKind::Linear { beta_1, beta_t } => Some((beta_1, beta_t)),
+            ScheduleKind::Cosine { .. } => None,
+        };
+        match (a.get_id().as_str(), linear) {
+            ("seed", _) => super::section::with_default(a, &d.data.seed),
+            ("schedule", Some(_)) => super::section::with_default(a, &"linear"),
+            ("schedule", None) => super::section::with_default(a, &"cosine"),
+            ("beta_1", Some((b1, _))) => super::section::with_default(a, &b1),
+            ("beta_t", Some((_, bt))) => super::section::with_default(a, &bt),
+            _ => a,
+        }
+    }
+
     /// The names of the set flags (their clap ids).
     pub fn set_fields(&self) -> Vec<&'static str> {
         [

@@ -4,12 +4,14 @@
 //! Settings live on the model crate's configs (`MlpConfig`, `UnetConfig`, `LinearConfig`): a
 //! new model setting is a field there, plus one flag line below if it deserves a flag.
 
+use super::config::RunConfig;
 use anyhow::{Context, Result, bail};
 use diffmem_model::ModelSpec;
 use toml::{Table, Value};
 
 /// The model flags of `diffmem train` (each is a key of the model's TOML table).
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+#[command(mut_args(ModelFlags::show_default))]
 pub struct ModelFlags {
     /// Model: linear, mlp, unet, linear-exact, empirical, local.
     #[arg(long = "model")]
@@ -46,11 +48,48 @@ pub struct ModelFlags {
     pub equivariant: Option<bool>,
 }
 
+/// (clap id, TOML key) of every model setting flag.
+const FLAG_KEYS: [(&str, &str); 10] = [
+    ("width", "width"),
+    ("depth", "depth"),
+    ("temb", "temb"),
+    ("base", "base"),
+    ("mults", "mults"),
+    ("attn", "attn_res"),
+    ("bins", "bins"),
+    ("lambda", "lambda"),
+    ("patch", "patch"),
+    ("equivariant", "equivariant"),
+];
+
 fn ints(v: &[usize]) -> Value {
     Value::Array(v.iter().map(|&x| Value::Integer(x as i64)).collect())
 }
 
 impl ModelFlags {
+    /// Appends `[default: X]` to the help of a model flag: X from the default run's model
+    /// ([`RunConfig::default`]) when it has that setting, else from the defaults of the first
+    /// model kind that has it (`--base` from the UNet's).
+    fn show_default(a: clap::Arg) -> clap::Arg {
+        let base = RunConfig::default().model;
+        let id = a.get_id().as_str().to_string();
+        if id == "name" {
+            return super::section::with_default(a, &base.name());
+        }
+        let Some(&(_, key)) = FLAG_KEYS.iter().find(|(i, _)| *i == id) else {
+            return a;
+        };
+        let kinds = ["mlp", "unet", "linear", "linear-exact", "local"];
+        let specs = std::iter::once(Ok(base)).chain(kinds.iter().map(|k| ModelSpec::from_name(k)));
+        let value = specs
+            .filter_map(|s| s.ok().and_then(|s| table_of(&s).ok()))
+            .find_map(|t| t.get(key).cloned());
+        match value {
+            Some(v) => super::section::with_default(a, &v),
+            None => a,
+        }
+    }
+
     /// The names of the set flags (their clap ids).
     pub fn set_fields(&self) -> Vec<&'static str> {
         [

@@ -35,6 +35,7 @@ macro_rules! section {
         /// (Layer: only what a config file or the flags set.)
         #[derive(Clone, Debug, Default, PartialEq, clap::Args, serde::Deserialize)]
         #[serde(default, deny_unknown_fields)]
+        #[command(mut_args($layer::show_default))]
         pub struct $layer {
             $( $(#[doc = $doc])* #[arg($($arg)*)] pub $field: Option<$ty>, )*
         }
@@ -52,6 +53,16 @@ macro_rules! section {
                 out
             }
 
+            /// Appends `[default: X]` to the help of this section's flag `a` (X as
+            /// `config.toml` writes it); other flags pass unchanged.
+            fn show_default(a: clap::Arg) -> clap::Arg {
+                let d = $name::default();
+                match a.get_id().as_str() {
+                    $( stringify!($field) => $crate::run::section::with_default(a, &d.$field), )*
+                    _ => a,
+                }
+            }
+
             /// Writes every set field into `section`.
             pub fn apply(self, section: &mut $name) {
                 $( if let Some(v) = self.$field { section.$field = v; } )*
@@ -61,3 +72,19 @@ macro_rules! section {
 }
 
 pub(crate) use section;
+
+/// `a` with `[default: X]` after its help, X the TOML form of `value` (strings unquoted, as
+/// the flag takes them). A help that already explains its default (a derived one, such as
+/// the objective's) is left as it is.
+pub fn with_default<T: serde::Serialize>(a: clap::Arg, value: &T) -> clap::Arg {
+    let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+    if help.contains("default") {
+        return a;
+    }
+    let shown = match toml::Value::try_from(value) {
+        Ok(toml::Value::String(s)) => s,
+        Ok(v) => v.to_string(),
+        Err(_) => return a,
+    };
+    a.help(format!("{help} [default: {shown}]"))
+}

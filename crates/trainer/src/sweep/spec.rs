@@ -195,6 +195,29 @@ fn model_entries(root: &Table, origin: &str) -> Result<BTreeMap<String, ModelEnt
     Ok(out)
 }
 
+/// Gives a `--ci` sweep its own description (unless `[ci]` sets one): that it is the reduced
+/// CI budget, which settings the reduction changed, then the full sweep's description, so a
+/// report of the reduced sweep is never read as the full one's results.
+fn describe_ci(root: &mut Table, reductions: &Table) {
+    if reductions.contains_key("description") {
+        return;
+    }
+    let keys: Vec<String> = reductions
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    let full = match root.get("description") {
+        Some(Value::String(d)) => format!(" The full sweep (without --ci): {d}"),
+        _ => String::new(),
+    };
+    let text = format!(
+        "Reduced CI budget (diffmem sweep --ci): a smoke test of the pipeline, not results; its \
+         numbers are not the full sweep's. Reductions: {}.{full}",
+        keys.join(", ")
+    );
+    root.insert("description".into(), Value::String(text));
+}
+
 impl SweepSpec {
     /// Reads `path`; `ci` applies its `[ci]` table, then each `KEY=VALUE` of `sets`.
     pub fn load(path: &Path, ci: bool, sets: &[String]) -> Result<Self> {
@@ -219,6 +242,7 @@ impl SweepSpec {
             let Some(Value::Table(reductions)) = ci_table else {
                 bail!("--ci: {origin} has no [ci] table");
             };
+            describe_ci(&mut root, &reductions);
             for (k, v) in reductions {
                 let what = || format!("{origin}: [ci] key `{k}`");
                 let path = spec_path(split_path(&k).with_context(what)?);
@@ -316,6 +340,30 @@ metrics = ["mem"]
         assert_eq!(s.eval.flags(), vec!["--metrics", "mem"]);
         let plain = load(false, &[]).unwrap();
         assert_eq!(plain.base["train"]["steps"].as_integer(), Some(100));
+    }
+
+    #[test]
+    fn a_ci_sweep_describes_itself_as_the_reduced_budget() {
+        let mut t: Table = toml::from_str(SPEC).unwrap();
+        t.insert("description".into(), "N from 10 to 20".into());
+        let ci = SweepSpec::from_table(t.clone(), "x", true, &[], "t.toml").unwrap();
+        let d = ci.resolved["description"].as_str().unwrap();
+        assert!(d.starts_with("Reduced CI budget"), "{d}");
+        assert!(
+            d.contains("train.steps = 5") && d.ends_with("N from 10 to 20"),
+            "{d}"
+        );
+        let full = SweepSpec::from_table(t.clone(), "x", false, &[], "t.toml").unwrap();
+        assert_eq!(
+            full.resolved["description"].as_str(),
+            Some("N from 10 to 20")
+        );
+        // A [ci] table's own description wins.
+        if let Some(Value::Table(ci)) = t.get_mut("ci") {
+            ci.insert("description".into(), "smoke".into());
+        }
+        let own = SweepSpec::from_table(t, "x", true, &[], "t.toml").unwrap();
+        assert_eq!(own.resolved["description"].as_str(), Some("smoke"));
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //! of `log.jsonl`, the progress bar, and the divergence error.
 
 use crate::io::progress::{Progress, Verbosity};
-use crate::run::config::{LrSchedule, RunConfig};
-use crate::train::lr::learning_rate;
+use crate::run::config::RunConfig;
 use anyhow::{Result, anyhow};
 use diffmem_data::Dataset;
 use diffmem_metrics::denoising_loss::{LossUnits, per_timestep_loss, timestep_grid};
@@ -224,8 +223,7 @@ fn fixed_loss(
 /// The divergence error: which step, at which learning rate, the last good checkpoint.
 pub fn diverged(cfg: &RunConfig, ckpt_root: &Path, nf: NonFinite) -> anyhow::Error {
     let o = &cfg.optim;
-    let cosine = o.lr_schedule == LrSchedule::Cosine;
-    let lr = learning_rate(o.lr, nf.step, o.warmup, cfg.total_steps(), cosine);
+    let lr = crate::train::lr::rate_at(cfg, nf.step);
     let last_good = std::fs::read_to_string(ckpt_root.join("latest")).map_or(
         "none (no checkpoint was written before the divergence)".into(),
         |n| ckpt_root.join(n.trim()).display().to_string(),

@@ -3,11 +3,10 @@
 //! step the logged losses, divergence check, checkpoint policy, early stopping and SIGINT/SIGTERM.
 
 use crate::run::checkpoint::{self, LoopState};
-use crate::run::config::{LrSchedule, RunConfig};
+use crate::run::config::RunConfig;
 use crate::run::snapshots::Snapshots;
 use crate::train::batches::Batches;
 use crate::train::figures::Figures;
-use crate::train::lr::learning_rate;
 use crate::train::monitor::{Logged, Monitor, diverged};
 use crate::train::{FitInputs, optim};
 use anyhow::Result;
@@ -243,9 +242,7 @@ fn batch(b: &mut Batches, x: &Tensor<2>, step: usize, cfg: &RunConfig, ad: &Devi
 
 /// The learning rate of 0-based step `step`.
 fn lr_at(cfg: &RunConfig, step: usize) -> f64 {
-    let o = &cfg.optim;
-    let cosine = o.lr_schedule == LrSchedule::Cosine;
-    learning_rate(o.lr, step, o.warmup, cfg.total_steps(), cosine)
+    crate::train::lr::rate_at(cfg, step)
 }
 
 /// The EMA after one more step (none when the decay is 0; the first one is the network).
