@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{header, npy, ok, run, s};
+use common::{header, npy, ok, run, s, sample_npy};
 
 fn tmpdir(name: &str) -> PathBuf {
     common::tmpdir("science", name)
@@ -81,7 +81,7 @@ fn sample_variance(run: &Path, raw: bool) -> f64 {
     }
     args.extend_from_slice(&["--out", s(&out)]);
     ok(&args);
-    let (x, shape) = npy(&out.join("samples.npy"));
+    let (x, shape) = npy(&sample_npy(&out));
     moments(&x, shape[1]).1.iter().sum()
 }
 
@@ -208,7 +208,7 @@ fn sample_ddpm_keeps_the_runs_last_step_noise() {
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--out", s(&out)]);
         ok(&args);
-        npy(&out.join("samples.npy")).0
+        npy(&sample_npy(&out)).0
     };
     let own = draw("own", &[]);
     let ddpm = draw("ddpm", &["--sampler", "ddpm"]);

@@ -280,10 +280,11 @@ fn sample_writes_a_grid_of_the_right_size() {
         grid_out.to_str().unwrap(),
         "--quiet",
     ]);
-    let img = image::open(grid_out.join("samples.png")).unwrap();
+    // Named by sampler, steps and seed: the training-time samples.png is never replaced.
+    let img = image::open(grid_out.join("ddim-10-s0.png")).unwrap();
     // 3 x 3 tiles of 28 px with a 1 px border around and between tiles.
     assert_eq!((img.width(), img.height()), (3 * 29 + 1, 3 * 29 + 1));
-    let npy = read(&grid_out.join("samples.npy"));
+    let npy = read(&grid_out.join("ddim-10-s0.npy"));
     let hlen = u16::from_le_bytes([npy[8], npy[9]]) as usize;
     assert!(
         std::str::from_utf8(&npy[10..10 + hlen])

@@ -4,6 +4,8 @@
 //! Inputs are flat `[batch, C*H*W]`; the network reshapes inside and zero-pads H, W up to a
 //! multiple of 2^(levels-1) (28 -> 32 for three levels), cropping the output back.
 
+mod export;
+
 use super::time_embedding::sinusoidal;
 use crate::error::{ModelError, Result};
 use crate::flex::{conv2d_module, group_norm, silu};

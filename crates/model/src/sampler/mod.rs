@@ -93,6 +93,26 @@ impl SamplerConfig {
     }
 }
 
+/// Human-readable: `ddim (50 steps, eta 1)`, `ddpm (beta variance, noise at the last step)`.
+impl std::fmt::Display for SamplerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SamplerConfig::Ddim { steps, eta } => write!(f, "ddim ({steps} steps, eta {eta})"),
+            SamplerConfig::Ddpm {
+                variance,
+                last_noise,
+            } => {
+                let v = match variance {
+                    DdpmVariance::Beta => "beta",
+                    DdpmVariance::Posterior => "posterior",
+                };
+                let last = if *last_noise { "noise" } else { "no noise" };
+                write!(f, "ddpm ({v} variance, {last} at the last step)")
+            }
+        }
+    }
+}
+
 /// The Gaussian draws of one batch: each call gives a fresh standard normal `[batch, D]`
 /// tensor from the caller's [`NoiseSource`]. Samplers draw only when they add noise, so a
 /// deterministic sampler consumes only the initial draw.
@@ -141,4 +161,35 @@ pub trait SamplerStep {
 /// prediction (Ho et al., arXiv 2006.11239, eq. 4 solved for x_0).
 pub fn predict_x0(x: Tensor<2>, eps: Tensor<2>, abar: f64) -> Tensor<2> {
     (x - eps * (1.0 - abar).sqrt()) / abar.sqrt()
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn sampler_names_read_as_words() {
+        let ddim = SamplerConfig::Ddim {
+            steps: 50,
+            eta: 1.0,
+        };
+        assert_eq!(ddim.to_string(), "ddim (50 steps, eta 1)");
+        let ddim0 = SamplerConfig::Ddim {
+            steps: 100,
+            eta: 0.5,
+        };
+        assert_eq!(ddim0.to_string(), "ddim (100 steps, eta 0.5)");
+        let ddpm = SamplerConfig::Ddpm {
+            variance: DdpmVariance::Posterior,
+            last_noise: false,
+        };
+        assert_eq!(
+            ddpm.to_string(),
+            "ddpm (posterior variance, no noise at the last step)"
+        );
+        assert_eq!(
+            SamplerConfig::default().to_string(),
+            "ddpm (beta variance, noise at the last step)"
+        );
+    }
 }

@@ -137,7 +137,9 @@ fn metrics(a: &EvalArgs, r: &LoadedRun) -> Result<Vec<Metric>> {
 fn along_training(a: &EvalArgs) -> Result<()> {
     let mut r = run::load(&a.run, a.device, Weights::Raw)?;
     let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
+    crate::eval::outputs::check_out(&r.dir, &out)?;
     std::fs::create_dir_all(&out)?;
+    let tidy = crate::eval::outputs::Tidy::start(&out, "/metrics/dynamics/files");
     let mut metrics = metrics(a, &r)?;
     if a.metrics.is_none() {
         // The defaults (mem, loss, gaussian on synthetic data, agree with --against) minus
@@ -156,8 +158,12 @@ fn along_training(a: &EvalArgs) -> Result<()> {
         args: &a.dynamics,
         progress: a.progress.verbosity(),
     };
-    let value = crate::eval::dynamics::run(&mut r, &inp)?;
-    crate::eval::dynamics::record(&out, &r, value, a.json)
+    let mut value = crate::eval::dynamics::run(&mut r, &inp)?;
+    let files = tidy.written();
+    value["files"] = files.clone().into();
+    crate::eval::dynamics::record(&out, &r, value, a.json)?;
+    tidy.finish(&files, &serde_json::Value::Null);
+    Ok(())
 }
 
 /// Runs `diffmem eval`.
@@ -169,8 +175,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let weights = if a.raw { Weights::Raw } else { Weights::Ema };
     let r = run::load(&a.run, a.device, weights)?;
     let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
+    crate::eval::outputs::check_out(&r.dir, &out)?;
     // One writer per directory: not while the run trains, nor beside another eval into `out`.
     let _lock = crate::run::lock::acquire(&out)?;
+    let tidy = crate::eval::outputs::Tidy::start(&out, "/files");
     let metrics = metrics(a, &r)?;
     let jacobian = metrics.contains(&Metric::Spectrum);
     let rows_per_pass = jacobian.then_some(a.spectrum.rows_per_pass);
@@ -211,6 +219,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         results.insert(m.name().to_string(), value);
     }
     crate::eval::dynamics::carry_over(&out, &mut results);
+    let files = tidy.written();
+    let carried = results
+        .get("dynamics")
+        .map_or(serde_json::Value::Null, |d| d["files"].clone());
     let mut doc = serde_json::json!({
         "schema": "diffmem.metrics/1 (docs/metrics.md)",
         "run": r.dir.display().to_string(),
@@ -225,10 +237,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "sample_health": health,
         "metrics": results,
         "seconds": started.elapsed().as_secs_f64(),
+        "files": files,
     });
     doc["verdict"] = crate::verdict::of_run(&r.dir, Some(&doc), &out.display().to_string()).json();
     let text = serde_json::to_string_pretty(&doc)?;
     write_atomic(&out.join("metrics.json"), text.as_bytes())?;
+    tidy.finish(&files, &carried);
     match a.json {
         true => println!("{text}"),
         false => summary::print(&doc, &out),

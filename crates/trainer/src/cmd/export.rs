@@ -1,26 +1,31 @@
-//! `diffmem export RUN --weights model.safetensors`: a trained MLP's weights in the
-//! safetensors format, named and shaped as the PyTorch module of docs/export.md, with three
-//! check tensors (an input, its timesteps and this network's output) so that a port can be
-//! verified to 1e-5. The training rows are exported by `diffmem data export`.
+//! `diffmem export RUN --weights model.safetensors`: a trained MLP's or UNet's weights in the
+//! safetensors format, named and shaped as the PyTorch modules of docs/export.md
+//! (`scripts/export/check_torch.py`, `scripts/export/unet_torch.py`), with three check tensors
+//! (an input, its timesteps and this network's output) so that a port can be verified to 1e-5.
+//! The training and held-out rows are exported by `diffmem data export`. The file is never
+//! written over a run's own files: it must end in `.safetensors`, and a file already there
+//! must be an earlier export.
 
 use crate::io::atomic::write_atomic;
 use crate::run::config::RunConfig;
 use crate::run::{Weights, load_net};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use diffmem_model::denoiser::mlp::NamedTensor;
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::noise::HostNoise;
 use diffmem_model::{Denoiser, ModelSpec, Net};
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `diffmem export`.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// Run directory (a trained `mlp` run).
+    /// Run directory (a trained `mlp` or `unet` run).
     pub run: PathBuf,
-    /// Write the weights to this .safetensors file (names and shapes: docs/export.md).
+    /// Write the weights to this new .safetensors file (names and shapes: docs/export.md); an
+    /// existing file is replaced only if it is an earlier `diffmem export`.
     #[arg(long)]
     pub weights: PathBuf,
     /// Export the raw weights instead of the EMA.
@@ -47,22 +52,21 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         );
     }
     let cfg = RunConfig::load(&cfg_path)?;
-    let ModelSpec::Mlp(mlp) = &cfg.model else {
+    check_destination(&a.run, &a.weights)?;
+    if !matches!(cfg.model, ModelSpec::Mlp(_) | ModelSpec::Unet(_)) {
         bail!(
-            "diffmem export writes mlp runs (docs/export.md has the PyTorch module); {} is a `{}` \
-             run. Its training rows: diffmem data export --run {}",
+            "diffmem export writes mlp and unet runs (docs/export.md has their PyTorch modules); \
+             {} is a `{}` run. Its training rows: diffmem data export --run {}",
             a.run.display(),
             cfg.model.name(),
             a.run.display()
         );
-    };
+    }
     let device = crate::run::device::open(diffmem_model::DeviceChoice::Flex)?.device;
     let (train, _) = crate::run::data::load(&cfg.data)?;
     let weights = if a.raw { Weights::Raw } else { Weights::Ema };
     let (net, source) = load_net(&a.run, &cfg, &train, &device, weights)?;
-    let Net::Mlp(m) = &net else {
-        bail!("{} holds no MLP weights", a.run.display());
-    };
+    let (named, shape_meta) = layout(&net, &cfg.model)?;
     let dim = train.dim();
     // The check: fixed inputs at four timesteps across the schedule, and this network's output.
     let x = HostNoise::seeded(CHECK_SEED).next_vec(CHECK_ROWS * dim);
@@ -75,8 +79,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         matrix(&x, CHECK_ROWS, dim, &device),
         timesteps(&t_idx, &device),
     ));
-    let mut tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = m
-        .named_tensors()
+    let mut tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = named
         .into_iter()
         .map(|n| (n.name, n.shape, Dtype::F32, f32_bytes(&n.values)))
         .collect();
@@ -103,17 +106,15 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         .context("cannot lay out the tensors")?;
     let meta: HashMap<String, String> = [
         ("format", "pt".to_string()),
-        ("model", "mlp".into()),
+        ("model", cfg.model.name().into()),
         ("dim", dim.to_string()),
-        ("width", mlp.width.to_string()),
-        ("depth", mlp.depth.to_string()),
-        ("temb", mlp.temb.to_string()),
         ("timesteps", big_t.to_string()),
         ("objective", format!("{:?}", cfg.objective()).to_lowercase()),
         ("source", source.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
+    .chain(shape_meta)
     .collect();
     let bytes = safetensors::serialize(views, Some(meta)).context("cannot encode safetensors")?;
     write_atomic(&a.weights, &bytes)?;
@@ -129,6 +130,72 @@ pub fn run(a: &ExportArgs) -> Result<()> {
             a.weights.display(),
             tensors.len(),
             bytes.len()
+        );
+    }
+    Ok(())
+}
+
+/// The network's named tensors and the metadata its PyTorch module is built from: `width`,
+/// `depth`, `temb` for the MLP; `channels`, `size`, `base`, `mults`, `attn_res` (comma
+/// separated) and `norm_eps` for the UNet.
+fn layout(net: &Net, spec: &ModelSpec) -> Result<(Vec<NamedTensor>, Vec<(String, String)>)> {
+    let meta = |kv: Vec<(&str, String)>| -> Vec<(String, String)> {
+        kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    };
+    let list = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+    match (net, spec) {
+        (Net::Mlp(m), ModelSpec::Mlp(c)) => Ok((
+            m.named_tensors(),
+            meta(vec![
+                ("width", c.width.to_string()),
+                ("depth", c.depth.to_string()),
+                ("temb", c.temb.to_string()),
+            ]),
+        )),
+        (Net::Unet(u), ModelSpec::Unet(c)) => {
+            let (channels, size, _, base) = u.layout();
+            Ok((
+                u.named_tensors(),
+                meta(vec![
+                    ("channels", channels.to_string()),
+                    ("size", size.to_string()),
+                    ("base", base.to_string()),
+                    ("mults", list(&c.mults)),
+                    ("attn_res", list(&c.attn_res)),
+                    ("norm_eps", u.norm_epsilon().to_string()),
+                ]),
+            ))
+        }
+        _ => bail!("diffmem export writes mlp and unet runs"),
+    }
+}
+
+/// Refuses an export that would replace a run's own files or a file of the user's: the name
+/// must end in `.safetensors`, and an existing file must be an earlier `diffmem export`.
+fn check_destination(run: &Path, file: &Path) -> Result<()> {
+    if file.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+        bail!(
+            "--weights {}: give a new file name ending in .safetensors (export never writes \
+             over the run's own .bpk weights or other files), e.g. {}",
+            file.display(),
+            run.with_extension("safetensors").display()
+        );
+    }
+    let Ok(m) = std::fs::symlink_metadata(file) else {
+        return Ok(());
+    };
+    let ours = m.is_file()
+        && std::fs::read(file).ok().is_some_and(|bytes| {
+            safetensors::SafeTensors::read_metadata(&bytes)
+                .ok()
+                .and_then(|(_, h)| h.metadata().clone())
+                .is_some_and(|kv| kv.contains_key("source") && kv.contains_key("objective"))
+        });
+    if !ours {
+        bail!(
+            "--weights {} exists and is not an earlier diffmem export: choose a new file name, \
+             so that it is not replaced",
+            file.display()
         );
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use crate::run::config::{RunConfig, default_ddpm};
 use crate::run::{self, Weights};
-use crate::sample;
+use crate::sample::{self, files};
 use anyhow::Result;
 use clap::Args;
 use diffmem_model::{DdpmVariance, DeviceChoice, SamplerConfig};
@@ -55,7 +55,8 @@ pub struct SampleArgs {
     /// Device: auto, wgpu, cuda, flex, ndarray (default: the run's).
     #[arg(long)]
     pub device: Option<DeviceChoice>,
-    /// Output directory (default: the run directory).
+    /// Output folder (default: RUN/samples). Files are named by sampler, steps and seed
+    /// (ddim-50-s0.png/.npy/.json); the training-time samples.png/.npy are never replaced.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Progress: `--quiet` (none) or `--plain` (lines instead of a bar).
@@ -131,9 +132,23 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     if s.num == 0 || s.batch == 0 {
         anyhow::bail!("--num and --batch must be at least 1");
     }
-    let out = a.out.clone().unwrap_or_else(|| r.dir.clone());
+    let out = match &a.out {
+        Some(o) => {
+            files::check_out(&r.dir, o)?;
+            o.clone()
+        }
+        None => r.dir.join(files::SAMPLES_DIR),
+    };
     // One writer per directory: not while the run trains, nor beside another `sample` into it.
-    let _lock = crate::run::lock::acquire(&out)?;
+    let in_run = out.starts_with(&r.dir) || crate::run::dir::same_dir(&out, &r.dir);
+    let _lock = crate::run::lock::acquire(if in_run { &r.dir } else { &out })?;
+    std::fs::create_dir_all(&out)?;
+    let settings = serde_json::json!({
+        "run": r.dir.display().to_string(), "weights": r.weights, "num": s.num,
+        "sampler": s.sampler, "seed": s.seed, "batch": s.batch, "clip_x0": *s.clip_x0,
+    });
+    let base = files::base_name(&s.sampler, r.diffusion.steps(), s.seed);
+    let stem = files::choose_stem(&out, &base, &settings)?;
     let started = std::time::Instant::now();
     let samples = sample::draw(
         r.model.as_ref(),
@@ -144,25 +159,29 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         a.progress.verbosity(),
         None,
     )?;
-    sample::write(&out, &samples, r.train.shape)?;
+    let png = sample::write_named(&out, &stem, &samples, r.train.shape)?;
+    let npy = out.join(format!("{stem}.npy"));
+    let doc = serde_json::json!({
+        "num": s.num, "sampler": s.sampler, "description": s.sampler.to_string(),
+        "seed": s.seed, "weights": r.weights,
+        "seconds": started.elapsed().as_secs_f64(), "png": png, "npy": npy,
+        "settings": settings,
+    });
+    let json = out.join(format!("{stem}.json"));
+    crate::io::atomic::write_atomic(&json, serde_json::to_string_pretty(&doc)?.as_bytes())?;
     if a.json {
-        let doc = serde_json::json!({
-            "num": s.num, "sampler": s.sampler, "seed": s.seed, "weights": r.weights,
-            "seconds": started.elapsed().as_secs_f64(),
-            "png": out.join("samples.png"), "npy": out.join("samples.npy"),
-        });
         crate::io::print_json(&doc);
         return Ok(());
     }
+    let pictures = png.map_or(String::new(), |p| format!("{} and ", p.display()));
     println!(
-        "{} samples ({:?}, seed {}) from {} in {:.1}s -> {} and {}",
+        "{} samples ({}, seed {}) from {} in {:.1}s -> {pictures}{}",
         s.num,
         s.sampler,
         s.seed,
         r.weights,
         started.elapsed().as_secs_f64(),
-        out.join("samples.png").display(),
-        out.join("samples.npy").display()
+        npy.display()
     );
     Ok(())
 }

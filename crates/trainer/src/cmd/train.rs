@@ -98,9 +98,13 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
     let fork_to = a
         .out
         .as_ref()
-        .filter(|o| r != "latest" && !same_dir(o, &src));
+        .filter(|o| r != "latest" && !dir::same_dir(o, &src));
     let (run_dir, resume, lock) = match fork_to {
         Some(out) => {
+            if !out.join("config.toml").exists() {
+                // A fork, like a new run, goes into a new or empty directory only.
+                dir::check_train_out(out)?;
+            }
             let created = !out.exists();
             let lock = lock::acquire(out)?;
             let ckpt = fork(&src, &ckpt, out).inspect_err(|_| {
@@ -138,14 +142,6 @@ fn schedule_note(cfg: &RunConfig, at: usize) -> String {
             r.planned, o.lr
         ),
         _ => format!("learning rate: {rate:.3e} at step {at}, cosine to 0 at step {total}"),
-    }
-}
-
-/// Whether two paths name the same directory.
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
     }
 }
 

@@ -2,7 +2,12 @@
 //! arXiv 2301.13188). At each timestep of the loss grid, the training and held-out rows get the
 //! same noise draws; the attack score is minus the per-example loss; AUC and TPR at 1% FPR per
 //! timestep, and the timestep where the attack works best (an optimistic choice: it is picked
-//! on the same rows). Formulas: `diffmem_metrics::membership`; `mia.csv`, `mia.png`.
+//! on the same rows). Formulas: `diffmem_metrics::membership`; `mia.csv`, `mia.png`, and the
+//! per-example scores in `mia_scores.csv` (one line per row and timestep: `member` 1 for a
+//! training row, 0 for a held-out one; `row`, its position in the set, the same as in
+//! `diffmem data export --run RUN`'s rows and held-out rows; `index`, its index in the data
+//! source; `paper_t`; `score` = minus its eps-unit denoising loss), from which the AUC and the
+//! TPR of any threshold can be recomputed outside diffmem.
 
 use crate::eval::paired::PairedRows;
 use crate::io::csv::{number, write_csv};
@@ -35,6 +40,10 @@ pub struct Attack {
     pub heldout_mean: Vec<f64>,
     /// Index of the best timestep: the highest AUC, the least noisy among equal ones.
     pub best: usize,
+    /// Per timestep, the attack score (minus the loss) of each of the `m` training rows.
+    pub train_scores: Vec<Vec<f64>>,
+    /// Per timestep, the attack score of each of the `m` held-out rows.
+    pub heldout_scores: Vec<Vec<f64>>,
 }
 
 /// The attack over `points` timesteps on up to `max_rows` rows per set (no files).
@@ -48,9 +57,11 @@ pub fn attack(p: &PairedRows) -> Result<Attack> {
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let mut aucs = Vec::with_capacity(grid.len());
     let mut tprs = Vec::with_capacity(grid.len());
-    for (a, b) in tr.iter().zip(&he) {
-        aucs.push(auc(&neg(a), &neg(b))?);
-        tprs.push(tpr_at_fpr(&neg(a), &neg(b), FPR)?);
+    let (train_scores, heldout_scores): (Vec<_>, Vec<_>) =
+        tr.iter().zip(&he).map(|(a, b)| (neg(a), neg(b))).unzip();
+    for (a, b) in train_scores.iter().zip(&heldout_scores) {
+        aucs.push(auc(a, b)?);
+        tprs.push(tpr_at_fpr(a, b, FPR)?);
     }
     let best = (0..grid.len()).fold(0, |b, k| if aucs[k] > aucs[b] { k } else { b });
     Ok(Attack {
@@ -61,11 +72,42 @@ pub fn attack(p: &PairedRows) -> Result<Attack> {
         train_mean: tr.iter().map(|v| mean(v)).collect(),
         heldout_mean: he.iter().map(|v| mean(v)).collect(),
         best,
+        train_scores,
+        heldout_scores,
     })
+}
+
+/// Writes `mia_scores.csv`: one line per (set, row, timestep) with the attack score.
+fn write_scores(p: &PairedRows, a: &Attack, out: &Path) -> Result<()> {
+    let mut rows = Vec::with_capacity(2 * a.m * a.paper_t.len());
+    for (member, set, scores) in [
+        ("1", p.train, &a.train_scores),
+        ("0", p.heldout, &a.heldout_scores),
+    ] {
+        for row in 0..a.m {
+            let index = set.provenance.indices.get(row).copied().unwrap_or(row);
+            for (k, t) in a.paper_t.iter().enumerate() {
+                rows.push(vec![
+                    member.to_string(),
+                    row.to_string(),
+                    index.to_string(),
+                    t.to_string(),
+                    number(scores[k][row]),
+                ]);
+            }
+        }
+    }
+    write_csv(
+        &out.join("mia_scores.csv"),
+        &["member", "row", "index", "paper_t", "score"],
+        &rows,
+    )
 }
 
 /// Computes the attack over `points` timesteps on up to `max_rows` rows per set.
 pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
+    let a = attack(p)?;
+    write_scores(p, &a, out)?;
     let Attack {
         m,
         paper_t,
@@ -74,7 +116,8 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
         train_mean,
         heldout_mean,
         best,
-    } = attack(p)?;
+        ..
+    } = a;
     let rows: Vec<Vec<String>> = (0..paper_t.len())
         .map(|k| {
             vec![

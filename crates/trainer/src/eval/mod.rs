@@ -16,6 +16,7 @@ pub mod loss;
 pub mod memorization;
 pub mod mia;
 pub mod nn_figures;
+pub mod outputs;
 pub mod overlap;
 pub mod paired;
 pub mod quality;

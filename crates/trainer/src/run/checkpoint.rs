@@ -54,6 +54,13 @@ pub fn save(
     state: &LoopState,
     keep: usize,
 ) -> Result<PathBuf> {
+    if std::fs::symlink_metadata(ckpt_root).is_ok_and(|m| m.file_type().is_symlink()) {
+        bail!(
+            "{} is a symbolic link: rotating checkpoints through it would delete files at its \
+             target; replace it with a real folder and resume",
+            ckpt_root.display()
+        );
+    }
     let name = step_dir_name(state.step);
     let dst = write_dir(ckpt_root, &name, net, ema, Some(optim), state)?;
     write_atomic(&ckpt_root.join("latest"), name.as_bytes())?;

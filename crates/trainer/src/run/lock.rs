@@ -18,15 +18,24 @@ pub struct RunLock {
     _file: File,
 }
 
+/// Opens (or creates) `RUN/.lock` without following a symbolic link: writing the pid into a
+/// link would truncate the file at its target.
 fn open(run_dir: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
     let path = run_dir.join(LOCK_FILE);
     OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
-        .with_context(|| format!("cannot open the run lock {}", path.display()))
+        .with_context(|| {
+            format!(
+                "cannot open the run lock {} (a symbolic link is never followed: remove it)",
+                path.display()
+            )
+        })
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {
@@ -47,9 +56,12 @@ pub fn pid_alive(pid: u32) -> bool {
 }
 
 /// Takes the lock of `run_dir` (created if missing), or fails naming the process that holds it.
+/// A directory with a symbolic link inside is refused first: every writer takes this lock, so
+/// no write, rotation or removal of diffmem's follows a link out of its directory.
 pub fn acquire(run_dir: &Path) -> Result<RunLock> {
     std::fs::create_dir_all(run_dir)
         .with_context(|| format!("cannot create {}", run_dir.display()))?;
+    crate::run::dir::refuse_symlinks(run_dir)?;
     let mut file = open(run_dir)?;
     match file.try_lock() {
         Ok(()) => {}
@@ -109,6 +121,22 @@ mod tests {
         let again = acquire(&dir);
         assert!(again.is_ok());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_lock_symlink_is_refused_and_its_target_left_intact() {
+        let dir = std::env::temp_dir().join(format!("diffmem-locklink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.with_extension("target");
+        std::fs::write(&target, "precious").unwrap();
+        std::os::unix::fs::symlink(&target, dir.join(LOCK_FILE)).unwrap();
+        assert!(open(&dir).is_err(), "O_NOFOLLOW refuses the link");
+        let err = format!("{:#}", acquire(&dir).unwrap_err());
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(&target);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use diffmem_model::burn::prelude::*;
 use diffmem_model::noise::{DeviceNoise, NoiseSource};
 use diffmem_model::sampler::sample;
 use diffmem_model::{Denoiser, Diffusion};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Draws `s.num` samples with the sampler of `s`, taking every Gaussian draw from `noise`
 /// (None: the device RNG seeded with `s.seed`); non-finite samples are an error.
@@ -68,21 +68,37 @@ pub fn draw_unchecked(
 }
 
 /// Writes `dir/samples.png` (grid, values clamped to [-1, 1]) and `dir/samples.npy`
-/// (shape [num, C, H, W] or [num, D]).
+/// (shape [num, C, H, W] or [num, D]): the end-of-training grid.
 pub fn write(dir: &Path, samples: &[f32], shape: SampleShape) -> Result<()> {
+    write_named(dir, "samples", samples, shape).map(|_| ())
+}
+
+/// Writes `dir/STEM.npy` and, for images, `dir/STEM.png`; returns the PNG's path when one was
+/// written.
+pub fn write_named(
+    dir: &Path,
+    stem: &str,
+    samples: &[f32],
+    shape: SampleShape,
+) -> Result<Option<PathBuf>> {
     let n = samples.len() / shape.dim().max(1);
     let npy_shape: Vec<usize> = match shape {
         SampleShape::Image { c, h, w } => vec![n, c, h, w],
         SampleShape::Flat { d } => vec![n, d],
     };
-    write_atomic(&dir.join("samples.npy"), &encode_f32(samples, &npy_shape))?;
-    if let Err(e) = write_png(&dir.join("samples.png"), samples, shape)? {
+    write_atomic(
+        &dir.join(format!("{stem}.npy")),
+        &encode_f32(samples, &npy_shape),
+    )?;
+    let png = dir.join(format!("{stem}.png"));
+    if let Err(e) = write_png(&png, samples, shape)? {
         eprintln!(
-            "note: no samples.png for {}-dimensional vectors ({e})",
+            "note: no {stem}.png for {}-dimensional vectors ({e})",
             shape.dim()
         );
+        return Ok(None);
     }
-    Ok(())
+    Ok(Some(png))
 }
 
 /// Writes the samples as a square-ish grid PNG at `path` (values clamped to [-1, 1]). Vectors

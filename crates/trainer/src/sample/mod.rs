@@ -1,6 +1,7 @@
 //! The sampling stage: drawing samples from a loaded run and writing them.
 
 mod draw;
+pub mod files;
 
 /// DDIM steps of `diffmem sample --sampler ddim` and `diffmem eval` unless given: one number
 /// for both, so that a grid and the metrics of a run come from the same sampler.
@@ -9,7 +10,7 @@ pub const DDIM_STEPS: usize = 100;
 /// arXiv 2010.02502; 0 is the deterministic DDIM).
 pub const DDIM_ETA: f64 = 1.0;
 
-pub use draw::{draw, draw_unchecked, write, write_png};
+pub use draw::{draw, draw_unchecked, write, write_named, write_png};
 
 use crate::io::progress::Verbosity;
 use crate::run::{self, Weights};

@@ -197,3 +197,15 @@ pub fn npy(p: &Path) -> (Vec<f64>, Vec<usize>) {
     };
     (data, shape)
 }
+
+/// The one `.npy` file that `diffmem sample ... --out dir` wrote into `dir` (its name says the
+/// sampler, steps and seed); fails the test unless there is exactly one.
+pub fn sample_npy(dir: &Path) -> PathBuf {
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "npy"))
+        .collect();
+    assert_eq!(found.len(), 1, "one .npy in {}: {found:?}", dir.display());
+    found[0].clone()
+}

@@ -9,6 +9,9 @@
 //!   position in the synthetic sample stream, the line of the CelebA partition file, ...),
 //!   equal to the run's `train_indices.txt`;
 //! - `NAME_labels.npy`: int64 `[N]`, only for labelled data;
+//! - `NAME_heldout.npy`, `NAME_heldout_indices.npy`, `NAME_heldout_labels.npy`: with `--run`,
+//!   the run's held-out rows (the non-members of `eval --metrics mia` and the control of
+//!   R_mem), in the order eval uses them;
 //! - `NAME.json`: the canonical data spec, subset flags, shape and file names.
 
 use super::{SourceArgs, SubsetFlags};
@@ -42,7 +45,7 @@ pub struct ExportArgs {
 
 /// Runs `diffmem data export`.
 pub fn run(a: &ExportArgs) -> Result<()> {
-    let (ds, meta) = match (&a.run, &a.data) {
+    let (ds, heldout, meta) = match (&a.run, &a.data) {
         (Some(dir), _) => {
             let cfg_path = dir.join("config.toml");
             if !cfg_path.exists() {
@@ -53,7 +56,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
                 );
             }
             let cfg = RunConfig::load(&cfg_path)?;
-            let (train, _) = run_data::load(&cfg.data)?;
+            let (train, heldout) = run_data::load(&cfg.data)?;
             let meta = serde_json::json!({
                 "run": dir.display().to_string(),
                 "data": cfg.data.spec.to_string(),
@@ -62,7 +65,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
                 "balanced": cfg.data.balanced,
                 "split": cfg.data.split.map(|h| h.to_string()),
             });
-            (train, meta)
+            (train, Some(heldout).filter(|h| !h.is_empty()), meta)
         }
         (None, Some(data)) => {
             let source = SourceArgs {
@@ -78,7 +81,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
                 "balanced": a.subset.balanced,
                 "split": a.subset.split,
             });
-            (ds, meta)
+            (ds, None, meta)
         }
         (None, None) => bail!("give --data SPEC (with --n, --seed, --split) or --run RUN"),
     };
@@ -87,7 +90,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         (None, Some(dir)) => dir.join("train_rows.npy"),
         (None, None) => bail!("--out FILE.npy is needed with --data"),
     };
-    let files = write(&out, &ds, meta.clone())?;
+    let files = write(&out, &ds, heldout.as_ref(), meta.clone())?;
     if a.json {
         let v = serde_json::json!({
             "rows": ds.len(),
@@ -122,20 +125,18 @@ fn sibling(out: &Path, suffix: &str, ext: &str) -> PathBuf {
     out.with_file_name(format!("{stem}{suffix}.{ext}"))
 }
 
-/// Writes the rows, indices, labels and the description; returns the paths.
-fn write(out: &Path, ds: &Dataset, mut meta: serde_json::Value) -> Result<Vec<PathBuf>> {
-    if out.extension().and_then(|e| e.to_str()) != Some("npy") {
-        bail!("--out {}: give a file name ending in .npy", out.display());
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("--out {}: cannot create its folder", out.display()))?;
-    }
+/// Writes `ds`'s rows to `out`, with `out_indices.npy` and (for labelled data)
+/// `out_labels.npy`; pushes the paths onto `files` and returns (indices, labels) paths.
+fn write_rows(
+    out: &Path,
+    ds: &Dataset,
+    files: &mut Vec<PathBuf>,
+) -> Result<(PathBuf, Option<PathBuf>)> {
     let n = ds.len();
     let to_i64 = |v: &[usize]| v.iter().map(|&i| i as i64).collect::<Vec<_>>();
-    let mut files = vec![out.to_path_buf()];
     write_atomic(out, &encode_f32(&ds.samples, &[n, ds.dim()]))
         .with_context(|| format!("--out {}", out.display()))?;
+    files.push(out.to_path_buf());
     let idx = sibling(out, "_indices", "npy");
     write_atomic(&idx, &encode_i64(&to_i64(&ds.provenance.indices), &[n]))?;
     files.push(idx.clone());
@@ -149,13 +150,42 @@ fn write(out: &Path, ds: &Dataset, mut meta: serde_json::Value) -> Result<Vec<Pa
         }
         None => None,
     };
+    Ok((idx, labels))
+}
+
+/// Writes the rows, indices, labels, the held-out rows when given, and the description;
+/// returns the paths.
+fn write(
+    out: &Path,
+    ds: &Dataset,
+    heldout: Option<&Dataset>,
+    mut meta: serde_json::Value,
+) -> Result<Vec<PathBuf>> {
+    if out.extension().and_then(|e| e.to_str()) != Some("npy") {
+        bail!("--out {}: give a file name ending in .npy", out.display());
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("--out {}: cannot create its folder", out.display()))?;
+    }
+    let mut files = Vec::new();
+    let (idx, labels) = write_rows(out, ds, &mut files)?;
     let name = |p: &Path| p.file_name().map(|f| f.to_string_lossy().into_owned());
     meta["rows"] = name(out).into();
     meta["indices"] = name(&idx).into();
     meta["labels"] = labels.as_deref().and_then(name).into();
+    meta["heldout"] = serde_json::Value::Null;
+    if let Some(h) = heldout {
+        let h_out = sibling(out, "_heldout", "npy");
+        let (h_idx, h_labels) = write_rows(&h_out, h, &mut files)?;
+        meta["heldout"] = serde_json::json!({
+            "rows": name(&h_out), "indices": name(&h_idx),
+            "labels": h_labels.as_deref().and_then(name), "rows_shape": [h.len(), h.dim()],
+        });
+    }
     meta["source"] = ds.provenance.source.clone().into();
     meta["shape"] = serde_json::to_value(ds.shape)?;
-    meta["rows_shape"] = serde_json::json!([n, ds.dim()]);
+    meta["rows_shape"] = serde_json::json!([ds.len(), ds.dim()]);
     let json = sibling(out, "", "json");
     write_atomic(&json, serde_json::to_string_pretty(&meta)?.as_bytes())?;
     files.push(json);
