@@ -12,11 +12,7 @@ use std::path::{Path, PathBuf};
 pub fn new_run_dir(cfg: &RunConfig, out: Option<&Path>) -> Result<PathBuf> {
     if let Some(o) = out {
         if o.join("config.toml").exists() {
-            bail!(
-                "{} already holds a run: continue it with --resume {} or choose another --out",
-                o.display(),
-                o.display()
-            );
+            bail!("{}", crate::run::restart::already_holds(o));
         }
         return Ok(o.to_path_buf());
     }
