@@ -12,6 +12,10 @@
 //! R_mem = #{memorised samples} / M. As a control, the same distances are measured to a held-out
 //! set never used in training: a memorising model's samples sit on training images and far from
 //! held-out ones, a generalising model's samples are about as close to either.
+//!
+//! Duplicated training images: NN_2(x) is the nearest training image *distinct by value* from
+//! NN_1(x) (search with [`crate::nn::nearest_distinct_neighbours`]), so a copy of an image
+//! stored twice is memorised whatever float noise it carries; ties go to the lower index.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,9 +38,9 @@ pub fn nn_ratios(train: &Neighbours) -> Result<Vec<f64>> {
         .collect())
 }
 
-/// R_mem = #{i : ratios[i] < threshold} / M (strict inequality). The threshold must be
-/// finite and non-negative (0 memorises nothing; above 1 everything, as d_1 <= d_2); the list
-/// must not be empty.
+/// R_mem = #{i : ratios[i] < threshold} / M (strict inequality). The threshold must lie in
+/// (0, 1): 0 would memorise nothing and 1 or more everything (d_1 <= d_2); the list must not
+/// be empty.
 pub fn memorization_fraction(ratios: &[f64], threshold: f64) -> Result<f64> {
     check_threshold(threshold)?;
     if ratios.is_empty() {
@@ -48,11 +52,11 @@ pub fn memorization_fraction(ratios: &[f64], threshold: f64) -> Result<f64> {
 }
 
 fn check_threshold(threshold: f64) -> Result<()> {
-    if threshold.is_finite() && threshold >= 0.0 {
+    if threshold > 0.0 && threshold < 1.0 {
         Ok(())
     } else {
         Err(MetricsError::Invalid(format!(
-            "memorisation threshold must be finite and >= 0, got {threshold}"
+            "memorisation threshold must lie in (0, 1) (Gu et al. use 1/3), got {threshold}"
         )))
     }
 }
@@ -80,6 +84,10 @@ pub struct MemorizationSummary {
     pub ratio: DistributionSummary,
     /// The same distances to a held-out set never trained on, if one was given.
     pub heldout: Option<HeldoutControl>,
+    /// Training rows equal to an earlier training row (0 when every row is distinct); d_2 is
+    /// measured to the nearest training image distinct by value from NN_1 (module doc).
+    #[serde(default)]
+    pub duplicate_train_rows: usize,
 }
 
 /// Distances of the generated samples to a held-out set (the control of Gu et al.).
@@ -142,6 +150,7 @@ pub fn summarize(
         d2: DistributionSummary::of(&d2),
         ratio: DistributionSummary::of(&ratios),
         heldout,
+        duplicate_train_rows: 0,
     })
 }
 

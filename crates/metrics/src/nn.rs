@@ -28,6 +28,7 @@
 //! order.
 
 mod block;
+mod distinct;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ use burn::prelude::*;
 
 use crate::{MetricsError, Result};
 use block::{TopK, block_smallest};
+pub use distinct::{DistinctRows, distinct_rows, nearest_distinct_neighbours};
 use rows::{DeviceRows, HostRows, Rows};
 
 /// Block sizes of a nearest-neighbour search.

@@ -9,6 +9,7 @@ pub mod ema;
 pub mod error;
 pub mod flex;
 pub mod linear_gaussian;
+pub mod memory_limit;
 pub mod noise;
 pub mod sampler;
 pub mod schedule;

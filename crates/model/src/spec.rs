@@ -96,15 +96,10 @@ impl ModelSpec {
                     crate::denoiser::linear::available_memory(),
                 )
                 .map(|_| ()),
-            ModelSpec::Unet(_) => image_side(shape).map(|_| ()),
+            ModelSpec::Unet(u) => u.check(image_side(shape)?.1),
             ModelSpec::Local { patch, .. } => {
-                local_shape(shape)?;
-                match patch.is_empty() || patch.iter().any(|p| p % 2 == 0) {
-                    true => Err(ModelError::Config(format!(
-                        "local needs odd --patch sizes, e.g. 3,5,7 (got {patch:?})"
-                    ))),
-                    false => Ok(()),
-                }
+                let (_, h, w) = local_shape(shape)?;
+                check_patches(patch, h, w)
             }
             ModelSpec::Mlp(c) if c.width == 0 || c.temb < 2 || c.temb % 2 == 1 => Err(
                 ModelError::Config("mlp needs --width > 0 and an even --temb >= 2".into()),
@@ -174,6 +169,25 @@ fn local_shape(shape: SampleShape) -> Result<(usize, usize, usize)> {
     }
 }
 
+/// Patch sizes of `local` on `h` x `w` images: odd, and at most 2 max(h, w) - 1, the size at
+/// which every patch already covers the whole image from every position (the machine then
+/// equals `empirical`; larger patches only cost memory and time).
+pub fn check_patches(patch: &[usize], h: usize, w: usize) -> Result<()> {
+    if patch.is_empty() || patch.iter().any(|p| p % 2 == 0) {
+        return Err(ModelError::Config(format!(
+            "local needs odd --patch sizes, e.g. 3,5,7 (got {patch:?})"
+        )));
+    }
+    let max = (2 * h.max(w)).saturating_sub(1).max(1);
+    if let Some(p) = patch.iter().find(|&&p| p > max) {
+        return Err(ModelError::Config(format!(
+            "--patch {p} is larger than these {h}x{w} images need: a patch of {max} already \
+             sees the whole image from every pixel (use at most {max}, or --model empirical)"
+        )));
+    }
+    Ok(())
+}
+
 /// (channels, side) of square image data; an error for anything else.
 fn image_side(shape: SampleShape) -> Result<(usize, usize)> {
     match shape {
@@ -181,5 +195,26 @@ fn image_side(shape: SampleShape) -> Result<(usize, usize)> {
         other => Err(ModelError::Config(format!(
             "unet needs square image data (got sample shape {other:?}); use --model mlp for vectors"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_must_be_odd_and_at_most_the_whole_image() {
+        assert!(check_patches(&[3, 5, 55], 28, 28).is_ok());
+        let e = check_patches(&[99], 28, 28).unwrap_err().to_string();
+        assert!(e.contains("--patch 99") && e.contains("at most 55"), "{e}");
+        assert!(check_patches(&[4], 28, 28).is_err());
+        assert!(check_patches(&[], 28, 28).is_err());
+        let image = SampleShape::Image { c: 1, h: 28, w: 28 };
+        let odd_base = ModelSpec::Unet(UnetConfig {
+            base: 5,
+            ..UnetConfig::default()
+        });
+        let e = odd_base.validate(image, 100, Objective::X0).unwrap_err();
+        assert!(e.to_string().contains("even --base"), "{e}");
     }
 }

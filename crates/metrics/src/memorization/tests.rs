@@ -69,10 +69,10 @@ fn threshold_edge_cases() {
         memorization_fraction(&ratios, DEFAULT_THRESHOLD).unwrap(),
         0.4
     );
-    assert_eq!(memorization_fraction(&ratios, 0.0).unwrap(), 0.0);
-    assert_eq!(memorization_fraction(&ratios, 1.0).unwrap(), 0.8);
-    assert_eq!(memorization_fraction(&ratios, 1.5).unwrap(), 1.0);
-    for bad in [-0.1, f64::NAN, f64::INFINITY] {
+    assert_eq!(memorization_fraction(&ratios, 1e-9).unwrap(), 0.2);
+    assert_eq!(memorization_fraction(&ratios, 0.999).unwrap(), 0.8);
+    // Outside (0, 1) the ratio test is vacuous (nothing or everything memorised): refused.
+    for bad in [0.0, 1.0, 1.5, -0.1, f64::NAN, f64::INFINITY] {
         assert!(memorization_fraction(&ratios, bad).is_err());
     }
     assert!(memorization_fraction(&[], 0.3).is_err());
@@ -85,6 +85,30 @@ fn duplicated_training_image_copied_exactly_counts_as_memorised() {
     let s = summarize(&nn, None, DEFAULT_THRESHOLD).unwrap();
     assert_eq!(s.exact_copies, 2);
     assert!((s.r_mem - 2.0 / 3.0).abs() < 1e-15);
+}
+
+/// A perfect copier of a training set in which every image is stored twice: with plain
+/// neighbours a noisy copy has d_1 ~ d_2 (ratio ~ 1, "not memorised"); with the distinct rule
+/// d_2 is the distance to the next distinct image, so every copy is memorised (R_mem = 1).
+#[test]
+fn copies_of_duplicated_training_images_are_all_memorised() {
+    let dim = 16;
+    let mut g = rng(11);
+    let images = uniform(&mut g, 20 * dim, -1.0, 1.0);
+    let train: Vec<f32> = images.iter().chain(&images).copied().collect();
+    let noise = gaussian(&mut g, 20 * dim, 1e-6);
+    let samples: Vec<f32> = images.iter().zip(&noise).map(|(x, e)| x + e).collect();
+    let plain = summarize(&neighbours(&samples, &train, dim), None, DEFAULT_THRESHOLD).unwrap();
+    assert!(plain.r_mem < 0.5, "{plain:?}");
+    let cfg = NnConfig::new(2, dim);
+    let (nn, dups) =
+        crate::nn::nearest_distinct_neighbours(&samples, &train, dim, &cfg, &Device::flex())
+            .unwrap();
+    assert_eq!(dups, 20);
+    let s = summarize(&nn, None, DEFAULT_THRESHOLD).unwrap();
+    assert_eq!(s.r_mem, 1.0);
+    // Ties go to the first occurrence: every NN_1 is one of the first 20 rows.
+    assert!(nn.indices_at(0).unwrap().iter().all(|&i| i < 20));
 }
 
 #[test]

@@ -18,17 +18,11 @@ pub struct LinearConfig {
 /// Bytes per parameter during Adam training: value, gradient and two moments in f32.
 const TRAIN_BYTES_PER_PARAM: f64 = 16.0;
 
-/// Memory available to this process in bytes (MemAvailable on Linux, else 8 GiB).
+/// Memory this process may still use, in bytes: the smallest of the machine's available
+/// memory, the address-space limit and the memory cgroup's limit
+/// ([`crate::memory_limit::available`]).
 pub fn available_memory() -> f64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemAvailable:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(8.0 * (1u64 << 30) as f64, |kb| kb * 1024.0)
+    crate::memory_limit::available().bytes
 }
 
 impl LinearConfig {

@@ -178,21 +178,63 @@ pub struct Unet {
 }
 
 impl UnetConfig {
-    /// Builds the UNet for `channels` x `size` x `size` images.
-    pub fn init(&self, channels: usize, size: usize, device: &Device) -> Result<Unet> {
+    /// The side after padding to a multiple of 2^(levels - 1), and the resolution of each
+    /// level (the padded side halved per level), for `size` x `size` images; the checks of
+    /// [`UnetConfig::check`] first.
+    pub fn resolutions(&self, size: usize) -> Result<(usize, Vec<usize>)> {
         let levels = self.mults.len();
-        if levels == 0 || self.base == 0 || self.mults.contains(&0) {
-            return Err(ModelError::Config(
-                "unet needs a base channel count > 0 and at least one non-zero multiplier".into(),
+        let bad = |m: String| Err(ModelError::Config(m));
+        if levels == 0 || self.mults.contains(&0) {
+            return bad(format!(
+                "unet needs --mults of one or more non-zero multipliers, e.g. 1,2,2 (got {:?})",
+                self.mults
+            ));
+        }
+        if self.base < 2 || self.base % 2 == 1 {
+            // The time embedding is base/2 sin-cos pairs: an odd base loses a channel.
+            return bad(format!(
+                "unet needs an even --base >= 2 (its time embedding is sin/cos pairs); got {}, \
+                 use {}",
+                self.base,
+                (self.base + 1).max(2)
+            ));
+        }
+        if levels > usize::BITS as usize - 2 || size < 1 << (levels - 1) {
+            return bad(format!(
+                "unet with {levels} levels (--mults) needs images of at least 2^{} pixels \
+                 (got {size}): use fewer --mults",
+                levels - 1
             ));
         }
         let factor = 1usize << (levels - 1);
         let padded = size.div_ceil(factor) * factor;
-        if size < factor {
+        Ok((padded, (0..levels).map(|l| padded >> l).collect()))
+    }
+
+    /// Checks the settings against `size` x `size` images before any layer is built: an even
+    /// base, non-zero multipliers, images large enough for the levels, and attention
+    /// resolutions that are the resolution of some level.
+    pub fn check(&self, size: usize) -> Result<()> {
+        let (_, res) = self.resolutions(size)?;
+        if let Some(r) = self.attn_res.iter().find(|r| !res.contains(r)) {
             return Err(ModelError::Config(format!(
-                "unet with {levels} levels needs images of at least {factor} pixels (got {size})"
+                "--attn {r} matches no level of this unet: its levels work at {} pixels \
+                 (images of {size} pixels, --mults {:?})",
+                res.iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.mults
             )));
         }
+        Ok(())
+    }
+
+    /// Builds the UNet for `channels` x `size` x `size` images (after [`UnetConfig::check`]).
+    pub fn init(&self, channels: usize, size: usize, device: &Device) -> Result<Unet> {
+        self.check(size)?;
+        let levels = self.mults.len();
+        let (padded, _) = self.resolutions(size)?;
         let temb = self.base * 4;
         let ch: Vec<usize> = self.mults.iter().map(|m| m * self.base).collect();
         let mut down = Vec::new();
@@ -336,5 +378,40 @@ mod tests {
             attn_res: vec![],
         };
         assert!(cfg.init(1, 16, &Device::flex()).is_err());
+    }
+
+    /// Odd bases, zero multipliers and attention at no level's resolution are errors before
+    /// burn sees them (an odd base used to panic inside burn); an even base of 2 or 6 builds
+    /// and runs.
+    #[test]
+    fn every_shape_is_checked_before_building() {
+        let device = Device::flex();
+        let cfg = |base, mults: Vec<usize>, attn_res: Vec<usize>| UnetConfig {
+            base,
+            mults,
+            attn_res,
+        };
+        for base in [0, 1, 3, 5, 7, 9] {
+            let e = cfg(base, vec![1, 2], vec![])
+                .init(1, 8, &device)
+                .unwrap_err();
+            assert!(e.to_string().contains("even --base"), "{e}");
+        }
+        let e = cfg(4, vec![1, 0], vec![]).check(8).unwrap_err();
+        assert!(e.to_string().contains("--mults"), "{e}");
+        // 28 pixels, 3 levels: padded to 28, levels at 28, 14, 7.
+        assert_eq!(
+            cfg(4, vec![1, 2, 2], vec![]).resolutions(28).unwrap(),
+            (28, vec![28, 14, 7])
+        );
+        let e = cfg(4, vec![1, 2, 2], vec![8]).check(28).unwrap_err();
+        assert!(e.to_string().contains("28, 14, 7"), "{e}");
+        assert!(cfg(4, vec![1, 2, 2], vec![7]).check(28).is_ok());
+        for base in [2, 6] {
+            let m = cfg(base, vec![1, 2], vec![4]).init(1, 8, &device).unwrap();
+            let x = Tensor::<2>::zeros([2, 64], &device);
+            let t = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 5], [2]), &device);
+            assert_eq!(m.forward(x, t).dims(), [2, 64]);
+        }
     }
 }

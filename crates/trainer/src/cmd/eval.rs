@@ -45,8 +45,8 @@ pub struct EvalArgs {
     /// DDIM eta (the same default as sample).
     #[arg(long, default_value_t = crate::sample::DDIM_ETA, value_parser = crate::io::range::non_negative_f64)]
     pub eta: f64,
-    /// Memorisation threshold tau on d1/d2.
-    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = crate::io::range::positive_f64)]
+    /// Memorisation threshold tau on d1/d2, in (0, 1).
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = crate::io::range::open_unit_f64)]
     pub threshold: f64,
     /// Enlargement of each image in nn_grid.png / nn_grid_random.png (and their SVGs).
     #[arg(long, default_value_t = crate::eval::nn_figures::DEFAULT_SCALE, value_parser = crate::io::range::positive_usize)]
@@ -226,6 +226,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let mut doc = serde_json::json!({
         "schema": "diffmem.metrics/1 (docs/metrics.md)",
         "run": r.dir.display().to_string(),
+        "run_config_sha256": crate::run::checksum::sha256_file(&r.dir.join("config.toml")).ok(),
         "checkpoint": r.weights,
         "weights": crate::eval::weights::describe(&r),
         "data": r.cfg.data.spec,

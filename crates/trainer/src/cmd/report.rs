@@ -4,6 +4,7 @@
 //! `report.html`, all written into the sweep directory.
 
 use crate::io::atomic::write_atomic;
+use crate::report::accounting::Accounting;
 use crate::report::aggregate::{Crossing, Line, crossing, lines};
 use crate::report::collect::RunRecord;
 use crate::report::collect::collect;
@@ -29,6 +30,10 @@ pub struct ReportArgs {
     /// Print report.json to stdout.
     #[arg(long)]
     pub json: bool,
+    /// Put runs under runs/ that are no point of the sweep's grid on the curves too (by
+    /// default they are listed apart and left out).
+    #[arg(long)]
+    pub include_strays: bool,
 }
 
 impl ReportArgs {
@@ -39,6 +44,7 @@ impl ReportArgs {
             theory_seeds: 5,
             level: 0.5,
             json: false,
+            include_strays: false,
         }
     }
 }
@@ -54,6 +60,7 @@ pub struct Built<'a> {
     runs: Vec<RunRecord>,
     r_mem: Vec<Line>,
     crossings: Vec<Crossing>,
+    accounting: Vec<String>,
     theory: theory::Theory,
     tau_fits: Vec<TauFit>,
     /// report.json's document.
@@ -74,6 +81,9 @@ impl Built<'_> {
             &self.crossings,
             &self.theory,
         );
+        for line in &self.accounting {
+            println!("  {line}");
+        }
         for f in &self.tau_fits {
             println!("  tau_mem ~ N^a  {}", f.describe());
         }
@@ -102,9 +112,16 @@ fn spec_info(dir: &Path) -> (String, Option<String>, Option<String>) {
 /// Writes the report of the sweep in `dir` (report.csv, figures, report.html, report.json);
 /// printing is left to the caller ([`Built::print`]).
 pub fn build<'a>(dir: &'a Path, a: &ReportArgs) -> Result<Built<'a>> {
-    let runs = collect(dir)?;
+    let all = collect(dir)?;
+    let accounting = Accounting::of(dir, &all, a.include_strays);
+    // The curves stand on the grid's points (and the strays only when asked for).
+    let runs: Vec<RunRecord> = all
+        .iter()
+        .filter(|r| accounting.on_curves(&r.name))
+        .cloned()
+        .collect();
     let theory = theory::compute(&runs, a.theory_seeds)?;
-    table::write_runs(&dir.join("report.csv"), &runs)?;
+    table::write_runs(&dir.join("report.csv"), &all)?;
     if !theory.rows.is_empty() {
         table::write_theory(&dir.join("kl_theory.csv"), &theory.rows)?;
     }
@@ -115,24 +132,31 @@ pub fn build<'a>(dir: &'a Path, a: &ReportArgs) -> Result<Built<'a>> {
     let crossings: Vec<_> = lines(&runs, |r| r.get("mem.r_mem"))
         .iter()
         .filter_map(|l| crossing(l, a.level))
+        .map(|c| Crossing {
+            missing: accounting.missing_on(&c.label),
+            ..c
+        })
         .collect();
+    let account_lines = accounting.lines();
     let (name, description, spec_text) = spec_info(dir);
     let html = render(&Page {
         title: &name,
         description: description.as_deref(),
         spec_text: spec_text.as_deref(),
-        runs: &runs,
+        runs: &all,
         figures: &figures,
         crossings: &crossings,
         theory: &theory.rows,
         sweep_dir: dir,
+        accounting: &account_lines,
     });
     write_atomic(&dir.join("report.html"), html.as_bytes())?;
     let r_mem = lines(&runs, |r| r.get("mem.r_mem"));
     let doc = serde_json::json!({
         "sweep": name,
-        "runs": runs.len(),
-        "status": runs.iter().map(|r| (r.name.clone(), r.status.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+        "runs": all.len(),
+        "status": all.iter().map(|r| (r.name.clone(), r.status.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+        "grid": accounting,
         "r_mem": r_mem,
         "crossings": crossings,
         "theory": theory,
@@ -143,9 +167,10 @@ pub fn build<'a>(dir: &'a Path, a: &ReportArgs) -> Result<Built<'a>> {
     write_atomic(&dir.join("report.json"), text.as_bytes())?;
     Ok(Built {
         dir,
-        runs,
+        runs: all,
         r_mem,
         crossings,
+        accounting: account_lines,
         theory,
         tau_fits,
         doc,
@@ -191,6 +216,13 @@ fn print_summary(
                 below.unwrap_or(f64::NAN),
                 c.interpolated.map_or("-".into(), |v| format!("{v:.0}"))
             ),
+        }
+        if !c.missing.is_empty() {
+            println!(
+                "    caution: computed with grid points missing, it may move once they have \
+                 R_mem: {}",
+                c.missing.join(", ")
+            );
         }
     }
     if failed > 0 {

@@ -33,6 +33,10 @@ pub struct TrainArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Start the run in --out over: removes a run there that stopped before its first
+    /// checkpoint (its config, log and indices only); refused for a run with checkpoints.
+    #[arg(long, requires = "out", conflicts_with = "resume")]
+    pub restart: bool,
     /// Behave as if Ctrl-C were pressed after this many steps (for tests and scripts).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -195,16 +199,15 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
         None => RunLayer::default(),
     };
     let cfg = RunConfig::resolve(file, &a.run)?;
+    if let (true, Some(out)) = (a.restart, &a.out) {
+        crate::run::restart::clear(out)?;
+    }
     let run_dir = dir::new_run_dir(&cfg, a.out.as_deref())?;
     let created = !run_dir.exists();
     let lock = lock::acquire(&run_dir)?;
     // Under the lock: another process may have started this run since the check above.
     if run_dir.join("config.toml").exists() {
-        bail!(
-            "{} already holds a run: continue it with --resume {} or choose another --out",
-            run_dir.display(),
-            run_dir.display()
-        );
+        bail!("{}", crate::run::restart::already_holds(&run_dir));
     }
     Ok(Plan {
         cfg,

@@ -354,6 +354,7 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
             serde_json::json!({
                 "schema": "diffmem.metrics/1 (docs/metrics.md)",
                 "run": r.dir.display().to_string(),
+                "run_config_sha256": crate::run::checksum::sha256_file(&r.dir.join("config.toml")).ok(),
                 "data": r.cfg.data.spec,
                 "n_train": r.train.len(),
                 "n_heldout": r.heldout.len(),

@@ -3,10 +3,10 @@
 //! histogram and `nn_grid.png`.
 
 use crate::io::csv::write_csv;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use diffmem_data::Dataset;
 use diffmem_metrics::memorization::{per_sample, summarize};
-use diffmem_metrics::nn::{Neighbours, NnConfig, nearest_neighbours};
+use diffmem_metrics::nn::{Neighbours, NnConfig, nearest_distinct_neighbours};
 use diffmem_metrics::plot::{PlotSpec, histogram};
 use diffmem_model::burn::prelude::Device;
 use std::path::Path;
@@ -20,27 +20,46 @@ pub struct MemResult {
 }
 
 /// The two nearest training images of each sample and, when the held-out set has two or more
-/// rows, its two nearest held-out images.
+/// distinct rows, its two nearest held-out images. The second neighbour is the nearest image
+/// distinct by value from the first (`nearest_distinct_neighbours`: duplicated rows cannot
+/// make a copy's d_2 zero or noise-dependent); a training set with duplicates is announced on
+/// stderr with their count.
 pub fn neighbours(
     samples: &[f32],
     train: &Dataset,
     heldout: &Dataset,
     device: &Device,
 ) -> Result<(Neighbours, Option<Neighbours>)> {
+    Ok(neighbours_counted(samples, train, heldout, device)?.0)
+}
+
+/// [`neighbours`] and the number of duplicated training rows.
+fn neighbours_counted(
+    samples: &[f32],
+    train: &Dataset,
+    heldout: &Dataset,
+    device: &Device,
+) -> Result<((Neighbours, Option<Neighbours>), usize)> {
     let d = train.dim();
-    let nn_train = nearest_neighbours(samples, &train.samples, d, &NnConfig::new(2, d), device)?;
-    let nn_held = if heldout.len() >= 2 {
-        Some(nearest_neighbours(
-            samples,
-            &heldout.samples,
-            d,
-            &NnConfig::new(2, d),
-            device,
-        )?)
+    let cfg = NnConfig::new(2, d);
+    let (nn_train, dups) = nearest_distinct_neighbours(samples, &train.samples, d, &cfg, device)
+        .context("R_mem needs two distinct training images")?;
+    if dups > 0 {
+        eprintln!(
+            "warning: {dups} of {} training rows duplicate an earlier row; R_mem's d2 is the \
+             distance to the nearest training image distinct from the nearest one",
+            train.len()
+        );
+    }
+    let held_distinct = diffmem_metrics::nn::distinct_rows(&heldout.samples, d)
+        .first
+        .len();
+    let nn_held = if held_distinct >= 2 {
+        Some(nearest_distinct_neighbours(samples, &heldout.samples, d, &cfg, device)?.0)
     } else {
         None
     };
-    Ok((nn_train, nn_held))
+    Ok(((nn_train, nn_held), dups))
 }
 
 /// Computes and writes the memorisation metrics of `samples`.
@@ -53,8 +72,9 @@ pub fn run(
     device: &Device,
     out: &Path,
 ) -> Result<MemResult> {
-    let (nn_train, nn_held) = neighbours(samples, train, heldout, device)?;
-    let summary = summarize(&nn_train, nn_held.as_ref(), threshold)?;
+    let ((nn_train, nn_held), dups) = neighbours_counted(samples, train, heldout, device)?;
+    let mut summary = summarize(&nn_train, nn_held.as_ref(), threshold)?;
+    summary.duplicate_train_rows = dups;
     let rows = per_sample(&nn_train, nn_held.as_ref(), threshold)?;
     let ratios: Vec<f64> = rows.iter().map(|r| r.ratio).collect();
     write_csv(

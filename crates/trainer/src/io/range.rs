@@ -53,6 +53,19 @@ pub fn non_negative_f64(s: &str) -> Result<f64, String> {
     }
 }
 
+/// clap value parser: a number strictly between 0 and 1 (a ratio threshold or a level).
+pub fn open_unit_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("must lie strictly between 0 and 1 (got {s})"))
+    }
+}
+
 /// clap value parser: an integer >= 1.
 pub fn positive_usize(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
@@ -81,5 +94,9 @@ mod tests {
         assert!(positive("--min-snr", f64::NAN).is_err());
         assert!(non_negative("--weight-decay", 0.0).is_ok());
         assert!(at_least_one("--heldout", 0).is_err());
+        for bad in ["0", "1", "1.5", "-0.2", "nan", "inf"] {
+            assert!(open_unit_f64(bad).is_err(), "{bad}");
+        }
+        assert_eq!(open_unit_f64("0.25"), Ok(0.25));
     }
 }

@@ -105,6 +105,9 @@ pub struct Crossing {
     pub first_below: Option<f64>,
     /// Interpolated N (linear in the metric, logarithmic in N).
     pub interpolated: Option<f64>,
+    /// Grid points of this line without a value, "NAME (N = n, state)": the crossing was
+    /// computed without them and may move once they have one.
+    pub missing: Vec<String>,
 }
 
 /// The first fall of `line` below `level` (None for an empty line).
@@ -117,6 +120,7 @@ pub fn crossing(line: &Line, level: f64) -> Option<Crossing> {
             last_above: Some(last),
             first_below: None,
             interpolated: None,
+            missing: vec![],
         });
     };
     let (last_above, interpolated) = if i == 0 {
@@ -136,6 +140,7 @@ pub fn crossing(line: &Line, level: f64) -> Option<Crossing> {
         last_above,
         first_below: Some(line.n[i]),
         interpolated,
+        missing: vec![],
     })
 }
 

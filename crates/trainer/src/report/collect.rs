@@ -13,7 +13,8 @@ use std::path::Path;
 pub struct RunRecord {
     /// Run name (its directory name).
     pub name: String,
-    /// `done`, `failed`, `interrupted`, `trained` (no metrics yet) or `pending`.
+    /// `done`, `failed`, `interrupted`, `trained` (no metrics yet), `pending` or `other-run`
+    /// (its metrics.json is another run's, and is left out).
     pub status: String,
     /// Why it failed.
     pub message: Option<String>,
@@ -73,6 +74,24 @@ fn read_metrics(p: &Path) -> (Option<Value>, Option<String>) {
     }
 }
 
+/// Why `metrics` (this run's metrics.json) was not computed from the run in `dir`: its
+/// `run_config_sha256` (the SHA-256 of the evaluated run's config.toml) differs from that of
+/// `dir/config.toml` (an `eval A --out B`, or the run's config changed since). Files without
+/// the field (older releases) are taken as they are.
+pub fn from_other_run(dir: &Path, metrics: &Value) -> Option<String> {
+    let recorded = metrics["run_config_sha256"].as_str()?;
+    let here = crate::run::checksum::sha256_file(&dir.join("config.toml")).ok();
+    if here.as_deref() == Some(recorded) {
+        return None;
+    }
+    Some(format!(
+        "metrics.json was computed from {} (another config.toml: another run's weights, or \
+         this run before its config changed): run `diffmem eval {}` again",
+        metrics["run"].as_str().unwrap_or("another run"),
+        dir.display()
+    ))
+}
+
 fn record(dir: &Path, name: String) -> Result<RunRecord> {
     let cfg_path = [dir.join("config.toml"), dir.join(POINT_CONFIG)]
         .into_iter()
@@ -94,7 +113,12 @@ fn record(dir: &Path, name: String) -> Result<RunRecord> {
         .as_ref()
         .and_then(|a| a["line"].as_str().map(str::to_string))
         .unwrap_or_else(|| model.to_string());
-    let (metrics, unreadable) = read_metrics(&dir.join("metrics.json"));
+    let (mut metrics, unreadable) = read_metrics(&dir.join("metrics.json"));
+    let foreign = metrics.as_ref().and_then(|m| from_other_run(dir, m));
+    if foreign.is_some() {
+        // Another run's numbers at this run's N would move the curves: kept off them.
+        metrics = None;
+    }
     let mut scalars = BTreeMap::new();
     if let Some(m) = &metrics {
         flatten("", &m["metrics"], &mut scalars);
@@ -112,6 +136,9 @@ fn record(dir: &Path, name: String) -> Result<RunRecord> {
         // Left out silently, it would shift the curves and the crossing N.
         message = unreadable;
         Some("failed".to_string())
+    } else if foreign.is_some() {
+        message = foreign;
+        Some("other-run".to_string())
     } else {
         status_doc
             .as_ref()

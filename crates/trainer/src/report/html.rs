@@ -67,6 +67,8 @@ pub struct Page<'a> {
     pub theory: &'a [TheoryRow],
     /// The sweep directory (to check which images exist).
     pub sweep_dir: &'a Path,
+    /// What the report stands on: the grid's points without R_mem, the runs outside it.
+    pub accounting: &'a [String],
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px;color:#222}\
@@ -101,18 +103,22 @@ fn crossings(out: &mut String, cs: &[Crossing]) {
     out.push_str(
         "<h2>Memorisation to generalisation</h2><table><tr><th class=l>line</th>\
         <th>last N with R_mem &ge; 0.5</th><th>first N with R_mem &lt; 0.5</th>\
-        <th>interpolated N</th></tr>",
+        <th>interpolated N</th><th class=l>computed without</th></tr>",
     );
     for c in cs {
         let _ = write!(
             out,
-            "<tr><td class=l>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=l>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=l>{}</td></tr>",
             escape_html(&c.label),
             c.last_above
                 .map_or("(below from the smallest N)".into(), |v| fmt(Some(v))),
             c.first_below
                 .map_or("(never below)".into(), |v| fmt(Some(v))),
-            fmt(c.interpolated)
+            fmt(c.interpolated),
+            match c.missing.is_empty() {
+                true => "(every grid point)".to_string(),
+                false => escape_html(&c.missing.join(", ")),
+            }
         );
     }
     out.push_str("</table>");
@@ -298,6 +304,13 @@ pub fn render(p: &Page) -> String {
         count("failed"),
         p.runs.len() - count("done") - count("failed")
     );
+    if !p.accounting.is_empty() {
+        out.push_str("<h2>What this report stands on</h2><ul>");
+        for line in p.accounting {
+            let _ = write!(out, "<li>{}</li>", escape_html(line));
+        }
+        out.push_str("</ul>");
+    }
     crossings(&mut out, p.crossings);
     out.push_str("<h2>Plots</h2>");
     for f in p.figures {
@@ -423,9 +436,11 @@ mod tests {
             crossings: &[],
             theory: &[],
             sweep_dir: &dir,
+            accounting: &["<b>stray</b>".to_string()],
         });
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<b>boom"));
+        assert!(html.contains("&lt;b&gt;stray"));
         assert!(!html.contains("<i>m"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     }

@@ -221,7 +221,8 @@ pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
             (p, None)
         } else {
             bail!(
-                "--resume {arg}: no checkpoint there (expected a run directory, its checkpoints/ folder, or a step-NNNNNNN folder)"
+                "--resume {arg}: no checkpoint there (expected a run directory, its checkpoints/ folder, or a step-NNNNNNN folder){}",
+                crate::run::restart::resume_hint(&p)
             );
         }
     };
@@ -232,8 +233,10 @@ pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
     let Ok(name) = std::fs::read_to_string(&latest) else {
         return newest_intact(&root, None).with_context(|| {
             format!(
-                "no checkpoint to resume: {} is missing (has the run written one yet?)",
-                latest.display()
+                "no checkpoint to resume: {} is missing (has the run written one yet?){}",
+                latest.display(),
+                root.parent()
+                    .map_or(String::new(), crate::run::restart::resume_hint)
             )
         });
     };

@@ -24,6 +24,10 @@ use toml::{Table, Value};
 /// [`RunLayer::from_toml`]).
 pub const CONFIG_VERSION: u32 = 2;
 
+/// The `config_version`s this release reads (besides files without one, from the first
+/// release). A file of a later release may mean settings this one does not know: refused.
+pub const READ_VERSIONS: [u32; 1] = [CONFIG_VERSION];
+
 /// The optimiser (`--optimizer`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -144,7 +148,8 @@ section! {
         [long] log_every: usize = 100,
         /// Rows of each set (training, held-out) in the logged fixed-noise losses.
         [long] log_rows: usize = 128,
-        /// Checkpoint every K steps (a multiple of --log-every).
+        /// Checkpoint every K steps (a multiple of --log-every); the first comes early, at the
+        /// first logging step at or after min(K, steps / 20).
         [long] checkpoint_every: usize = 1000,
         /// Checkpoints kept (the newest M, plus `best` with early stopping).
         [long] keep_last: usize = 2,
@@ -264,6 +269,25 @@ fn is_first_release(table: &Table) -> bool {
         .all(|[s, k]| table[*s].get(*k).is_some())
 }
 
+/// Refuses a `config_version` this release does not read, naming the ones it reads.
+fn check_version(table: &Table) -> Result<()> {
+    let Some(v) = table.get("config_version") else {
+        return Ok(());
+    };
+    let known = v
+        .as_integer()
+        .is_some_and(|v| READ_VERSIONS.iter().any(|&r| i64::from(r) == v));
+    if !known {
+        bail!(
+            "config_version = {v} is not a version this release reads (it reads {}, and \
+             files without config_version from the first release); write it with this \
+             release or use the release that wrote it",
+            READ_VERSIONS.map(|r| r.to_string()).join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// A value that a first-release config implied by leaving its key out.
 #[derive(Clone, Copy)]
 enum LegacyValue {
@@ -278,6 +302,7 @@ impl RunLayer {
     /// first release, which omitted unset optional settings: there a missing one means `none`
     /// (not today's default), so that old runs repeat.
     pub fn from_toml(mut table: Table) -> Result<Self> {
+        check_version(&table)?;
         if is_first_release(&table) {
             for (section, key, value) in LEGACY_MISSING {
                 if let Some(Value::Table(t)) = table.get_mut(section) {

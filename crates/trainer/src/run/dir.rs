@@ -110,11 +110,7 @@ pub fn check_train_out(o: &Path) -> Result<()> {
         );
     }
     if o.join("config.toml").exists() {
-        bail!(
-            "{} already holds a run: continue it with --resume {} or choose another --out",
-            o.display(),
-            o.display()
-        );
+        bail!("{}", crate::run::restart::already_holds(o));
     }
     if is_new_or_empty(o) || o.join(crate::sweep::POINT_CONFIG).exists() {
         return Ok(());

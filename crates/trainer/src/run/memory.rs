@@ -1,7 +1,10 @@
 //! Memory estimated before the large allocations of a run, so that a huge `--n`,
 //! `--batch-size`, `--width`, `--num` or `--sample-batch` is a clear error naming the flag and
 //! the estimate instead of an abort ("memory allocation of N bytes failed", exit 134).
-//! The estimates are lower bounds of the dominant buffers (f32 values).
+//! The estimates are lower bounds of the dominant buffers (f32 values), checked against what
+//! this process may still use: the smallest of the machine's available memory, `ulimit -v`
+//! and the memory cgroup's limit (`diffmem_model::memory_limit`). Work that would run for
+//! days (`local` with large `--patch`, theory grids) gets a cost estimate ([`check_cost`]).
 
 use crate::run::config::RunConfig;
 use anyhow::{Result, bail};
@@ -19,7 +22,10 @@ pub fn known_dim(spec: &DataSpec) -> Option<usize> {
         DataSpec::Cifar10(_) => Some(3072),
         DataSpec::Gaussian(g) => Some(g.d),
         DataSpec::Manifold(m) => Some(m.d),
-        _ => None,
+        DataSpec::Folder { image, .. } | DataSpec::Celeba { image, .. } => {
+            let channels = if image.grey { 1 } else { 3 };
+            Some(channels * image.size * image.size)
+        }
     }
 }
 
@@ -28,6 +34,9 @@ pub fn known_pixels(spec: &DataSpec) -> Option<usize> {
     match spec {
         DataSpec::Mnist5k | DataSpec::Mnist(_) | DataSpec::FashionMnist(_) => Some(28 * 28),
         DataSpec::Cifar10(_) => Some(32 * 32),
+        DataSpec::Folder { image, .. } | DataSpec::Celeba { image, .. } => {
+            Some(image.size * image.size)
+        }
         _ => None,
     }
 }
@@ -47,20 +56,57 @@ pub fn unet_activations(u: &diffmem_model::denoiser::UnetConfig, pixels: usize, 
         .sum()
 }
 
-/// Fails when `bytes` exceed `avail`, naming what and the flag to change.
+/// Fails when `bytes` exceed `avail`, naming what, the limit that binds now and the flag to
+/// change.
 pub fn check(what: &str, flag: &str, bytes: f64, avail: f64) -> Result<()> {
     if bytes > avail {
         bail!(
-            "{what} needs about {:.1} GiB but only {:.1} GiB of memory is available: lower {flag}",
+            "{what} needs about {:.1} GiB but only {:.1} GiB of memory is available (set by {}): \
+             lower {flag}",
             bytes / GIB,
-            avail / GIB
+            avail / GIB,
+            diffmem_model::memory_limit::available().source
         );
     }
     Ok(())
 }
 
+/// Floating-point operations above which work is refused rather than started: about a day
+/// at 10 GFLOP/s, far beyond what the bundled experiments need.
+pub const MAX_FLOPS: f64 = 1e15;
+
+/// Fails when the estimated `flops` exceed [`MAX_FLOPS`], naming what, the estimate (as hours
+/// at 10 GFLOP/s) and the flags to lower.
+pub fn check_cost(what: &str, flags: &str, flops: f64) -> Result<()> {
+    if flops > MAX_FLOPS {
+        bail!(
+            "{what} would take about {flops:.1e} floating-point operations (~{:.0} hours at \
+             10 GFLOP/s; the limit is {MAX_FLOPS:.0e}): lower {flags}",
+            flops / 1e10 / 3600.0
+        );
+    }
+    Ok(())
+}
+
+/// The work of sampling `num` images with the `local` machine over `steps` denoiser calls:
+/// each of the H W query patches (c P^2 values) meets N H W training patches (equivariant) or
+/// N (same position only), 2 flops per value, at the largest patch P (Kamb & Ganguli's ELS
+/// machine, `diffmem_model::denoiser::local`).
+pub fn local_flops(
+    num: f64,
+    steps: f64,
+    n: f64,
+    (c, h, w): (usize, usize, usize),
+    patch: usize,
+    equivariant: bool,
+) -> f64 {
+    let l = (h * w) as f64;
+    let keys = if equivariant { n * l } else { n };
+    2.0 * num * steps * l * keys * (c * patch * patch) as f64
+}
+
 /// The dense matrices a synthetic spec builds: its rotation (d x d, f64) unless the spec is
-/// axis-aligned. Its covariance stays factored (`diffmem_data::Covariance`); the one consumer of
+/// axis-aligned; for image folders, one image at the output size. Its covariance stays factored (`diffmem_data::Covariance`); the one consumer of
 /// the dense matrix, `eval --metrics gaussian`, checks that itself.
 pub fn spec_estimates(spec: &DataSpec) -> Vec<(&'static str, &'static str, f64)> {
     let dense = |d: usize| (d as f64) * (d as f64) * 8.0;
@@ -77,6 +123,15 @@ pub fn spec_estimates(spec: &DataSpec) -> Vec<(&'static str, &'static str, f64)>
                 "the random d x d rotation",
                 "d= of --data (or axis=true)",
                 dense(m.d),
+            )]
+        }
+        // One decoded image at the output size (decode, resize, f32 copy).
+        DataSpec::Folder { image, .. } | DataSpec::Celeba { image, .. } => {
+            let channels = if image.grey { 1.0 } else { 3.0 };
+            vec![(
+                "one image of the folder at size=",
+                "size= of --data",
+                3.0 * channels * (image.size as f64).powi(2) * F32,
             )]
         }
         _ => vec![],
@@ -142,6 +197,24 @@ pub fn estimates(cfg: &RunConfig) -> Vec<(&'static str, &'static str, f64)> {
             3.0 * d * d * 8.0,
         ));
     }
+    // The schedule: betas, alphas and abar in f64, one per timestep.
+    let t = cfg.diffusion.timesteps as f64;
+    out.push(("the noise schedule", "--timesteps", 3.0 * t * 8.0));
+    if let (ModelSpec::Local { patch, .. }, Some(pixels), Some(d)) = (
+        &cfg.model,
+        known_pixels(&cfg.data.spec),
+        known_dim(&cfg.data.spec),
+    ) {
+        // The query patches of a sampling batch: [b, c P^2, H W], about three copies.
+        let p = patch.iter().copied().max().unwrap_or(1) as f64;
+        let sb = cfg.sample.batch.min(cfg.sample.num) as f64;
+        let c = (d / pixels.max(1)) as f64;
+        out.push((
+            "the local machine's query patches",
+            "--patch or --sample-batch",
+            3.0 * sb * c * p * p * pixels as f64 * F32,
+        ));
+    }
     if matches!(cfg.model, ModelSpec::Empirical) {
         // Distances of a sampling batch to every training sample, and their weights.
         let sb = cfg.sample.batch.min(cfg.sample.num) as f64;
@@ -190,11 +263,34 @@ pub fn check_eval(cfg: &RunConfig, num: usize, rows_per_pass: Option<usize>) -> 
     Ok(())
 }
 
-/// Checks every estimate of the run against the memory available now.
+/// Checks every estimate of the run against the memory available now, and the cost of the
+/// `local` machine's end-of-training samples.
 pub fn check_run(cfg: &RunConfig) -> Result<()> {
     let avail = available_memory();
     for (what, flag, bytes) in estimates(cfg) {
         check(what, flag, bytes, avail)?;
+    }
+    if let (ModelSpec::Local { patch, equivariant }, Some(pixels), Some(d)) = (
+        &cfg.model,
+        known_pixels(&cfg.data.spec),
+        known_dim(&cfg.data.spec),
+    ) {
+        let side = (pixels as f64).sqrt().round() as usize;
+        let shape = (d / pixels.max(1), side, side);
+        let p = patch.iter().copied().max().unwrap_or(1);
+        let flops = local_flops(
+            cfg.sample.num as f64,
+            cfg.diffusion.timesteps as f64,
+            cfg.data.n as f64,
+            shape,
+            p,
+            *equivariant,
+        );
+        check_cost(
+            "sampling with the local machine",
+            "--patch, --n, --num or --timesteps",
+            flops,
+        )?;
     }
     Ok(())
 }
@@ -239,5 +335,42 @@ mod tests {
         cfg.data.n = usize::MAX / 16;
         let err = format!("{:#}", check_run(&cfg).unwrap_err());
         assert!(err.contains("lower --n"), "{err}");
+        assert!(err.contains("set by the"), "{err}");
+    }
+
+    /// A folder resized to 20000 pixels is 3 x 20000^2 floats per image; a huge --timesteps
+    /// is three f64 per step: both are estimated (they used to abort with no estimate).
+    #[test]
+    fn folders_and_huge_schedules_are_estimated() {
+        let mut cfg = RunConfig::default();
+        cfg.data.spec = DataSpec::parse("folder:/nonexistent,size=20000").unwrap();
+        assert_eq!(known_dim(&cfg.data.spec), Some(3 * 20000 * 20000));
+        let err = format!("{:#}", check_run(&cfg).unwrap_err());
+        assert!(
+            err.contains("lower --n") || err.contains("lower size= of --data"),
+            "{err}"
+        );
+        let mut t = RunConfig::default();
+        t.diffusion.timesteps = 1 << 50;
+        let err = format!("{:#}", check_run(&t).unwrap_err());
+        assert!(err.contains("lower --timesteps"), "{err}");
+    }
+
+    /// The local machine's cost: 2 num T (H W) (N H W) c P^2 for the equivariant machine, by
+    /// hand for a small case; the patch that used to hang is refused by cost.
+    #[test]
+    fn local_cost_is_the_patch_comparisons() {
+        let f = local_flops(2.0, 10.0, 3.0, (1, 4, 4), 3, true);
+        assert_eq!(f, 2.0 * 2.0 * 10.0 * 16.0 * (3.0 * 16.0) * 9.0);
+        assert_eq!(local_flops(2.0, 10.0, 3.0, (1, 4, 4), 3, false), f / 16.0);
+        let mut cfg = RunConfig::default();
+        cfg.diffusion.objective = diffmem_model::Objective::Eps;
+        cfg.model = ModelSpec::Local {
+            patch: vec![55],
+            equivariant: true,
+        };
+        let err = format!("{:#}", check_run(&cfg).unwrap_err());
+        assert!(err.contains("lower --patch"), "{err}");
+        assert!(check_cost("x", "--y", 1e9).is_ok());
     }
 }

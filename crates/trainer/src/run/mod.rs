@@ -13,6 +13,7 @@ pub mod lock;
 pub mod memory;
 mod model_layer;
 pub mod or_none;
+pub mod restart;
 mod section;
 pub mod signals;
 pub mod snapshots;

@@ -173,9 +173,46 @@ pub fn resolve_model(base: &ModelSpec, file: &Table, flags: &ModelFlags) -> Resu
     }
     // "none" means "not set" (as in sweeps); the model configs use plain options.
     table.retain(|_, v| v.as_str() != Some("none"));
-    Value::Table(table)
+    let spec: ModelSpec = Value::Table(table.clone())
         .try_into()
-        .with_context(|| format!("invalid [model] settings for `{kind}`"))
+        .with_context(|| format!("invalid [model] settings for `{kind}`"))?;
+    reject_unknown(&kind, &table, &spec)?;
+    Ok(spec)
+}
+
+/// Every key of the model table must be a setting of the model: a key that the parsed spec
+/// does not write back (a typo such as `widht`) was ignored by the parse, so it is an error
+/// naming the key and the settings the kind has. (The model configs are plain serde structs
+/// shared with the model crate, so the check lives here, on the round trip.)
+fn reject_unknown(kind: &str, table: &Table, spec: &ModelSpec) -> Result<()> {
+    let back = table_of(spec)?;
+    let defaults = table_of(&ModelSpec::from_name(kind)?)?;
+    let unknown: Vec<&String> = table.keys().filter(|k| !back.contains_key(*k)).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let mut settings: Vec<&str> = defaults
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != "name")
+        .collect();
+    if kind == "linear" {
+        settings.push("bins");
+    }
+    bail!(
+        "unknown [model] key{} {} for `{kind}` (a typo?): `{kind}` takes {}",
+        if unknown.len() > 1 { "s" } else { "" },
+        unknown
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if settings.is_empty() {
+            "no settings".to_string()
+        } else {
+            settings.join(", ")
+        }
+    )
 }
 
 #[cfg(test)]
@@ -202,6 +239,20 @@ mod tests {
             resolve_model(&mlp(1024, 3), &file, &flags).unwrap(),
             mlp(64, 1)
         );
+    }
+
+    #[test]
+    fn a_typo_in_the_model_table_is_an_error_naming_it() {
+        let file: Table = toml::from_str("name = \"mlp\"\nwidht = 32").unwrap();
+        let e = resolve_model(&mlp(512, 3), &file, &ModelFlags::default()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("`widht`"), "{msg}");
+        assert!(msg.contains("width, depth, temb"), "{msg}");
+        // Known keys and `none` still pass.
+        let ok: Table = toml::from_str("name = \"linear\"\nbins = 4").unwrap();
+        assert!(resolve_model(&mlp(512, 3), &ok, &ModelFlags::default()).is_ok());
+        let none: Table = toml::from_str("name = \"linear\"\nbins = \"none\"").unwrap();
+        assert!(resolve_model(&mlp(512, 3), &none, &ModelFlags::default()).is_ok());
     }
 
     #[test]

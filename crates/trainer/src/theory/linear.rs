@@ -93,21 +93,50 @@ const COLUMNS: [Column<LinearPoint>; 12] = [
     col("c", "c", |p| Cell::stat(&p.stats.c)),
 ];
 
+/// The work of the exact theory over a grid of N, in flops: per N and seed, drawing and
+/// summing N rows of dimension d (the empirical covariance, ~2 N d^2), one eigendecomposition
+/// (~10 d^3) and the T per-timestep losses (~2 T d^2).
+pub fn grid_flops(d: usize, ns: &[usize], seeds: usize, t: usize) -> f64 {
+    let d = d as f64;
+    let per_n = |n: usize| 2.0 * n as f64 * d * d + 10.0 * d * d * d + 2.0 * t as f64 * d * d;
+    seeds as f64 * ns.iter().map(|&n| per_n(n)).sum::<f64>()
+}
+
+/// Refuses a grid whose largest training set (N x d, f64) does not fit in memory or whose
+/// work exceeds `memory::MAX_FLOPS`, before any of it is computed.
+fn check_grid(d: usize, ns: &[usize], seeds: usize, t: usize, avail: f64) -> Result<()> {
+    let largest = ns.iter().copied().max().unwrap_or(0) as f64 * d as f64 * 8.0;
+    crate::run::memory::check(
+        "the largest training set of the grid",
+        "the largest N (--n, --n-grid or --n-over-d)",
+        largest,
+        avail,
+    )?;
+    crate::run::memory::check_cost(
+        &format!("theory linear over {} training-set sizes", ns.len()),
+        "the number or size of the N (--n, --n-grid, --n-over-d), --seeds or --d",
+        grid_flops(d, ns, seeds, t),
+    )
+}
+
 /// Runs `diffmem theory linear`.
 pub fn run(a: &LinearArgs) -> Result<()> {
     // The exact theory works with d x d matrices (f64).
     let dense = (a.d as f64) * (a.d as f64) * 8.0;
     let avail = diffmem_model::denoiser::linear::available_memory();
     crate::run::memory::check("theory linear's d x d matrices", "--d", dense, avail)?;
+    let sizes = a.sizes()?;
+    let schedule = a.schedule.schedule()?;
+    check_grid(a.d, &sizes, a.seeds, schedule.betas.len(), avail)?;
     let truth = Truth::from_spectrum(&spectrum(&a.spectrum, a.d)?)?;
     let config = CurveConfig {
-        schedule: a.schedule.schedule()?,
+        schedule,
         lambda: a.lambda,
         last_step_noise: !a.no_last_noise,
         seeds: a.seeds,
         base_seed: a.seed,
     };
-    let points = linear_curve(&truth, &a.sizes()?, &config)?;
+    let points = linear_curve(&truth, &sizes, &config)?;
     let files = write_files(a, &points)?;
     let header = format!(
         "linear diffusion theory (Merger & Goldt, arXiv 2505.24769): d = {}, spectrum {}, \
@@ -283,4 +312,28 @@ fn loss_t_plot(a: &LinearArgs, points: &[LinearPoint]) -> Result<PathBuf> {
         &t_series,
     )?;
     Ok(t_png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cost by hand for d = 10, N = 5 and 20, 2 seeds, T = 100; the grid that used to
+    /// run for hours (a million N up to 1e9) is refused before any work.
+    #[test]
+    fn grid_cost_is_estimated_and_huge_grids_refused() {
+        let per = |n: f64| 2.0 * n * 100.0 + 10.0 * 1000.0 + 2.0 * 100.0 * 100.0;
+        assert_eq!(
+            grid_flops(10, &[5, 20], 2, 100),
+            2.0 * (per(5.0) + per(20.0))
+        );
+        let huge = parse_n_grid("log:1:1e9:1000000").unwrap();
+        let e = check_grid(100, &huge, 5, 1000, 1e15)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lower the number or size of the N"), "{e}");
+        assert!(check_grid(100, &[10, 100], 5, 1000, 1e15).is_ok());
+        let e = check_grid(100, &[1_000_000_000], 1, 1000, 1e9).unwrap_err();
+        assert!(e.to_string().contains("largest N"), "{e}");
+    }
 }

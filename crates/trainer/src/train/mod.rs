@@ -4,6 +4,7 @@
 pub mod batches;
 pub mod curves;
 pub mod figures;
+pub mod log_file;
 pub mod lr;
 pub mod monitor;
 pub mod optim;

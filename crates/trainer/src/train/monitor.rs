@@ -39,8 +39,11 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// Opens `run_dir/log.jsonl` for appending and starts the bar at `step` of `total`.
+    /// Opens `run_dir/log.jsonl` for appending, cut back to the records of steps up to `step`
+    /// (the checkpoint the loop starts from; `log_file`), and starts the bar at `step` of
+    /// `total`.
     pub fn open(run_dir: &Path, total: usize, step: usize, verbosity: Verbosity) -> Result<Self> {
+        super::log_file::cut_to(&run_dir.join("log.jsonl"), step)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -263,6 +263,15 @@ struct Policy {
     finish: Option<Finish>,
 }
 
+/// The step of the first checkpoint: the first logging step at or after
+/// min(--checkpoint-every, total / 20), so that a run killed before it loses at most 5% of its
+/// steps (or one checkpoint interval, when that is shorter) rather than up to a whole interval.
+pub fn first_checkpoint(cfg: &RunConfig, total: usize) -> usize {
+    let every = cfg.train.log_every.max(1);
+    let early = cfg.train.checkpoint_every.min((total / 20).max(1));
+    early.div_ceil(every) * every
+}
+
 impl Policy {
     /// Updates the early-stopping record in `state` with the held-out loss and decides.
     /// Checkpoints fall every `checkpoint_every` steps, at the end, when stopping, and (with
@@ -296,6 +305,7 @@ impl Policy {
         };
         Policy {
             checkpoint: state.step % tc.checkpoint_every == 0
+                || state.step == first_checkpoint(cfg, total)
                 || state.step == total
                 || finish.is_some()
                 || (early && improved),

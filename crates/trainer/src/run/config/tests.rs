@@ -160,3 +160,13 @@ fn first_release_config_loads_unchanged() {
             .to_string()
     );
 }
+
+/// A `config_version` this release does not read is an error naming the versions it reads.
+#[test]
+fn unknown_config_version_is_refused_naming_the_readable_ones() {
+    let e = resolve("config_version = 99", &[]).unwrap_err().to_string();
+    assert!(e.contains("config_version = 99"), "{e}");
+    assert!(e.contains(&format!("it reads {CONFIG_VERSION}")), "{e}");
+    assert!(resolve(&format!("config_version = {CONFIG_VERSION}"), &[]).is_ok());
+    assert!(resolve("config_version = \"2\"", &[]).is_err());
+}
