@@ -2,6 +2,7 @@
 
 mod alloc;
 mod cmd;
+mod doctor;
 mod eval;
 mod io;
 mod report;
@@ -49,6 +50,8 @@ enum Command {
     Report(cmd::report::ReportArgs),
     /// Export a run's weights for other frameworks (safetensors, loadable in PyTorch).
     Export(cmd::export::ExportArgs),
+    /// List the devices and check that training on one gives what the CPU gives.
+    Doctor(cmd::doctor::DoctorArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(cmd::meta::CompletionsArgs),
     /// Print the man page (roff) of diffmem.
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cmd::sweep::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Export(a) => cmd::export::run(a),
+        Command::Doctor(a) => cmd::doctor::run(a),
         Command::Completions(a) => cmd::meta::completions(a, Cli::command()),
         Command::Man => cmd::meta::man(Cli::command()),
     };

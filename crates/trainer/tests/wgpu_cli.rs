@@ -101,6 +101,7 @@ fn train(device: &str, out: &Path, model: &[&str]) -> Option<()> {
         "--num",
         "2",
         "--quiet",
+        "--no-doctor",
         "--device",
         device,
         "--out",
@@ -289,7 +290,15 @@ fn chain(dir: &Path, name: &str, model: &[&str], metrics: &str, trained_on: &str
     let on_flex = eval(&run, metrics, "flex", &f).unwrap();
     same_metrics((&on_wgpu, &w), (&on_flex, &f));
     ok(&[
-        "train", "--resume", r, "--steps", "6", "--device", "wgpu", "--quiet",
+        "train",
+        "--resume",
+        r,
+        "--steps",
+        "6",
+        "--device",
+        "wgpu",
+        "--quiet",
+        "--no-doctor",
     ]);
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();

@@ -69,6 +69,10 @@ fn open_uncached() -> Result<Opened, String> {
         ),
         real_gpu: true,
         matmul,
+        driver: format!(
+            "NVIDIA driver for CUDA {}",
+            cuda_version(found.driver_version)
+        ),
     })
 }
 

@@ -95,6 +95,9 @@ pub struct SelectedDevice {
     pub description: String,
     /// The precision of f32 matrix products on this device (record it with the run).
     pub matmul: MatmulPrecision,
+    /// The driver behind the device (wgpu: the adapter's driver and its version, e.g.
+    /// `llvmpipe Mesa 23.2.1`; cuda: the CUDA version the driver supports); empty on the CPU.
+    pub driver: String,
 }
 
 /// A GPU runtime opened once per process (cached by [`wgpu`] and [`cuda`]).
@@ -105,6 +108,7 @@ struct Opened {
     /// False for software adapters (lavapipe), which `auto` passes over.
     real_gpu: bool,
     matmul: MatmulPrecision,
+    driver: String,
 }
 
 impl Opened {
@@ -114,6 +118,7 @@ impl Opened {
             kind,
             description: self.description,
             matmul: self.matmul,
+            driver: self.driver,
         }
     }
 }
@@ -127,6 +132,7 @@ fn flex() -> SelectedDevice {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         ),
         matmul: MatmulPrecision::F32,
+        driver: String::new(),
     }
 }
 
@@ -177,6 +183,7 @@ fn ndarray() -> Result<SelectedDevice> {
         kind: DeviceChoice::Ndarray,
         description: "ndarray (CPU)".into(),
         matmul: MatmulPrecision::F32,
+        driver: String::new(),
     })
 }
 

@@ -31,6 +31,9 @@ fn open_uncached() -> Result<Opened, String> {
             info.name, info.device_type, info.backend
         ),
         real_gpu,
+        driver: format!("{} {}", info.driver, info.driver_info)
+            .trim()
+            .to_string(),
         // cubecl-wgpu has no TF32 type: f32 matmuls stay f32.
         matmul: MatmulPrecision::F32,
     })

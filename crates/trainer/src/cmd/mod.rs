@@ -1,6 +1,7 @@
 //! One file per subcommand: its flags and a thin `run` that calls the stages.
 
 pub mod data;
+pub mod doctor;
 pub mod eval;
 pub mod export;
 pub mod meta;

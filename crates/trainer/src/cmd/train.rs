@@ -37,6 +37,10 @@ pub struct TrainArgs {
     /// checkpoint (its config, log and indices only); refused for a run with checkpoints.
     #[arg(long, requires = "out", conflicts_with = "resume")]
     pub restart: bool,
+    /// Skip the check of a GPU against the CPU that runs once per device and driver (see
+    /// `diffmem doctor`).
+    #[arg(long)]
+    pub no_doctor: bool,
     /// Behave as if Ctrl-C were pressed after this many steps (for tests and scripts).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -239,6 +243,7 @@ fn run_plan(a: &TrainArgs, plan: Plan) -> Result<()> {
         ..
     } = plan;
     let device = crate::run::device::open(cfg.train.device)?;
+    crate::doctor::gate::before_training(&device, &cfg.model, a.no_doctor)?;
     let (train_set, heldout) = crate::run::data::load(&cfg.data)?;
     cfg.model
         .validate(train_set.shape, cfg.diffusion.timesteps, cfg.objective())?;
