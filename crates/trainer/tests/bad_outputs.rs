@@ -168,6 +168,7 @@ fn symbolic_links_out_of_a_run_are_never_followed() {
     // .lock -> a file of the user's, which taking the lock would truncate.
     let target = dir.join("precious.txt");
     std::fs::write(&target, "keep me").unwrap();
+    std::fs::remove_file(run.join(".lock")).unwrap();
     std::os::unix::fs::symlink(&target, run.join(".lock")).unwrap();
     for args in [
         vec!["eval", s(&run), "--metrics", "mem", "--num", "4"],
