@@ -168,6 +168,7 @@ fn symbolic_links_out_of_a_run_are_never_followed() {
     // .lock -> a file of the user's, which taking the lock would truncate.
     let target = dir.join("precious.txt");
     std::fs::write(&target, "keep me").unwrap();
+    std::fs::remove_file(run.join(".lock")).unwrap();
     std::os::unix::fs::symlink(&target, run.join(".lock")).unwrap();
     for args in [
         vec!["eval", s(&run), "--metrics", "mem", "--num", "4"],
@@ -262,5 +263,48 @@ fn sample_keeps_the_training_samples_and_eval_keeps_only_its_own_files() {
     assert!(run.join("loss_gap.png").exists() && run.join("samples.png").exists());
     assert!(run.join("config.toml").exists() && run.join("log.jsonl").exists());
     assert!(second["metrics"].get("mem").is_none());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_plain_eval_keeps_the_files_of_the_along_training_results_it_carries_over() {
+    let dir = tmpdir("badout", "dynamics");
+    let run = dir.join("run");
+    let mut args = common::tiny_mlp("64", "20", "10");
+    args.extend_from_slice(&["--snapshots", "2", "--out", s(&run)]);
+    ok(&args);
+    let along = [
+        "eval",
+        s(&run),
+        "--along-training",
+        "--metrics",
+        "mem",
+        "--num",
+        "4",
+    ];
+    ok(&[&along[..], &["--quiet"]].concat());
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap()
+    };
+    let files = read()["metrics"]["dynamics"]["files"].clone();
+    assert!(
+        files
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "dynamics.csv"),
+        "{files}"
+    );
+    ok(&[
+        "eval",
+        s(&run),
+        "--metrics",
+        "loss",
+        "--num",
+        "4",
+        "--quiet",
+    ]);
+    assert!(run.join("dynamics.csv").exists() && run.join("dynamics.png").exists());
+    assert_eq!(read()["metrics"]["dynamics"]["files"], files);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -33,7 +33,7 @@ fn unet_export_is_reproduced_by_the_pytorch_module() {
         "--n",
         "16",
         "--heldout",
-        "0",
+        "8",
         "--model",
         "unet",
         "--base",

@@ -219,10 +219,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         results.insert(m.name().to_string(), value);
     }
     crate::eval::dynamics::carry_over(&out, &mut results);
-    let files = tidy.written();
-    let carried = results
-        .get("dynamics")
-        .map_or(serde_json::Value::Null, |d| d["files"].clone());
+    let (files, carried) = tidy.written_with(&results);
     let mut doc = serde_json::json!({
         "schema": "diffmem.metrics/1 (docs/metrics.md)",
         "run": r.dir.display().to_string(),

@@ -11,6 +11,7 @@ use crate::run::config::RunConfig;
 use crate::run::{Weights, load_net};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use diffmem_model::burn::prelude::Device;
 use diffmem_model::denoiser::mlp::NamedTensor;
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::noise::HostNoise;
@@ -68,35 +69,12 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     let (net, source) = load_net(&a.run, &cfg, &train, &device, weights)?;
     let (named, shape_meta) = layout(&net, &cfg.model)?;
     let dim = train.dim();
-    // The check: fixed inputs at four timesteps across the schedule, and this network's output.
-    let x = HostNoise::seeded(CHECK_SEED).next_vec(CHECK_ROWS * dim);
     let big_t = cfg.diffusion.timesteps;
-    let t: Vec<i64> = (0..CHECK_ROWS)
-        .map(|k| (k * (big_t - 1) / (CHECK_ROWS - 1)) as i64)
-        .collect();
-    let t_idx: Vec<usize> = t.iter().map(|&v| v as usize).collect();
-    let out = to_vec(net.forward(
-        matrix(&x, CHECK_ROWS, dim, &device),
-        timesteps(&t_idx, &device),
-    ));
-    let mut tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = named
+    let mut tensors: Vec<Tensor> = named
         .into_iter()
         .map(|n| (n.name, n.shape, Dtype::F32, f32_bytes(&n.values)))
         .collect();
-    tensors.push((
-        "check.x".into(),
-        vec![CHECK_ROWS, dim],
-        Dtype::F32,
-        f32_bytes(&x),
-    ));
-    let t_bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
-    tensors.push(("check.t".into(), vec![CHECK_ROWS], Dtype::I64, t_bytes));
-    tensors.push((
-        "check.out".into(),
-        vec![CHECK_ROWS, dim],
-        Dtype::F32,
-        f32_bytes(&out),
-    ));
+    tensors.extend(check_tensors(&net, dim, big_t, &device));
     let views = tensors
         .iter()
         .map(|(name, shape, dtype, bytes)| {
@@ -133,6 +111,39 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One tensor of the file: name, shape, dtype and little-endian bytes.
+type Tensor = (String, Vec<usize>, Dtype, Vec<u8>);
+
+/// The check: fixed inputs (`check.x`, host normal draws) at four timesteps across the schedule
+/// (`check.t`), and this network's output for them (`check.out`).
+fn check_tensors(net: &Net, dim: usize, big_t: usize, device: &Device) -> Vec<Tensor> {
+    let x = HostNoise::seeded(CHECK_SEED).next_vec(CHECK_ROWS * dim);
+    let t: Vec<i64> = (0..CHECK_ROWS)
+        .map(|k| (k * (big_t - 1) / (CHECK_ROWS - 1)) as i64)
+        .collect();
+    let t_idx: Vec<usize> = t.iter().map(|&v| v as usize).collect();
+    let out = to_vec(net.forward(
+        matrix(&x, CHECK_ROWS, dim, device),
+        timesteps(&t_idx, device),
+    ));
+    let t_bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+    vec![
+        (
+            "check.x".into(),
+            vec![CHECK_ROWS, dim],
+            Dtype::F32,
+            f32_bytes(&x),
+        ),
+        ("check.t".into(), vec![CHECK_ROWS], Dtype::I64, t_bytes),
+        (
+            "check.out".into(),
+            vec![CHECK_ROWS, dim],
+            Dtype::F32,
+            f32_bytes(&out),
+        ),
+    ]
 }
 
 /// The network's named tensors and the metadata its PyTorch module is built from: `width`,

@@ -1,7 +1,7 @@
 //! `diffmem sample RUN`: draws samples from a trained (or exact) run.
 
-use crate::run::config::{RunConfig, default_ddpm};
-use crate::run::{self, Weights};
+use crate::run::config::{RunConfig, SampleSection, default_ddpm};
+use crate::run::{self, LoadedRun, Weights};
 use crate::sample::{self, files};
 use anyhow::Result;
 use clap::Args;
@@ -96,10 +96,8 @@ fn ddpm_sampler(a: &SampleArgs, cfg: &RunConfig) -> SamplerConfig {
     }
 }
 
-/// Runs `diffmem sample`.
-pub fn run(a: &SampleArgs) -> Result<()> {
-    let weights = if a.raw { Weights::Raw } else { Weights::Ema };
-    let r = run::load(&a.run, a.device, weights)?;
+/// The run's sample settings with the flags applied.
+fn section(a: &SampleArgs, r: &LoadedRun) -> Result<SampleSection> {
     let mut s = r.cfg.sample.clone();
     if let Some(n) = a.num {
         s.num = n;
@@ -132,6 +130,14 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     if s.num == 0 || s.batch == 0 {
         anyhow::bail!("--num and --batch must be at least 1");
     }
+    Ok(s)
+}
+
+/// Runs `diffmem sample`.
+pub fn run(a: &SampleArgs) -> Result<()> {
+    let weights = if a.raw { Weights::Raw } else { Weights::Ema };
+    let r = run::load(&a.run, a.device, weights)?;
+    let s = section(a, &r)?;
     let out = match &a.out {
         Some(o) => {
             files::check_out(&r.dir, o)?;

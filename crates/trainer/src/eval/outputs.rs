@@ -146,6 +146,15 @@ impl Tidy {
         files
     }
 
+    /// [`Tidy::written`], and the files of the `--along-training` results carried over in
+    /// `results` (kept too).
+    pub fn written_with(&self, results: &serde_json::Map<String, Value>) -> (Vec<String>, Value) {
+        let carried = results
+            .get("dynamics")
+            .map_or(Value::Null, |d| d["files"].clone());
+        (self.written(), carried)
+    }
+
     /// Removes the earlier evaluation's files that are neither in `written` nor in `carried`
     /// (the files of results carried over into the new metrics.json), and says so.
     pub fn finish(&self, written: &[String], carried: &Value) {
