@@ -122,3 +122,66 @@ fn eval_rejects_bad_requests() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The spectrum headline's known answer: on the paper's linear manifold (2 + 5 latent
+/// directions in d = 30) the exact Gaussian score keeps all 7 at every headline level and
+/// never collapses; `eval` prints the levels with the median [IQR] over points, metrics.json
+/// holds the same numbers, and the default (paper) grid takes the headline's levels.
+#[test]
+fn spectrum_headline_gives_the_manifold_dimension() {
+    let dir = tmpdir("spectrum");
+    let run = train(&dir, "le", "manifold:paper", "500", "linear-exact");
+    let out = dir.join("ev");
+    let text = diffmem(&[
+        "eval",
+        &run,
+        "--metrics",
+        "spectrum",
+        "--num",
+        "16",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        text.contains("latent dim train clean at before-collapse")
+            && text.contains("7 [7, 7] (median [IQR]"),
+        "{text}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let h = &m["metrics"]["spectrum"]["headline"];
+    let names: Vec<&str> = h["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["before-collapse", "achilli-t2", "achilli-t15"],
+        "{h}"
+    );
+    for r in h["dims"].as_array().unwrap() {
+        assert_eq!(
+            (r["q25"].as_f64(), r["q75"].as_f64()),
+            (Some(7.0), Some(7.0)),
+            "{r}"
+        );
+    }
+    let collapse = h["collapse"].as_array().unwrap();
+    assert!(!collapse.is_empty() && collapse.iter().all(|c| c["collapse_sigma2"].is_null()));
+    // Every headline level was analysed (the grid always holds them).
+    let grid: Vec<u64> = m["metrics"]["spectrum"]["config"]["paper_t"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap())
+        .collect();
+    for l in h["levels"].as_array().unwrap() {
+        assert!(
+            grid.contains(&l["paper_t"].as_u64().unwrap()),
+            "{l} not in {grid:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -126,7 +126,7 @@ fn resume_with_more_steps_restarts_the_cosine_from_the_peak() {
         let want = 0.5e-3 * (1.0 + (std::f64::consts::PI * p).cos());
         assert!((lr - want).abs() < 1e-12, "step {k}: lr {lr}, want {want}");
     }
-    assert!(after[0].1 > 0.9e-3, "{after:?}");
+    assert!(after[0].1 > 0.85e-3, "{after:?}");
     // Interrupting the longer run and resuming it with the same total keeps the restart.
     let b = dir.join("b");
     let b_s = b.to_str().unwrap();

@@ -242,7 +242,9 @@ impl Headline {
         for c in &self.collapse {
             let measured = c
                 .collapse_sigma2
-                .map_or("not on the grid".into(), |s| format!("sigma2_VE {s:.2e}"));
+                .map_or("no collapse on the grid".into(), |s| {
+                    format!("sigma2_VE {s:.2e}")
+                });
             out.push(format!(
                 "collapse of {} ({}, {}): {measured}; theory {:.2e} (noised points)",
                 c.block,

@@ -41,8 +41,8 @@ pub fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, f64>) {
     }
 }
 
-/// Latent dimension per point set from `metrics.spectrum.dims`: the cliff estimate (mean over
-/// points) of the Jacobian's singular values (Achilli et al.), of the clean probes when there
+/// Latent dimension per point set from `metrics.spectrum.dims`: the cliff estimate (median over
+/// points; the mean in files written before medians were recorded) of the Jacobian's singular values (Achilli et al.), of the clean probes when there
 /// are any (else the noised ones). `latent_dim.SET.tT` at each paper timestep T (1-based) of
 /// the grid, and `latent_dim.SET` at the smallest one, where every memorised direction has
 /// collapsed; `latent_dim.SET.LEVEL` (e.g. `latent_dim.train.achilli-t15`) = the headline's
@@ -75,8 +75,11 @@ pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
         let paper_t = r["paper_t"]
             .as_u64()
             .or_else(|| r["t"].as_u64().map(|t| t + 1));
-        let (Some(set), Some(t), Some(d)) = (r["set"].as_str(), paper_t, r["cliff_mean"].as_f64())
-        else {
+        // The median over points where recorded (a mean mixes a bimodal cliff's two modes).
+        let d = r["cliff_median"]
+            .as_f64()
+            .or_else(|| r["cliff_mean"].as_f64());
+        let (Some(set), Some(t), Some(d)) = (r["set"].as_str(), paper_t, d) else {
             continue;
         };
         out.insert(format!("latent_dim.{set}.t{t}"), d);
@@ -129,6 +132,11 @@ mod tests {
         assert_eq!(out["latent_dim.train"], 2.0);
         assert_eq!(out["latent_dim.samples"], 5.0);
         assert_eq!(out["latent_dim.train.t10"], 7.0);
+        // With the quartiles recorded, the median over points (not the bimodal mean).
+        let both = serde_json::json!({"dims": [{"set": "train", "probe": "clean", "method": "jacobian", "kind": "singular", "paper_t": 3, "cliff_mean": 203.0, "cliff_median": 12.0}]});
+        let mut out = BTreeMap::new();
+        latent_dims(&both, &mut out);
+        assert_eq!(out["latent_dim.train"], 12.0);
         let mut with_headline = s.clone();
         with_headline["headline"] = serde_json::json!({"dims": [
             {"set": "train", "probe": "clean", "level": "achilli-t15", "median": 12.0},

@@ -83,6 +83,13 @@ pub fn with_default<T: serde::Serialize>(a: clap::Arg, value: &T) -> clap::Arg {
     }
     let shown = match toml::Value::try_from(value) {
         Ok(toml::Value::String(s)) => s,
+        // Lists as the flags take them: `1,2,2`.
+        Ok(toml::Value::Array(items)) if items.is_empty() => "empty".into(),
+        Ok(toml::Value::Array(items)) => items
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
         Ok(v) => v.to_string(),
         Err(_) => return a,
     };
