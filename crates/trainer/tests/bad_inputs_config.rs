@@ -36,7 +36,7 @@ fn config_rows() {
             "config",
             &["train", "--config", s(&typo), "--out", s(&out)],
             Exit::Error,
-            "unknown [model] key `widht` for `mlp` (a typo?): `mlp` takes width, depth, temb",
+            "unknown [model] key `widht` for `mlp` (a typo?): `mlp` takes depth, temb, width",
         ),
         case(
             "config",

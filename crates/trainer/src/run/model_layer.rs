@@ -247,7 +247,7 @@ mod tests {
         let e = resolve_model(&mlp(512, 3), &file, &ModelFlags::default()).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("`widht`"), "{msg}");
-        assert!(msg.contains("width, depth, temb"), "{msg}");
+        assert!(msg.contains("takes depth, temb, width"), "{msg}");
         // Known keys and `none` still pass.
         let ok: Table = toml::from_str("name = \"linear\"\nbins = 4").unwrap();
         assert!(resolve_model(&mlp(512, 3), &ok, &ModelFlags::default()).is_ok());
