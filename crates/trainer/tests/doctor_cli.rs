@@ -140,7 +140,10 @@ fn doctor_refuses_what_it_cannot_check() {
         ),
         (vec!["--device", "tpu"], "tpu"),
     ] {
-        let mut a = vec!["doctor", "--device", "flex"];
+        let mut a = vec!["doctor"];
+        if !args.contains(&"--device") {
+            a.extend(["--device", "flex"]);
+        }
         a.extend(args);
         let out = diffmem(&a, None);
         let stderr = text(&out.stderr);
