@@ -12,10 +12,12 @@ pub mod nn;
 pub mod nn_figure;
 pub mod nn_grid;
 pub mod plot;
+pub mod points;
 pub mod quality;
 pub mod reference;
 pub mod sample_health;
 pub mod score_agreement;
+pub mod sima;
 pub mod spectrum;
 pub mod summary;
 #[cfg(test)]

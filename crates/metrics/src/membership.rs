@@ -78,6 +78,18 @@ pub fn tpr_at_fpr(members: &[f64], nonmembers: &[f64], alpha: f64) -> Result<f64
         .fold(0.0, f64::max))
 }
 
+/// The standard deviation of the AUC of two exchangeable groups of sizes `n1` and `n0` (no
+/// membership signal, no ties): Var(U) = n1 n0 (n1 + n0 + 1) / 12 for the Mann-Whitney U
+/// (Mann & Whitney 1947), so sd(AUC) = sqrt((n1 + n0 + 1) / (12 n1 n0)). An AUC within two of
+/// these of 1/2 is chance; NaN when a group is empty.
+pub fn auc_null_sd(n1: usize, n0: usize) -> f64 {
+    if n1 == 0 || n0 == 0 {
+        return f64::NAN;
+    }
+    let (a, b) = (n1 as f64, n0 as f64);
+    ((a + b + 1.0) / (12.0 * a * b)).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +160,26 @@ mod tests {
     fn empty_or_nan_inputs_are_errors() {
         assert!(auc(&[], &[1.0]).is_err());
         assert!(auc(&[f64::NAN], &[1.0]).is_err());
+    }
+
+    /// The null standard deviation against the spread of AUCs of 2000 pairs of groups drawn
+    /// from one distribution.
+    #[test]
+    fn null_sd_matches_simulation() {
+        use rand::{RngExt, SeedableRng};
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (n1, n0, reps) = (20, 30, 2000);
+        let aucs: Vec<f64> = (0..reps)
+            .map(|_| {
+                let a: Vec<f64> = (0..n1).map(|_| r.random::<f64>()).collect();
+                let b: Vec<f64> = (0..n0).map(|_| r.random::<f64>()).collect();
+                auc(&a, &b).unwrap()
+            })
+            .collect();
+        let mean = aucs.iter().sum::<f64>() / reps as f64;
+        let sd = (aucs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / reps as f64).sqrt();
+        let want = auc_null_sd(n1, n0);
+        assert!((sd - want).abs() < 0.05 * want, "{sd} vs {want}");
+        assert!(auc_null_sd(0, 3).is_nan());
     }
 }

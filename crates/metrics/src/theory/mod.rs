@@ -27,6 +27,7 @@ pub mod linear;
 pub mod losses;
 pub mod overlay;
 pub mod sampling;
+pub mod split_agreement;
 
 pub use curves::{
     CurveConfig, FlowPoint, LinearPoint, PointStats, Summary, Truth, flow_curve, linear_curve,

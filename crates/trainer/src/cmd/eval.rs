@@ -21,7 +21,8 @@ pub struct EvalArgs {
     /// Run directory.
     pub run: PathBuf,
     /// Metrics: mem, loss, gaussian, agree, spectrum, quality (FWD, KID against held-out),
-    /// mia (membership inference), ref (r^2 with reference denoisers), calibrate-local (comma
+    /// mia (membership inference), ref (r^2 with reference denoisers), calibrate-local,
+    /// points (memorisation per training point), sima (SimA membership inference) (comma
     /// separated).
     /// Default: mem,loss, plus gaussian for synthetic data and agree with --against.
     #[arg(long, value_delimiter = ',')]

@@ -127,6 +127,7 @@ pub fn build<'a>(dir: &'a Path, a: &ReportArgs) -> Result<Built<'a>> {
     }
     let mut figures = plots::write_all(dir, &runs, &theory)?;
     figures.extend(science::write(dir, &runs)?);
+    figures.extend(crate::report::points::write(dir, &runs)?);
     let tau_fits = crate::report::dynamics::fits(&runs);
     figures.extend(crate::report::dynamics::write(dir, &runs, &tau_fits)?);
     let crossings: Vec<_> = lines(&runs, |r| r.get("mem.r_mem"))

@@ -49,13 +49,14 @@ pub struct DynamicsArgs {
 }
 
 /// The metrics measured per snapshot.
-pub const ALONG_TRAINING: [Metric; 6] = [
+pub const ALONG_TRAINING: [Metric; 7] = [
     Metric::Mem,
     Metric::Loss,
     Metric::Agree,
     Metric::Quality,
     Metric::Gaussian,
     Metric::Mia,
+    Metric::Points,
 ];
 
 /// Seed of the bootstrap resamples.
@@ -174,8 +175,8 @@ fn partner(other: &LoadedRun, t: &Target) -> Option<Target> {
     })
 }
 
-/// Runs the along-training evaluation of `r` (whose model is replaced snapshot by snapshot).
-pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Value> {
+/// Refuses metrics that are not measured along training and a bad --tau-mem-threshold.
+fn check_inputs(inp: &DynamicsInputs<'_>) -> Result<()> {
     if let Some(m) = inp.metrics.iter().find(|m| !ALONG_TRAINING.contains(m)) {
         let names: Vec<&str> = ALONG_TRAINING.iter().map(|m| m.name()).collect();
         bail!(
@@ -190,6 +191,12 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
             "--tau-mem-threshold {thr}: R_mem is a fraction, give a level in (0, 1) (default 0.1)"
         );
     }
+    Ok(())
+}
+
+/// Runs the along-training evaluation of `r` (whose model is replaced snapshot by snapshot).
+pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Value> {
+    check_inputs(inp)?;
     let mut other = match inp.against {
         Some(p) => Some(crate::run::load(
             p,
@@ -208,6 +215,10 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
     let optional = Optional::prepare(r, inp)?;
     let res = resamples(inp.section.num, inp.args.bootstrap, BOOTSTRAP_SEED);
     let mut rows = Vec::with_capacity(targets.len());
+    let mut points = inp
+        .metrics
+        .contains(&Metric::Points)
+        .then(|| super::dynamics_points::PointsTrack::new(r.train.len()));
     let mut missing = Vec::new();
     for (k, t) in targets.iter().enumerate() {
         if inp.progress != Verbosity::Silent {
@@ -223,6 +234,9 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
             r.model = m;
         }
         let (mut row, samples) = measure(r, t, inp, &res, &optional)?;
+        if let Some(p) = points.as_mut() {
+            p.observe(t.step, &samples, &r.train, inp.threshold, &r.device.device)?;
+        }
         if let Some(o) = other.as_mut()
             && !agree(r, o, t, inp, &samples, &mut row)?
         {
@@ -249,13 +263,11 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
         theory.as_ref(),
         optional.fwd_floor(),
     )?;
-    Ok(dynamics_out::json(
-        &curves,
-        inp,
-        res.len(),
-        optional.json(),
-        theory.as_ref(),
-    ))
+    let mut v = dynamics_out::json(&curves, inp, res.len(), optional.json(), theory.as_ref());
+    if let Some(p) = &points {
+        v["points"] = p.write(inp.out, &r.train, &r.device.device)?;
+    }
+    Ok(v)
 }
 
 /// The one row of an exact model, repeated at every step of its schedule.
@@ -282,6 +294,7 @@ fn measure(
     let mut samples = Vec::new();
     if inp.metrics.contains(&Metric::Mem)
         || inp.metrics.contains(&Metric::Agree)
+        || inp.metrics.contains(&Metric::Points)
         || optional.needs_samples()
     {
         samples = draw_samples(r, inp.section, Verbosity::Silent)?;

@@ -9,6 +9,7 @@ pub mod dynamics_optional;
 pub mod dynamics_out;
 pub mod dynamics_panels;
 pub mod dynamics_plot;
+pub mod dynamics_points;
 pub mod dynamics_theory;
 pub mod gaussian;
 pub mod health;
@@ -19,11 +20,14 @@ pub mod nn_figures;
 pub mod outputs;
 pub mod overlap;
 pub mod paired;
+pub mod points;
 pub mod quality;
 pub mod reference;
 pub mod science_summary;
 pub mod score_agreement;
+pub mod sima;
 pub mod spectrum;
+pub mod split_theory;
 pub mod summary;
 pub mod weights;
 
@@ -57,11 +61,15 @@ pub enum Metric {
     Ref,
     /// The local machine's patch size per timestep that best matches the run.
     CalibrateLocal,
+    /// Memorisation per training point: copies, density, typicality, variance collapse.
+    Points,
+    /// SimA membership inference from the norm of the predicted noise.
+    Sima,
 }
 
 impl Metric {
     /// Every metric, in the order of `--help`.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::Mem,
         Metric::Loss,
         Metric::Gaussian,
@@ -71,6 +79,8 @@ impl Metric {
         Metric::Mia,
         Metric::Ref,
         Metric::CalibrateLocal,
+        Metric::Points,
+        Metric::Sima,
     ];
 
     /// The name used in `--metrics` and as the key in metrics.json.
@@ -85,6 +95,8 @@ impl Metric {
             Metric::Mia => "mia",
             Metric::Ref => "ref",
             Metric::CalibrateLocal => "calibrate-local",
+            Metric::Points => "points",
+            Metric::Sima => "sima",
         }
     }
 
@@ -92,7 +104,7 @@ impl Metric {
     pub fn needs_samples(self) -> bool {
         !matches!(
             self,
-            Metric::Loss | Metric::Mia | Metric::Ref | Metric::CalibrateLocal
+            Metric::Loss | Metric::Mia | Metric::Ref | Metric::CalibrateLocal | Metric::Sima
         )
     }
 }
@@ -200,6 +212,15 @@ impl Metric {
             Metric::CalibrateLocal => calibrate::run(&paired, ctx.out)?,
             Metric::Ref => reference::run(&paired, ctx.out)?,
             Metric::Mia => mia::run(&paired, ctx.out)?,
+            Metric::Points => points::run(
+                samples,
+                &r.train,
+                ctx.threshold,
+                ctx.nn_scale,
+                device,
+                ctx.out,
+            )?,
+            Metric::Sima => sima::run(&paired, ctx.out)?,
         })
     }
 }

@@ -72,4 +72,31 @@ pub fn print(m: &Value) {
             f(&a["best"]["tpr_at_fpr"])
         );
     }
+    print_points(m);
+}
+
+/// The lines of `points` and `sima`.
+fn print_points(m: &Value) {
+    if let Some(p) = m.get("points") {
+        println!(
+            "  copied training rows      {} of {} (most copied: {} copies); copy rate densest / \
+             sparsest bin {} / {}; collapsed coordinates {}",
+            p["copied_rows"],
+            p["num_train"],
+            p["max_copies"],
+            f(&p["copy_rate_densest"]),
+            f(&p["copy_rate_sparsest"]),
+            f(&p["variance"]["collapsed_fraction"])
+        );
+    }
+    if let Some(a) = m.get("sima") {
+        println!(
+            "  SimA AUC t = 1 / best t   {} / {} at t = {} (TPR at 1% FPR {}, null sd {})",
+            f(&a["first"]["auc"]),
+            f(&a["best"]["auc"]),
+            a["best"]["paper_t"],
+            f(&a["best"]["tpr_at_1pct_fpr"]),
+            f(&a["auc_null_sd"])
+        );
+    }
 }

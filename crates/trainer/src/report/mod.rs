@@ -15,6 +15,7 @@ pub mod dynamics;
 pub mod flatten;
 pub mod html;
 pub mod plots;
+pub mod points;
 pub mod science;
 pub mod table;
 pub mod theory;
