@@ -262,6 +262,7 @@ mod tests {
                 config_text: String::new(),
                 metrics: None,
                 scalars: v.iter().map(|(k, x)| (k.to_string(), *x)).collect(),
+                verdict: None,
             }
         };
         let t = "dynamics.tau_mem";

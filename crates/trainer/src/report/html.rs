@@ -464,6 +464,7 @@ mod tests {
             config_text: String::new(),
             metrics: None,
             scalars: Default::default(),
+            verdict: None,
         };
         let mut out = String::new();
         gallery(&mut out, &[run], &dir);
