@@ -88,11 +88,20 @@ fn resume_lock_signal_and_checkpoint_rows() {
     busy_lock.try_lock().unwrap();
     std::fs::write(busy.join(".lock"), format!("{}\n", std::process::id())).unwrap();
 
-    // A run killed before its first checkpoint: its config and log, no checkpoint, no weights.
+    // A run killed before its first checkpoint: its config, indices, log and loss curves; no
+    // checkpoint, no weights, none of the files written at the end.
     let early = root.join("early");
     copy_dir(&run, &early);
     for d in ["checkpoints", "weights"] {
         std::fs::remove_dir_all(early.join(d)).unwrap();
+    }
+    for f in [
+        "summary.json",
+        "samples.png",
+        "samples.npy",
+        "train_state.json",
+    ] {
+        let _ = std::fs::remove_file(early.join(f));
     }
     let early_config = early.join("config.toml");
     let e = s(&early);
@@ -343,6 +352,7 @@ fn resume_lock_signal_and_checkpoint_rows() {
         ),
     ];
     let failures = run_cases(&cases);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // The restarted run trained in place, and its log has each step once.
     assert!(early.join("checkpoints/step-0000040").exists());
     assert_eq!(logged_steps(&early), [10, 20, 30, 40]);
@@ -369,7 +379,6 @@ fn resume_lock_signal_and_checkpoint_rows() {
     );
     drop((lock, busy_lock));
     let _ = std::fs::remove_dir_all(&root);
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// The command with its output discarded.

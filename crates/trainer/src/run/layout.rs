@@ -80,6 +80,11 @@ impl RunDir {
         self.root.join("samples.png")
     }
 
+    /// `loss.png`: the loss curves, redrawn at each logging step.
+    pub fn loss_png(&self) -> PathBuf {
+        self.root.join("loss.png")
+    }
+
     /// `checkpoints/`: `step-NNNNNNN/` folders and the `latest` marker.
     pub fn checkpoints(&self) -> PathBuf {
         self.root.join("checkpoints")

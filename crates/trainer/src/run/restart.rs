@@ -12,14 +12,18 @@ use crate::run::lock;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
-/// Files and folders a run writes before its first checkpoint (and `--restart` removes).
-fn early_files(run: &RunDir) -> [PathBuf; 5] {
+/// Files and folders a run writes before its first checkpoint (and `--restart` removes): its
+/// config, indices and log, the loss curves and `--sample-every` grids drawn at logging steps
+/// (`samples/`: `diffmem sample` cannot draw from a run without weights).
+fn early_files(run: &RunDir) -> [PathBuf; 7] {
     [
         run.config(),
         run.train_indices(),
         run.log(),
         run.train_state(),
         run.checkpoints(),
+        run.loss_png(),
+        run.samples(),
     ]
 }
 

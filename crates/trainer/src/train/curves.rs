@@ -12,9 +12,6 @@ use anyhow::{Context, Result};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use std::path::Path;
 
-/// File name of the plot in the run directory.
-pub const LOSS_PLOT: &str = "loss.png";
-
 /// The logged losses of a run, one entry per logging step, ascending in step.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Curves {
@@ -143,7 +140,11 @@ pub fn write_loss_plot(run_dir: &Path) -> Result<()> {
         log_y: true,
         ..PlotSpec::new("Denoising loss during training", "step", &y)
     };
-    line_plot(&run_dir.join(LOSS_PLOT), &spec, &curves.series())?;
+    line_plot(
+        &crate::run::RunDir::at(run_dir).loss_png(),
+        &spec,
+        &curves.series(),
+    )?;
     Ok(())
 }
 
@@ -193,10 +194,13 @@ not json
         let dir = std::env::temp_dir().join(format!("diffmem-curves-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         write_loss_plot(&dir).unwrap();
-        assert!(!dir.join(LOSS_PLOT).exists(), "no log, no plot");
+        assert!(
+            !crate::run::RunDir::at(&dir).loss_png().exists(),
+            "no log, no plot"
+        );
         std::fs::write(crate::run::RunDir::at(&dir).log(), LOG).unwrap();
         write_loss_plot(&dir).unwrap();
-        let img = image::open(dir.join(LOSS_PLOT)).unwrap();
+        let img = image::open(crate::run::RunDir::at(&dir).loss_png()).unwrap();
         assert_eq!(
             (img.width(), img.height()),
             diffmem_metrics::plot::PLOT_SIZE
