@@ -23,7 +23,9 @@ use crate::report::theory::{Theory, compute};
 use anyhow::Result;
 use diffmem_data::DataSpec;
 use diffmem_metrics::plot::Series;
-use diffmem_metrics::theory::{CurveConfig, LinearPoint, Schedule, Truth, linear_curve};
+use diffmem_metrics::theory::{
+    CurveConfig, LinearPoint, Schedule, Truth, curves::log_space, linear_curve,
+};
 use diffmem_model::ScheduleKind;
 
 /// The reproduction.
@@ -145,6 +147,12 @@ fn loss_theory(runs: &[RunRecord]) -> Result<Option<(usize, Vec<LinearPoint>)>> 
     };
     let eig = diffmem_data::synthetic::Gaussian::new(g)?.eigenvalues;
     let mut ns: Vec<usize> = runs.iter().filter_map(RunRecord::n).collect();
+    let (lo, hi) = (ns.iter().min().copied(), ns.iter().max().copied());
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        // A smooth curve for the figure: 25 log-spaced N besides the runs' own.
+        let grid = log_space(lo as f64, hi as f64, 25)?;
+        ns.extend(grid.into_iter().map(|x| x.round() as usize));
+    }
     ns.sort_unstable();
     ns.dedup();
     let config = CurveConfig {
