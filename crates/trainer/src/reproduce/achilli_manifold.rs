@@ -51,6 +51,35 @@ fn collapse(r: &RunRecord, b: usize) -> Option<f64> {
         .as_f64()
 }
 
+/// (smallest VE sigma^2 of the grid, block `b`'s mean kept fraction there) at noised training
+/// points: a block still kept there never collapsed on the grid.
+fn kept_at_smallest(r: &RunRecord, b: usize) -> Option<(f64, f64)> {
+    let s = &metrics(r)?["spectrum"];
+    let ve: Vec<f64> = s["ve_sigma2"]
+        .as_array()?
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    let i = (0..ve.len()).min_by(|&a, &b| ve[a].total_cmp(&ve[b]))?;
+    let curve = s["blocks"]["blocks"][b]["curves"]
+        .as_array()?
+        .iter()
+        .find(|c| c["set"] == SET && c["probe"] == PROBE)?;
+    Some((ve[i], curve["kept_mean"][i].as_f64()?))
+}
+
+/// Why a block has no collapse level: still kept at the grid's smallest noise level, or not.
+fn no_collapse_note(runs: &[RunRecord], model: &str, n: usize, b: usize) -> String {
+    let r = runs.iter().find(|r| r.line == model && r.n() == Some(n));
+    match r.and_then(|r| kept_at_smallest(r, b)) {
+        Some((ve, k)) if k >= 0.5 => format!(
+            "no collapse on the grid: kept fraction {k:.2} still at the smallest level VE \
+             sigma^2 = {ve:.1e} (a collapse, if any, lies below the grid)"
+        ),
+        _ => "no collapse level: the block was never kept on the grid".into(),
+    }
+}
+
 /// The formula's critical level of block `b` for the run's training set.
 fn critical(r: &RunRecord, b: usize) -> Option<f64> {
     metrics(r)?["spectrum"]["blocks"]["blocks"][b]["critical_sigma2"].as_f64()
@@ -100,11 +129,15 @@ fn order_claims(runs: &[RunRecord], model: &str, claims: &mut Vec<Claim>) {
             .with_measured(ratio)
             .with_expected(1.0)
             .with_tolerance("ratio sigma2_c(d1) / sigma2_c(d2) > 1")
-            .with_note(format!(
-                "collapse levels (VE sigma^2): d1 {}, d2 {}",
-                fmt(a.map(|a| a.0)),
-                fmt(b.map(|b| b.0))
-            )),
+            .with_note(match (a, b) {
+                (Some(_), None) => no_collapse_note(runs, model, n, 1),
+                (None, _) => no_collapse_note(runs, model, n, 0),
+                _ => format!(
+                    "collapse levels (VE sigma^2): d1 {}, d2 {}",
+                    fmt(a.map(|a| a.0)),
+                    fmt(b.map(|b| b.0))
+                ),
+            }),
         );
     }
     for (b, l) in [(1, &l1), (2, &l2)] {
@@ -174,9 +207,9 @@ fn mlp_claims(runs: &[RunRecord], claims: &mut Vec<Claim>) {
                 .with_expected(e.map_or(f64::NAN, |e| e.0))
                 .with_tolerance("measured (mlp) < expected (empirical)")
                 .with_note(if m.is_some() {
-                    "VE sigma^2 at kept fraction 1/2, noised training points"
+                    "VE sigma^2 at kept fraction 1/2, noised training points".into()
                 } else {
-                    "the MLP's block never fell below 1/2 on the grid, or was never kept"
+                    no_collapse_note(runs, MLP, n, b)
                 }),
             );
         }

@@ -275,7 +275,7 @@ fn figures(
         title: "Merger & Goldt: held-out eps-loss vs N/d",
         x: "N / d",
         y: "eps-loss per coordinate (mean over eval timesteps)",
-        log_y: false,
+        log_y: true,
     };
     draw(ctx.dir, "merger_goldt_test_loss.png", &axes, s, files)
 }
