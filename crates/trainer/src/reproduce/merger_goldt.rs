@@ -9,13 +9,16 @@
 //! - the KL falls with N;
 //! - the held-out eps-loss per coordinate is the theory's test loss
 //!   L_test(t) = L_train(t) + c_t Tr[(Sigma - Sigma0 + dmu dmu^T)(Sigma0 + c_t I)^-2] / d,
-//!   averaged over eval's timesteps.
+//!   averaged over eval's timesteps;
+//! - below N = d the samples' variance off the span of the data is c ~ beta_1
+//!   ([`super::isotropic_c`]).
 //!
 //! linear-exact (the closed-form optimum, no training) is the known answer: its claims test
 //! the measurement chain itself.
 
 use super::claims::{Claim, Outcome, decreasing};
 use super::figure::{Axes, draw, scaled};
+use super::isotropic_c;
 use super::records::{at, line, metrics, sizes};
 use super::{Context, Reproduction};
 use crate::report::collect::RunRecord;
@@ -33,13 +36,14 @@ pub const REPRODUCTION: Reproduction = Reproduction {
     name: "merger-goldt",
     paper: "Merger & Goldt, Generalization dynamics of linear diffusion models (arXiv 2505.24769)",
     summary: "trained linear + linear-exact on gaussian:d=100,spectrum=power:1, N/d 0.25..50, 3 seeds: KL and test loss vs theory",
-    state: "built: KL and test-loss panels; open-question panels (spectrum k, early stopping, MLP) not built",
+    state: "built: KL, test loss and c panels; open-question panels (spectrum k, early stopping, MLP) not built",
     spec: include_str!("../../../../scripts/reproduce/merger-goldt.toml"),
     judge,
 };
 
 const SOURCE_KL: &str = "Merger & Goldt 2505.24769: rho_N = N(mu0, Sigma0 + c I); docs/theory.md §1 (exact sampled covariance, Gaussian KL) + Wishart fit term";
 const SOURCE_LOSS: &str = "Merger & Goldt 2505.24769: L_test(t) = L_train(t) + c_t Tr[(Sigma - Sigma0 + dmu dmu^T)(Sigma0 + c_t I)^-2]; docs/theory.md §1";
+const SOURCE_C: &str = "Merger & Goldt 2505.24769: rho_N = N(mu0, Sigma0 + c I); docs/theory.md §1: c ~ beta_1 for DDPM with sigma_t^2 = beta_t";
 const TRAINED: &str = "linear";
 const EXACT: &str = "linear-exact";
 /// Training sets per N behind the theory (the runs have 3 seeds).
@@ -51,6 +55,8 @@ struct Tolerances {
     kl: f64,
     /// Relative held-out loss tolerance against the theory's test loss.
     loss: f64,
+    /// Relative tolerance of the samples' c against the theory's.
+    c: f64,
     /// Whether the trained model is held to the theory (full size) or only to the ordering
     /// (CI: 300 steps do not reach the optimum).
     trained_to_theory: bool,
@@ -59,11 +65,13 @@ struct Tolerances {
 const FULL: Tolerances = Tolerances {
     kl: 0.15,
     loss: 0.10,
+    c: 0.10,
     trained_to_theory: true,
 };
 const CI: Tolerances = Tolerances {
     kl: 0.15,
     loss: 0.10,
+    c: 0.10,
     trained_to_theory: false,
 };
 
@@ -90,12 +98,12 @@ fn judge(ctx: &Context) -> Result<Outcome> {
     );
     let losses = loss_theory(ctx.runs)?;
     loss_claims(ctx.runs, &losses, tol, &mut out.claims);
+    c_claims(ctx, &losses, tol, &mut out.claims)?;
     figures(ctx, &theory, &losses, &mut out.figures)?;
     out.not_built = vec![
         "spectrum exponent k in {0.5, 1, 2} panel (not built in this version)".into(),
         "early stopping against the gradient-flow theory (not built)".into(),
         "linear against non-linear (MLP on the same axes; not built)".into(),
-        "fitted c of the samples against beta_1 (eval does not measure c; not built)".into(),
     ];
     Ok(out)
 }
@@ -223,6 +231,54 @@ fn loss_claims(
             );
         }
     }
+}
+
+/// For N < d: the samples' variance c off the span of the data against the theory's best
+/// isotropic c (~ beta_1), per model, mean and min..max over seeds.
+fn c_claims(
+    ctx: &Context,
+    theory: &Option<(usize, Vec<LinearPoint>)>,
+    tol: &Tolerances,
+    claims: &mut Vec<Claim>,
+) -> Result<()> {
+    let Some((d, points)) = theory else {
+        return Ok(());
+    };
+    for label in [EXACT, TRAINED] {
+        if label == TRAINED && !tol.trained_to_theory {
+            continue;
+        }
+        for n in sizes(ctx.runs, label).into_iter().filter(|&n| n < *d) {
+            let mut cs = Vec::new();
+            for r in ctx
+                .runs
+                .iter()
+                .filter(|r| r.line == label && r.n() == Some(n))
+            {
+                cs.extend(isotropic_c::of_run(ctx.dir, r)?);
+            }
+            let Some(p) = points.iter().find(|p| p.n == n) else {
+                continue;
+            };
+            let mean = (!cs.is_empty()).then(|| cs.iter().sum::<f64>() / cs.len() as f64);
+            let lo = cs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = cs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let nd = n as f64 / *d as f64;
+            claims.push(
+                Claim::relative(
+                    format!("c-{label}@N/d={nd}"),
+                    format!("{label}'s samples have variance c = the theory's (~ beta_1) off the span of the data (N/d = {nd})"),
+                    SOURCE_C,
+                    p.stats.c.mean,
+                    mean,
+                    tol.c,
+                )
+                .with_interval(mean.map(|_| (lo, hi)))
+                .with_note(format!("{} run(s); eval's samples projected off the span of the centred training rows", cs.len())),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The KL figure (the paper's panel) and the test-loss figure, against N/d.

@@ -17,6 +17,7 @@ pub mod bonnaire;
 pub mod claims;
 pub mod figure;
 pub mod growth;
+pub mod isotropic_c;
 pub mod merger_goldt;
 pub mod records;
 
