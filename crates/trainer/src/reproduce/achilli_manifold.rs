@@ -100,9 +100,10 @@ fn judge(ctx: &Context) -> Result<Outcome> {
         mlp_claims(ctx.runs, &mut out.claims);
     }
     figure(ctx, &mut out.figures)?;
+    kept_figure(ctx, &mut out.figures)?;
     out.not_built = vec![
         "one combined figure of normalised singular values against the noise level (each run's \
-         eval writes its own spectra and block plots)"
+         eval writes its own spectra; the kept fractions are drawn)"
             .into(),
         "explanation of the second-block mismatch (0.020 against 0.0047 at N = 500): open".into(),
     ];
@@ -227,6 +228,74 @@ fn pairs(n: &[f64], v: &[f64]) -> String {
         .map(|(n, v)| format!("{n}: {v:.4}"))
         .collect();
     p.join(", ")
+}
+
+/// The noise levels (VE sigma^2 <= [`KEPT_MAX_NOISE`]) and block `b`'s mean kept fraction at
+/// noised training points.
+fn kept_curve(r: &RunRecord, b: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    let s = &metrics(r)?["spectrum"];
+    let ve = s["ve_sigma2"].as_array()?;
+    let curve = s["blocks"]["blocks"][b]["curves"]
+        .as_array()?
+        .iter()
+        .find(|c| c["set"] == SET && c["probe"] == PROBE)?;
+    let kept = curve["kept_mean"].as_array()?;
+    let mut pts: Vec<(f64, f64)> = ve
+        .iter()
+        .zip(kept)
+        .filter_map(|(v, k)| Some((v.as_f64()?, k.as_f64()?)))
+        .filter(|(v, _)| *v <= KEPT_MAX_NOISE)
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Some(pts.into_iter().unzip())
+}
+
+/// The kept fraction is read up to this noise level (above it 1 - r_gen is tiny and the
+/// ratio is noise).
+const KEPT_MAX_NOISE: f64 = 1.0;
+
+/// Each block's kept fraction against the noise level at one N (500, the issue's case, when
+/// the sweep has it), empirical score and MLP, with each block's formula level as a dashed
+/// vertical line.
+fn kept_figure(ctx: &Context, files: &mut Vec<String>) -> Result<()> {
+    let ns = sizes(ctx.runs, EMPIRICAL);
+    let Some(n) = ns
+        .iter()
+        .copied()
+        .find(|&n| n == 500)
+        .or(ns.first().copied())
+    else {
+        return Ok(());
+    };
+    let mut s = Vec::new();
+    for model in [EMPIRICAL, MLP] {
+        let Some(r) = ctx
+            .runs
+            .iter()
+            .find(|r| r.line == model && r.n() == Some(n))
+        else {
+            continue;
+        };
+        for b in 0..2 {
+            if let Some((x, y)) = kept_curve(r, b) {
+                s.push(Series::new(format!("{model} d{}", b + 1), x, y));
+            }
+            if model == EMPIRICAL {
+                if let Some(c) = critical(r, b) {
+                    let label = format!("s^2/(2 ln N), d{}", b + 1);
+                    s.push(Series::new(label, vec![c, c], vec![0.0, 1.0]).as_dashed());
+                }
+            }
+        }
+    }
+    let title = format!("Achilli et al.: kept fraction of each block vs noise, N = {n}");
+    let axes = Axes {
+        title: &title,
+        x: "noise level (VE sigma^2)",
+        y: "kept fraction (1 = generalising, 0 = collapsed)",
+        log_y: false,
+    };
+    draw(ctx.dir, "achilli_kept.png", &axes, s, files)
 }
 
 /// Collapse level of each block against N, with the formula dashed.
