@@ -6,7 +6,7 @@ use crate::catalog::Catalog;
 use crate::error::DataError;
 use crate::files::{read_all, require_dir};
 use crate::imagepipe::ImageOptions;
-use crate::spec::Split;
+use crate::split::Split;
 use std::path::{Path, PathBuf};
 
 /// Partition code of each split in `list_eval_partition.txt`.

@@ -7,7 +7,7 @@ use crate::catalog::Catalog;
 use crate::dataset::SampleShape;
 use crate::error::DataError;
 use crate::files::{read_all, require_dir};
-use crate::spec::Split;
+use crate::split::Split;
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};

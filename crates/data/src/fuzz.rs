@@ -5,7 +5,7 @@
 
 use crate::cifar::{RECORD, load_cifar};
 use crate::idx::load_mnist_dir;
-use crate::spec::Split;
+use crate::split::Split;
 use crate::testutil::*;
 use std::path::Path;
 

@@ -7,7 +7,7 @@ use crate::catalog::Catalog;
 use crate::dataset::SampleShape;
 use crate::error::DataError;
 use crate::files::{Content, find_first, read_maybe_gz, require_dir};
-use crate::spec::Split;
+use crate::split::Split;
 use std::path::Path;
 
 /// An IDX array of unsigned bytes.

@@ -27,6 +27,7 @@ pub mod imagepipe;
 pub mod rng;
 mod source;
 pub mod spec;
+pub mod split;
 pub mod stats;
 pub mod subset;
 pub mod synthetic;
@@ -38,7 +39,8 @@ pub use dataset::{Dataset, ManifoldBlock, Provenance, SampleShape, Truth};
 pub use error::{DataError, check_size};
 pub use grid::{render_grid, write_grid};
 pub use imagepipe::ImageOptions;
-pub use spec::{DataSpec, Split};
+pub use spec::DataSpec;
+pub use split::Split;
 pub use stats::Stats;
 pub use subset::{Half, RowPlan, SubsetSpec, plan_rows, train_and_heldout};
 

@@ -8,7 +8,8 @@ use crate::dataset::{Dataset, Truth};
 use crate::error::DataError;
 use crate::folder::load_folder;
 use crate::idx::load_mnist_dir;
-use crate::spec::{DataSpec, Split};
+use crate::spec::DataSpec;
+use crate::split::Split;
 use crate::synthetic::{Gaussian, Generator, Manifold};
 
 impl DataSpec {

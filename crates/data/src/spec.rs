@@ -24,27 +24,6 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// Which part of a dataset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Split {
-    /// The training split (MNIST `train-*`, CIFAR `data_batch_*`, CelebA partition 0, the
-    /// train stream of synthetic data).
-    Train,
-    /// The test split (MNIST `t10k-*`, CIFAR `test_batch`, CelebA partition 2, the test
-    /// stream of synthetic data).
-    Test,
-}
-
-impl fmt::Display for Split {
-    /// `train` or `test`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Split::Train => "train",
-            Split::Test => "test",
-        })
-    }
-}
-
 /// A parsed data source.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DataSpec {
@@ -203,6 +182,35 @@ const IMAGE_KEYS: [&str; 3] = ["size", "crop", "grey"];
 const GAUSSIAN_KEYS: [&str; 5] = ["d", "spectrum", "rotate", "mean", "seed"];
 const MANIFOLD_KEYS: [&str; 6] = ["d", "blocks", "ambient", "normalize", "axis", "seed"];
 
+/// The body of a `manifold:` spec `s`: a preset (`paper`, `paper-raw`) with overrides, or
+/// explicit `blocks=`.
+fn parse_manifold(s: &str, body: &str) -> Result<DataSpec, DataError> {
+    let (name, rest) = body.split_once(',').unwrap_or((body, ""));
+    let (preset, rest) = match name.trim() {
+        "paper" => (Some(ManifoldSpec::paper()), rest),
+        "paper-raw" => (Some(ManifoldSpec::paper_raw()), rest),
+        _ => (None, body),
+    };
+    let o = Options::parse(s, rest, &MANIFOLD_KEYS)?;
+    let base = preset.clone().unwrap_or_else(ManifoldSpec::paper);
+    let preset_normalize = preset.as_ref().is_some_and(|p| p.normalize);
+    let preset = preset.is_some();
+    let m = ManifoldSpec {
+        d: o.size("d", preset.then_some(base.d))?,
+        blocks: match (o.get("blocks"), preset) {
+            (Some(b), _) => parse_blocks(s, b)?,
+            (None, true) => base.blocks,
+            (None, false) => return Err(bad(s, "missing option `blocks=`")),
+        },
+        ambient: o.real("ambient", Some(if preset { base.ambient } else { 0.0 }))?,
+        normalize: o.flag("normalize", preset_normalize)?,
+        axis: o.flag("axis", false)?,
+        seed: o.seed()?,
+    };
+    m.validate(s)?;
+    Ok(DataSpec::Manifold(m))
+}
+
 impl DataSpec {
     /// Parses a data spec (grammar in the module documentation).
     pub fn parse(s: &str) -> Result<DataSpec, DataError> {
@@ -259,32 +267,7 @@ impl DataSpec {
                 g.spectrum.values(g.d)?;
                 Ok(DataSpec::Gaussian(g))
             }
-            "manifold" => {
-                let (name, rest) = body.split_once(',').unwrap_or((body, ""));
-                let (preset, rest) = match name.trim() {
-                    "paper" => (Some(ManifoldSpec::paper()), rest),
-                    "paper-raw" => (Some(ManifoldSpec::paper_raw()), rest),
-                    _ => (None, body),
-                };
-                let o = Options::parse(s, rest, &MANIFOLD_KEYS)?;
-                let base = preset.clone().unwrap_or_else(ManifoldSpec::paper);
-                let preset_normalize = preset.as_ref().is_some_and(|p| p.normalize);
-                let preset = preset.is_some();
-                let m = ManifoldSpec {
-                    d: o.size("d", preset.then_some(base.d))?,
-                    blocks: match (o.get("blocks"), preset) {
-                        (Some(b), _) => parse_blocks(s, b)?,
-                        (None, true) => base.blocks,
-                        (None, false) => return Err(bad(s, "missing option `blocks=`")),
-                    },
-                    ambient: o.real("ambient", Some(if preset { base.ambient } else { 0.0 }))?,
-                    normalize: o.flag("normalize", preset_normalize)?,
-                    axis: o.flag("axis", false)?,
-                    seed: o.seed()?,
-                };
-                m.validate(s)?;
-                Ok(DataSpec::Manifold(m))
-            }
+            "manifold" => parse_manifold(s, body),
             _ => Err(bad(s, format!("unknown data source `{kind}`"))),
         }
     }
@@ -309,7 +292,7 @@ impl DataSpec {
         matches!(self, DataSpec::Gaussian(_) | DataSpec::Manifold(_))
     }
 
-    /// True if [`Split::Test`] can be loaded: the file datasets with an official test split
+    /// True if [`Split::Test`](crate::Split::Test) can be loaded: the file datasets with an official test split
     /// and synthetic data (an independent stream). `mnist-5k` and folders have none: their
     /// held-out rows are taken from the rows not used for training.
     pub fn has_test_split(&self) -> bool {

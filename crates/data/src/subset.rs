@@ -14,7 +14,8 @@
 use crate::dataset::{Dataset, Provenance};
 use crate::error::DataError;
 use crate::rng::{Purpose, permutation};
-use crate::spec::{DataSpec, Split};
+use crate::spec::DataSpec;
+use crate::split::Split;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -164,6 +165,20 @@ pub fn plan_rows(
         spec: dataset.into(),
         msg: "--balanced needs class labels and this source has none".into(),
     })?;
+    balanced_rows(pool, labels, sub, &mut plan)
+        .map_err(|(what, requested, available)| too_large(what, requested, available))?;
+    Ok(plan)
+}
+
+/// Class-balanced halves: walks the seeded `pool` and gives each class an equal share of
+/// `sub.n` (the first `n % k` classes one more) in half A, then in half B. A class with too
+/// few rows is an error (what, requested, available).
+fn balanced_rows(
+    pool: &[usize],
+    labels: &[u32],
+    sub: &SubsetSpec,
+    plan: &mut RowPlan,
+) -> Result<(), (String, usize, usize)> {
     let classes: Vec<u32> = labels
         .iter()
         .copied()
@@ -191,14 +206,14 @@ pub fn plan_rows(
     for (&c, &q) in &quota {
         let have = pool.iter().filter(|&&r| labels[r] == c).count();
         if have < q * sub.halves() {
-            return Err(too_large(
+            return Err((
                 format!("{}: class {c}", sub.describe()),
                 q * sub.halves(),
                 have,
             ));
         }
     }
-    Ok(plan)
+    Ok(())
 }
 
 /// The training subset and held-out set that `sub` describes, in one call.

@@ -101,7 +101,6 @@ fn train_rate(
 fn main() {
     alloc::tune();
     let devices = std::env::var("DIFFMEM_BENCH_DEVICES").unwrap_or_else(|_| "flex".into());
-    let quick = std::env::var("DIFFMEM_BENCH_QUICK").is_ok();
     for name in devices.split(',') {
         let choice: DeviceChoice = match name.parse() {
             Ok(c) => c,
@@ -110,90 +109,96 @@ fn main() {
                 continue;
             }
         };
-        let dev = match select_device(choice) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("skipping {name}: {e}");
-                continue;
-            }
-        };
-        eprintln!("device: {} ({} threads)", dev.description, threads());
-        let img = SampleShape::Image { c: 1, h: 28, w: 28 };
-        let k = |full: usize| if quick { full.div_ceil(5) } else { full };
-        let mlp = ModelSpec::Mlp(MlpConfig {
-            width: 512,
-            depth: 1,
-            temb: 128,
-        });
-        let linear = ModelSpec::Linear(LinearConfig { bins: Some(10) });
-        let unet = ModelSpec::Unet(UnetConfig::default());
-        // One map per timestep (the default bins = T): at D = 256 so that its 257 M Adam
-        // floats fit beside other jobs; run only when selected.
-        let linear_t = ModelSpec::Linear(LinearConfig { bins: None });
-        let small = SampleShape::Image { c: 1, h: 16, w: 16 };
-        let only = std::env::var("DIFFMEM_BENCH_ONLY").ok();
-        let want = |b: &str| only.as_deref().is_none_or(|o| o == b);
-        // (selector, benchmark name, model, shape, batch, timed steps)
-        let trainings = [
-            ("mlp", "mlp_train_steps_per_s", &mlp, img, 128, 250),
-            (
-                "linear",
-                "linear10_train_steps_per_s",
-                &linear,
-                img,
-                128,
-                50,
-            ),
-            ("unet", "unet_train_steps_per_s", &unet, img, 64, 10),
-        ];
-        let opt_in = [(
-            "linear1000",
-            "linear1000_d256_train_steps_per_s",
-            &linear_t,
-            small,
-            128,
-            20,
-        )];
-        let selected = opt_in
-            .into_iter()
-            .filter(|(key, ..)| only.as_deref() == Some(*key));
-        for (key, bench, spec, shape, batch, steps) in trainings.into_iter().chain(selected) {
-            if want(key) {
-                let rate = train_rate(spec, shape, batch, k(steps), &dev.device);
-                emit(bench, name, rate, "steps/s");
-            }
+        match select_device(choice) {
+            Ok(dev) => bench_device(name, &dev.description, &dev.device),
+            Err(e) => eprintln!("skipping {name}: {e}"),
         }
-        if !want("sample") {
-            continue;
-        }
-        // 64 samples x 1000 DDPM steps with the (untrained) benchmark MLP.
-        let diffusion = Diffusion::new(
-            Schedule::new(ScheduleKind::default(), 1000).unwrap(),
-            Objective::Eps,
-            None,
-            &dev.device,
-        );
-        let net = mlp.init_net(img, 1000, &dev.device).unwrap().unwrap();
-        let mut noise = DeviceNoise::seeded(&dev.device, 0);
-        let start = Instant::now();
-        let _ = sample(
-            &net,
-            &diffusion,
-            &SamplerConfig::default(),
-            None,
-            64,
-            784,
-            64,
-            &mut noise,
-            &dev.device,
-            &mut |_, _| {},
-        )
-        .unwrap();
-        emit(
-            "mlp_sample_64x1000_seconds",
-            name,
-            start.elapsed().as_secs_f64(),
-            "s",
-        );
     }
+}
+
+/// The training benchmarks (those `DIFFMEM_BENCH_ONLY` selects, all by default; a fifth of
+/// the steps with `DIFFMEM_BENCH_QUICK`) and the sampling benchmark on one device.
+fn bench_device(name: &str, description: &str, device: &Device) {
+    let quick = std::env::var("DIFFMEM_BENCH_QUICK").is_ok();
+    eprintln!("device: {description} ({} threads)", threads());
+    let img = SampleShape::Image { c: 1, h: 28, w: 28 };
+    let k = |full: usize| if quick { full.div_ceil(5) } else { full };
+    let mlp = ModelSpec::Mlp(MlpConfig {
+        width: 512,
+        depth: 1,
+        temb: 128,
+    });
+    let linear = ModelSpec::Linear(LinearConfig { bins: Some(10) });
+    let unet = ModelSpec::Unet(UnetConfig::default());
+    // One map per timestep (the default bins = T): at D = 256 so that its 257 M Adam
+    // floats fit beside other jobs; run only when selected.
+    let linear_t = ModelSpec::Linear(LinearConfig { bins: None });
+    let small = SampleShape::Image { c: 1, h: 16, w: 16 };
+    let only = std::env::var("DIFFMEM_BENCH_ONLY").ok();
+    let want = |b: &str| only.as_deref().is_none_or(|o| o == b);
+    // (selector, benchmark name, model, shape, batch, timed steps)
+    let trainings = [
+        ("mlp", "mlp_train_steps_per_s", &mlp, img, 128, 250),
+        (
+            "linear",
+            "linear10_train_steps_per_s",
+            &linear,
+            img,
+            128,
+            50,
+        ),
+        ("unet", "unet_train_steps_per_s", &unet, img, 64, 10),
+    ];
+    let opt_in = [(
+        "linear1000",
+        "linear1000_d256_train_steps_per_s",
+        &linear_t,
+        small,
+        128,
+        20,
+    )];
+    let selected = opt_in
+        .into_iter()
+        .filter(|(key, ..)| only.as_deref() == Some(*key));
+    for (key, bench, spec, shape, batch, steps) in trainings.into_iter().chain(selected) {
+        if want(key) {
+            let rate = train_rate(spec, shape, batch, k(steps), device);
+            emit(bench, name, rate, "steps/s");
+        }
+    }
+    if want("sample") {
+        bench_sample(name, &mlp, img, device);
+    }
+}
+
+/// 64 samples x 1000 DDPM steps with the (untrained) benchmark MLP.
+fn bench_sample(name: &str, mlp: &ModelSpec, img: SampleShape, device: &Device) {
+    let diffusion = Diffusion::new(
+        Schedule::new(ScheduleKind::default(), 1000).unwrap(),
+        Objective::Eps,
+        None,
+        device,
+    );
+    let net = mlp.init_net(img, 1000, device).unwrap().unwrap();
+    let mut noise = DeviceNoise::seeded(device, 0);
+    let start = Instant::now();
+    let _ = sample(
+        &net,
+        &diffusion,
+        &SamplerConfig::default(),
+        None,
+        64,
+        784,
+        64,
+        &mut noise,
+        device,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    emit(
+        "mlp_sample_64x1000_seconds",
+        name,
+        start.elapsed().as_secs_f64(),
+        "s",
+    );
 }

@@ -20,7 +20,7 @@ pub use spectrum::{Spectrum, parse_spectrum};
 
 use crate::dataset::{Dataset, Provenance, SampleShape, Truth};
 use crate::rng::{Purpose, stream};
-use crate::spec::Split;
+use crate::split::Split;
 use std::ops::Range;
 
 /// Either synthetic generator.

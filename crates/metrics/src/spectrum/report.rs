@@ -363,6 +363,12 @@ pub fn analyse(
     for &t in &cfg.timesteps {
         levels.check(t)?;
     }
+    let ctx = Ctx {
+        field,
+        levels,
+        cfg,
+        manifold,
+    };
     let total: usize = sets.iter().map(PointSet::len).sum();
     let mut done = 0;
     let mut spectra = Vec::new();
@@ -377,62 +383,14 @@ pub fn analyse(
             )));
         }
         for (pi, (&point, x0)) in set.indices.iter().zip(set.rows.chunks_exact(d)).enumerate() {
+            let at = At {
+                set: &set.name,
+                si,
+                pi,
+                point,
+            };
             for &t in &cfg.timesteps {
-                for (probe, draw, x) in probe_points(x0, t, levels, &cfg.probe, cfg.seed, si, pi) {
-                    let flat = |raw: &[f64]| Flat::from_level(raw, levels.ddpm_sigma2(t));
-                    let mut record = |method: &'static str, kind: &'static str, raw: Vec<f64>| {
-                        let dims = estimate(&normalise(&raw), &cfg.dims, flat(&raw));
-                        spectra.push(SpectrumRecord {
-                            set: set.name.clone(),
-                            point,
-                            t,
-                            probe,
-                            draw,
-                            method,
-                            kind,
-                            raw,
-                            dims,
-                        });
-                    };
-                    if cfg.method.jacobian() {
-                        let j = field.jacobian(&x, t)?;
-                        record("jacobian", "singular", spectrum_singular_values(&j)?);
-                        record("jacobian", "neg-sym-eig", neg_sym_eigenvalues(&j)?);
-                        if let Some(m) = manifold {
-                            blocks.push(BlockRecord {
-                                set: set.name.clone(),
-                                point,
-                                t,
-                                probe,
-                                draw,
-                                levels: block_levels(
-                                    &j,
-                                    m,
-                                    levels.ddpm_sigma2(t),
-                                    levels.ve_sigma2(t),
-                                )?,
-                            });
-                        }
-                    }
-                    if cfg.method.score_matrix() {
-                        let stream = [cfg.seed, si as u64, pi as u64, t as u64, draw as u64];
-                        let stream = if probe == Probe::Clean {
-                            &stream[..4]
-                        } else {
-                            &stream[..]
-                        };
-                        let mut rng = ChaCha8Rng::seed_from_u64(mix(stream));
-                        let sv = score_matrix_singular_values(
-                            field,
-                            &x,
-                            t,
-                            levels,
-                            &cfg.score_matrix,
-                            &mut rng,
-                        )?;
-                        record("score-matrix", "singular", sv);
-                    }
-                }
+                ctx.measure(&at, x0, t, &mut spectra, &mut blocks)?;
             }
             done += 1;
             progress(done, total);
@@ -446,6 +404,95 @@ pub fn analyse(
         blocks,
         manifold: manifold.cloned(),
     })
+}
+
+/// Where a probe sits: the point set (name and index) and the point (index in the set and
+/// row of the data).
+struct At<'a> {
+    set: &'a str,
+    si: usize,
+    pi: usize,
+    point: usize,
+}
+
+/// What [`analyse`] measures with: the score field, the schedule's levels, the settings and
+/// the manifold blocks.
+struct Ctx<'a> {
+    field: &'a dyn ScoreField,
+    levels: &'a NoiseLevels,
+    cfg: &'a SpectrumConfig,
+    manifold: Option<&'a ManifoldBlocks>,
+}
+
+impl Ctx<'_> {
+    /// The spectra (and block levels) of one data point `x0` at timestep index `t`, every
+    /// probe and draw, appended to `spectra` and `blocks`.
+    fn measure(
+        &self,
+        at: &At<'_>,
+        x0: &[f32],
+        t: usize,
+        spectra: &mut Vec<SpectrumRecord>,
+        blocks: &mut Vec<BlockRecord>,
+    ) -> Result<()> {
+        let Ctx {
+            field,
+            levels,
+            cfg,
+            manifold,
+        } = *self;
+        for (probe, draw, x) in probe_points(x0, t, levels, &cfg.probe, cfg.seed, at.si, at.pi) {
+            let flat = |raw: &[f64]| Flat::from_level(raw, levels.ddpm_sigma2(t));
+            let mut record = |method: &'static str, kind: &'static str, raw: Vec<f64>| {
+                let dims = estimate(&normalise(&raw), &cfg.dims, flat(&raw));
+                spectra.push(SpectrumRecord {
+                    set: at.set.to_string(),
+                    point: at.point,
+                    t,
+                    probe,
+                    draw,
+                    method,
+                    kind,
+                    raw,
+                    dims,
+                });
+            };
+            if cfg.method.jacobian() {
+                let j = field.jacobian(&x, t)?;
+                record("jacobian", "singular", spectrum_singular_values(&j)?);
+                record("jacobian", "neg-sym-eig", neg_sym_eigenvalues(&j)?);
+                if let Some(m) = manifold {
+                    blocks.push(BlockRecord {
+                        set: at.set.to_string(),
+                        point: at.point,
+                        t,
+                        probe,
+                        draw,
+                        levels: block_levels(&j, m, levels.ddpm_sigma2(t), levels.ve_sigma2(t))?,
+                    });
+                }
+            }
+            if cfg.method.score_matrix() {
+                let stream = [cfg.seed, at.si as u64, at.pi as u64, t as u64, draw as u64];
+                let stream = if probe == Probe::Clean {
+                    &stream[..4]
+                } else {
+                    &stream[..]
+                };
+                let mut rng = ChaCha8Rng::seed_from_u64(mix(stream));
+                let sv = score_matrix_singular_values(
+                    field,
+                    &x,
+                    t,
+                    levels,
+                    &cfg.score_matrix,
+                    &mut rng,
+                )?;
+                record("score-matrix", "singular", sv);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Tag of the noise stream of noised probes (kept apart from the score-matrix streams).

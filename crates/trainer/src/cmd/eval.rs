@@ -1,11 +1,12 @@
 //! `diffmem eval RUN`: memorisation and generalisation metrics of a run, written to
 //! `metrics.json` (schema: docs/metrics.md), CSVs and PNG plots in the run directory.
 
-use crate::eval::dynamics::{DynamicsArgs, DynamicsInputs};
+use crate::eval::along::{DynamicsArgs, DynamicsInputs};
 use crate::eval::spectrum::SpectrumArgs;
 use crate::eval::{EvalContext, Metric, default_metrics, draw_samples, summary};
 use crate::io::atomic::write_atomic;
 use crate::io::npy::encode_f32;
+use crate::run::RunDir;
 use crate::run::config::SampleSection;
 use crate::run::{self, LoadedRun, Weights};
 use anyhow::{Result, bail};
@@ -145,7 +146,7 @@ fn along_training(a: &EvalArgs) -> Result<()> {
     if a.metrics.is_none() {
         // The defaults (mem, loss, gaussian on synthetic data, agree with --against) minus
         // those that are not measured per snapshot.
-        metrics.retain(|m| crate::eval::dynamics::ALONG_TRAINING.contains(m));
+        metrics.retain(|m| crate::eval::along::ALONG_TRAINING.contains(m));
     }
     let section = sample_section(a, &r);
     let inp = DynamicsInputs {
@@ -159,10 +160,10 @@ fn along_training(a: &EvalArgs) -> Result<()> {
         args: &a.dynamics,
         progress: a.progress.verbosity(),
     };
-    let mut value = crate::eval::dynamics::run(&mut r, &inp)?;
+    let mut value = crate::eval::along::run(&mut r, &inp)?;
     let files = tidy.written();
     value["files"] = files.clone().into();
-    crate::eval::dynamics::record(&out, &r, value, a.json)?;
+    crate::eval::along::record(&out, &r, value, a.json)?;
     tidy.finish(&files, &serde_json::Value::Null);
     Ok(())
 }
@@ -219,12 +220,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         eprintln!("{}: {:.1}s", m.name(), t0.elapsed().as_secs_f64());
         results.insert(m.name().to_string(), value);
     }
-    crate::eval::dynamics::carry_over(&out, &mut results);
+    crate::eval::along::carry_over(&out, &mut results);
     let (files, carried) = tidy.written_with(&results);
     let mut doc = serde_json::json!({
         "schema": "diffmem.metrics/1 (docs/metrics.md)",
         "run": r.dir.display().to_string(),
-        "run_config_sha256": crate::run::checksum::sha256_file(&r.dir.join("config.toml")).ok(),
+        "run_config_sha256": crate::run::checksum::sha256_file(&RunDir::at(&r.dir).config()).ok(),
         "checkpoint": r.weights,
         "weights": crate::eval::weights::describe(&r),
         "data": r.cfg.data.spec,
@@ -240,7 +241,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     });
     doc["verdict"] = crate::verdict::of_run(&r.dir, Some(&doc), &out.display().to_string()).json();
     let text = serde_json::to_string_pretty(&doc)?;
-    write_atomic(&out.join("metrics.json"), text.as_bytes())?;
+    write_atomic(&RunDir::at(&out).metrics(), text.as_bytes())?;
     tidy.finish(&files, &carried);
     match a.json {
         true => println!("{text}"),

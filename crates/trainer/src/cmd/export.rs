@@ -44,7 +44,7 @@ pub const CHECK_SEED: u64 = 0;
 
 /// Runs `diffmem export`.
 pub fn run(a: &ExportArgs) -> Result<()> {
-    let cfg_path = a.run.join("config.toml");
+    let cfg_path = crate::run::RunDir::at(&a.run).config();
     if !cfg_path.exists() {
         bail!(
             "{} is not a run directory: {} is missing",

@@ -143,7 +143,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             files::check_out(&r.dir, o)?;
             o.clone()
         }
-        None => r.dir.join(files::SAMPLES_DIR),
+        None => crate::run::RunDir::at(&r.dir).samples(),
     };
     // One writer per directory: not while the run trains, nor beside another `sample` into it.
     let in_run = out.starts_with(&r.dir) || crate::run::dir::same_dir(&out, &r.dir);

@@ -2,15 +2,15 @@
 //! resumed), prepare its directory, train (or fit an exact denoiser), draw the sample grid and
 //! print a summary.
 
-use crate::io::atomic::write_atomic;
 use crate::io::summary;
 use crate::run::config::{LrSchedule, RunConfig, RunFlags, RunLayer};
+use crate::run::layout::LATEST;
 use crate::run::lock::{self, RunLock};
-use crate::run::{checkpoint, dir, signals};
+use crate::run::{RunDir, checkpoint, dir, signals};
 use crate::{sample, train};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `diffmem train` (every flag overrides the config file).
 #[derive(Args, Debug, Default)]
@@ -79,12 +79,8 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
         );
     }
     let ckpt = checkpoint::resolve(r, a.out.as_deref())?;
-    let src = ckpt
-        .parent()
-        .and_then(Path::parent)
-        .context("checkpoint is not inside RUN/checkpoints/")?
-        .to_path_buf();
-    let mut cfg = RunConfig::load(&src.join("config.toml"))?;
+    let src = RunDir::of_checkpoint(&ckpt)?;
+    let mut cfg = RunConfig::load(&src.config())?;
     let at = checkpoint::load_state(&ckpt)?.step;
     if let Some(s) = a.run.train.steps {
         cfg.optim.lr_restart = crate::train::lr::restart_for(&cfg, at, s).into();
@@ -106,23 +102,23 @@ fn plan_resume(a: &TrainArgs, r: &str) -> Result<Plan> {
     let fork_to = a
         .out
         .as_ref()
-        .filter(|o| r != "latest" && !dir::same_dir(o, &src));
+        .filter(|o| r != LATEST && !dir::same_dir(o, src.root()));
     let (run_dir, resume, lock) = match fork_to {
         Some(out) => {
-            if !out.join("config.toml").exists() {
+            if !RunDir::at(out).holds_run() {
                 // A fork, like a new run, goes into a new or empty directory only.
                 dir::check_train_out(out)?;
             }
             let created = !out.exists();
             let lock = lock::acquire(out)?;
-            let ckpt = fork(&src, &ckpt, out).inspect_err(|_| {
+            let ckpt = src.fork(&ckpt, &RunDir::at(out)).inspect_err(|_| {
                 if created {
                     dir::remove_unstarted(out);
                 }
             })?;
             (out.clone(), ckpt, lock)
         }
-        None => (src.clone(), ckpt, lock::acquire(&src)?),
+        None => (src.root().to_path_buf(), ckpt, lock::acquire(src.root())?),
     };
     Ok(Plan {
         cfg,
@@ -153,47 +149,6 @@ fn schedule_note(cfg: &RunConfig, at: usize) -> String {
     }
 }
 
-/// Copies the run in `src` into `dst` (which must not hold a run) with only checkpoint
-/// `ckpt`; returns the copy of the checkpoint.
-fn fork(src: &Path, ckpt: &Path, dst: &Path) -> Result<PathBuf> {
-    if dst.join("config.toml").exists() {
-        bail!(
-            "--out {} already holds a run: fork into a new directory",
-            dst.display()
-        );
-    }
-    let _src_lock = lock::acquire(src)?;
-    let copy = |name: &str, required: bool| -> Result<()> {
-        let from = src.join(name);
-        if from.exists() || required {
-            std::fs::copy(&from, dst.join(name))
-                .with_context(|| format!("cannot copy {} to {}", from.display(), dst.display()))?;
-        }
-        Ok(())
-    };
-    copy("train_indices.txt", true)?;
-    copy("log.jsonl", false)?;
-    let name = ckpt.file_name().context("checkpoint has no name")?;
-    let root = dst.join("checkpoints");
-    let to = root.join(name);
-    std::fs::create_dir_all(&to).with_context(|| format!("cannot create {}", to.display()))?;
-    for e in std::fs::read_dir(ckpt)? {
-        let e = e?;
-        std::fs::copy(e.path(), to.join(e.file_name()))
-            .with_context(|| format!("cannot copy {}", e.path().display()))?;
-    }
-    write_atomic(&root.join("latest"), name.to_string_lossy().as_bytes())?;
-    // The config last: a directory holds a run once config.toml is there.
-    copy("config.toml", true)?;
-    eprintln!(
-        "forked {} at {} into {}",
-        src.display(),
-        ckpt.display(),
-        dst.display()
-    );
-    Ok(to)
-}
-
 fn plan(a: &TrainArgs) -> Result<Plan> {
     if let Some(r) = &a.resume {
         return plan_resume(a, r);
@@ -210,7 +165,7 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     let created = !run_dir.exists();
     let lock = lock::acquire(&run_dir)?;
     // Under the lock: another process may have started this run since the check above.
-    if run_dir.join("config.toml").exists() {
+    if RunDir::at(&run_dir).holds_run() {
         bail!("{}", crate::run::restart::already_holds(&run_dir));
     }
     Ok(Plan {
@@ -286,7 +241,11 @@ fn run_plan(a: &TrainArgs, plan: Plan) -> Result<()> {
     summary["sample_seconds"] = sample_started.elapsed().as_secs_f64().into();
     summary["total_seconds"] = started.elapsed().as_secs_f64().into();
     summary["run"] = run_dir.display().to_string().into();
-    summary["samples"] = run_dir.join("samples.png").display().to_string().into();
+    summary["samples"] = RunDir::at(&run_dir)
+        .samples_png()
+        .display()
+        .to_string()
+        .into();
     let d = crate::verdict::of_training(&run_dir, &summary);
     (summary["verdict"], summary["next"]) = (d.line().into(), d.next.clone().into());
     summary["verdict_kind"] = d.kind.key().into();

@@ -60,36 +60,9 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
         }
         r2.push(acc);
     }
-    let best: Vec<usize> = (0..grid.len())
-        .map(|j| {
-            (0..candidates.len())
-                .filter(|&k| r2[k][j].is_finite())
-                .fold(None, |b: Option<usize>, k| match b {
-                    Some(b) if r2[b][j] >= r2[k][j] => Some(b),
-                    _ => Some(k),
-                })
-                .unwrap_or(0)
-        })
-        .collect();
+    let best = best_per_timestep(&r2, grid.len());
     let paper_t: Vec<usize> = grid.iter().map(|t| t + 1).collect();
-    let rows: Vec<Vec<String>> = (0..grid.len())
-        .flat_map(|j| {
-            let (r2, candidates, best, paper_t) = (&r2, &candidates, &best, &paper_t);
-            (0..candidates.len()).map(move |k| {
-                vec![
-                    paper_t[j].to_string(),
-                    candidates[k].to_string(),
-                    number(r2[k][j]),
-                    (best[j] == k).to_string(),
-                ]
-            })
-        })
-        .collect();
-    write_csv(
-        &out.join("calibrate_local.csv"),
-        &["paper_t", "patch", "r2", "best"],
-        &rows,
-    )?;
+    write_table(out, &r2, &candidates, &best, &paper_t)?;
     let patch: Vec<usize> = best.iter().map(|&k| candidates[k]).collect();
     let flag = patch
         .iter()
@@ -105,4 +78,47 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
         "best_r2": best.iter().enumerate().map(|(j, &k)| r2[k][j]).collect::<Vec<_>>(),
         "flag": format!("--model local --equivariant false --patch {flag}"),
     }))
+}
+
+/// Per grid timestep j, the candidate with the largest finite r^2 (the first on ties; 0 when
+/// none is finite).
+fn best_per_timestep(r2: &[Vec<f64>], points: usize) -> Vec<usize> {
+    (0..points)
+        .map(|j| {
+            (0..r2.len())
+                .filter(|&k| r2[k][j].is_finite())
+                .fold(None, |b: Option<usize>, k| match b {
+                    Some(b) if r2[b][j] >= r2[k][j] => Some(b),
+                    _ => Some(k),
+                })
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// `calibrate_local.csv`: one row per timestep and candidate patch size.
+fn write_table(
+    out: &Path,
+    r2: &[Vec<f64>],
+    candidates: &[usize],
+    best: &[usize],
+    paper_t: &[usize],
+) -> Result<()> {
+    let rows: Vec<Vec<String>> = (0..paper_t.len())
+        .flat_map(|j| {
+            (0..candidates.len()).map(move |k| {
+                vec![
+                    paper_t[j].to_string(),
+                    candidates[k].to_string(),
+                    number(r2[k][j]),
+                    (best[j] == k).to_string(),
+                ]
+            })
+        })
+        .collect();
+    write_csv(
+        &out.join("calibrate_local.csv"),
+        &["paper_t", "patch", "r2", "best"],
+        &rows,
+    )
 }

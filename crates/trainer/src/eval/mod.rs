@@ -3,14 +3,8 @@
 //! [`Metric::compute`] and its own file.
 
 pub mod agreement;
+pub mod along;
 pub mod calibrate;
-pub mod dynamics;
-pub mod dynamics_optional;
-pub mod dynamics_out;
-pub mod dynamics_panels;
-pub mod dynamics_plot;
-pub mod dynamics_points;
-pub mod dynamics_theory;
 pub mod gaussian;
 pub mod health;
 pub mod loss;

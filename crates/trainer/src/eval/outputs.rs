@@ -5,6 +5,7 @@
 //! else: the run's own files and anything a person put there are never touched. The rules of
 //! `--out`: the run itself, a new or empty folder, or one holding an earlier eval of this run.
 
+use crate::run::RunDir;
 use crate::run::dir::{entries, is_new_or_empty, same_dir, some_names};
 use anyhow::{Result, bail};
 use serde_json::Value;
@@ -18,7 +19,7 @@ pub fn check_out(run: &Path, out: &Path) -> Result<()> {
     if same_dir(run, out) || is_new_or_empty(out) {
         return Ok(());
     }
-    if out.join("config.toml").exists() {
+    if RunDir::at(out).holds_run() {
         bail!(
             "--out {} is another run: its metrics.json and figures belong to it (diffmem report \
              would show {}'s numbers as its own). Evaluate into {} (drop --out) or into a new \
@@ -47,7 +48,7 @@ pub fn check_out(run: &Path, out: &Path) -> Result<()> {
 
 /// `OUT/metrics.json`, if it is one.
 fn read_doc(out: &Path) -> Option<Value> {
-    serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).ok()?).ok()
+    serde_json::from_str(&std::fs::read_to_string(RunDir::at(out).metrics()).ok()?).ok()
 }
 
 /// The files directly in a folder with what identifies their content (inode, mtime, size):
@@ -185,7 +186,7 @@ mod tests {
         }
         let before = Snapshot::take(&d);
         crate::io::atomic::write_atomic(&d.join("loss_gap.png"), b"new").unwrap();
-        std::fs::write(d.join("metrics.json"), "{}").unwrap();
+        std::fs::write(crate::run::RunDir::at(&d).metrics(), "{}").unwrap();
         let written = before.written_since(&d);
         assert_eq!(written, vec!["loss_gap.png", "metrics.json"]);
         let previous: Vec<String> = ["nn_grid.png", "loss_gap.png", "../escape", "gone.csv"]
@@ -193,7 +194,7 @@ mod tests {
             .to_vec();
         let removed = remove_stale(&d, &previous, &written);
         assert_eq!(removed, vec!["nn_grid.png"]);
-        assert!(d.join("notes.txt").exists() && d.join("config.toml").exists());
+        assert!(d.join("notes.txt").exists() && crate::run::RunDir::at(&d).config().exists());
         assert!(d.join("loss_gap.png").exists());
         let _ = std::fs::remove_dir_all(&d);
     }
@@ -203,18 +204,18 @@ mod tests {
         let (run, other) = (scratch("run"), scratch("other"));
         assert!(check_out(&run, &run).is_ok());
         assert!(check_out(&run, &other).is_ok(), "empty");
-        std::fs::write(other.join("config.toml"), "").unwrap();
+        std::fs::write(crate::run::RunDir::at(&other).config(), "").unwrap();
         let err = format!("{:#}", check_out(&run, &other).unwrap_err());
         assert!(err.contains("another run"), "{err}");
-        std::fs::remove_file(other.join("config.toml")).unwrap();
+        std::fs::remove_file(crate::run::RunDir::at(&other).config()).unwrap();
         let doc = serde_json::json!({"run": run.display().to_string()});
-        std::fs::write(other.join("metrics.json"), doc.to_string()).unwrap();
+        std::fs::write(crate::run::RunDir::at(&other).metrics(), doc.to_string()).unwrap();
         assert!(
             check_out(&run, &other).is_ok(),
             "an earlier eval of this run"
         );
         let doc = serde_json::json!({"run": "/elsewhere"});
-        std::fs::write(other.join("metrics.json"), doc.to_string()).unwrap();
+        std::fs::write(crate::run::RunDir::at(&other).metrics(), doc.to_string()).unwrap();
         let err = format!("{:#}", check_out(&run, &other).unwrap_err());
         assert!(err.contains("not an evaluation of"), "{err}");
         let _ = std::fs::remove_dir_all(&run);

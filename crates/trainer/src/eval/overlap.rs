@@ -2,12 +2,13 @@
 //! disjoint data (Kadkhodaie et al. 2024 train them on the two halves of a split), so the
 //! same run, or a run sharing training rows of the same data, gets a warning.
 
+use crate::run::RunDir;
 use crate::run::config::RunConfig;
 use std::collections::HashSet;
 use std::path::Path;
 
 fn indices(run: &Path) -> Option<HashSet<String>> {
-    let text = std::fs::read_to_string(run.join("train_indices.txt")).ok()?;
+    let text = std::fs::read_to_string(RunDir::at(run).train_indices()).ok()?;
     Some(
         text.lines()
             .map(str::trim)
@@ -31,7 +32,7 @@ pub fn against_warning(run: &Path, against: &Path) -> Option<String> {
         ));
     }
     let spec = |p: &Path| {
-        RunConfig::load(&p.join("config.toml"))
+        RunConfig::load(&RunDir::at(p).config())
             .ok()
             .map(|c| c.data.spec)
     };
@@ -60,8 +61,8 @@ mod tests {
         let cfg = RunConfig::default().to_toml().unwrap();
         for (dir, idx) in [(&a, "1\n2\n3\n"), (&b, "3\n4\n"), (&c, "7\n8\n")] {
             std::fs::create_dir_all(dir).unwrap();
-            std::fs::write(dir.join("config.toml"), &cfg).unwrap();
-            std::fs::write(dir.join("train_indices.txt"), idx).unwrap();
+            std::fs::write(crate::run::RunDir::at(&dir).config(), &cfg).unwrap();
+            std::fs::write(crate::run::RunDir::at(&dir).train_indices(), idx).unwrap();
         }
         assert!(against_warning(&a, &a).unwrap().contains("the run itself"));
         assert!(

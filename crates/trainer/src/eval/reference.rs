@@ -108,56 +108,105 @@ pub(crate) fn agreements(
     out
 }
 
+/// r^2 and nmse of one set against every reference: `r2[reference][j]`, `nmse[reference][j]`.
+struct SetAgreement {
+    name: &'static str,
+    r2: Vec<Vec<f64>>,
+    nmse: Vec<Vec<f64>>,
+}
+
 /// Computes r^2 and nmse per set, reference and timestep; writes `ref.csv` and `ref.png`.
 pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
-    let (model, diffusion, train, device) = (p.model, p.diffusion, p.train, p.device);
+    let (train, diffusion) = (p.train, p.diffusion);
     if train.len() < 2 {
         bail!("--metrics ref needs at least 2 training examples");
     }
     let d = train.dim();
-    let refs = references(train, diffusion, device)?;
+    let refs = references(train, diffusion, p.device)?;
     let grid = p.grid();
     let paper_t: Vec<usize> = grid.iter().map(|t| t + 1).collect();
-    let sets = p.sets();
     let m = p.rows(p.max_rows.min(MAX_ROWS), 2);
+    let sets: Vec<SetAgreement> = p
+        .sets()
+        .iter()
+        .map(|&(name, set)| {
+            let ag = agreements(
+                p.model,
+                &refs,
+                diffusion,
+                &set.samples[..m * d],
+                d,
+                &grid,
+                p.device,
+            );
+            SetAgreement {
+                name,
+                r2: ag
+                    .iter()
+                    .map(|a| a.iter().map(Agreement::r_squared).collect())
+                    .collect(),
+                nmse: ag
+                    .iter()
+                    .map(|a| a.iter().map(Agreement::nmse).collect())
+                    .collect(),
+            }
+        })
+        .collect();
+    let names: Vec<&'static str> = refs.iter().map(|r| r.0).collect();
+    write_outputs(out, &sets, &names, &paper_t)?;
+    let (follows, band_means) = band_summary(&sets, &names, &grid, diffusion.steps());
+    let per_set: serde_json::Map<String, Value> = sets
+        .iter()
+        .map(|s| {
+            let entry: serde_json::Map<String, Value> = names
+                .iter()
+                .enumerate()
+                .map(|(r, n)| (n.to_string(), json!({ "r2": s.r2[r], "nmse": s.nmse[r] })))
+                .collect();
+            (s.name.to_string(), Value::Object(entry))
+        })
+        .collect();
+    Ok(json!({
+        "band_r2": band_means,
+        "rows_per_set": m,
+        "compared": "denoised images x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar)",
+        "references": names,
+        "paper_t": paper_t,
+        "sets": per_set,
+        "follows": follows,
+    }))
+}
+
+/// `ref.csv` (one row per set, reference and timestep) and `ref.png` (r^2 against t, dashed
+/// for held-out inputs, clipped at -1).
+fn write_outputs(
+    out: &Path,
+    sets: &[SetAgreement],
+    names: &[&'static str],
+    paper_t: &[usize],
+) -> Result<()> {
     let mut csv = Vec::new();
     let mut series = Vec::new();
-    let mut per_set = serde_json::Map::new();
-    // r2[set][reference][j]
-    let mut r2_all = Vec::new();
-    for (name, set) in &sets {
-        let ag = agreements(
-            model,
-            &refs,
-            diffusion,
-            &set.samples[..m * d],
-            d,
-            &grid,
-            device,
-        );
-        let mut entry = serde_json::Map::new();
-        let mut r2_set = Vec::new();
-        for (r, (rname, _)) in refs.iter().enumerate() {
-            let r2: Vec<f64> = ag[r].iter().map(Agreement::r_squared).collect();
-            let nmse: Vec<f64> = ag[r].iter().map(Agreement::nmse).collect();
-            for j in 0..grid.len() {
+    let x: Vec<f64> = paper_t.iter().map(|&t| t as f64).collect();
+    for set in sets {
+        for (r, rname) in names.iter().enumerate() {
+            for (j, t) in paper_t.iter().enumerate() {
                 csv.push(vec![
-                    name.to_string(),
+                    set.name.to_string(),
                     rname.to_string(),
-                    paper_t[j].to_string(),
-                    number(r2[j]),
-                    number(nmse[j]),
+                    t.to_string(),
+                    number(set.r2[r][j]),
+                    number(set.nmse[r][j]),
                 ]);
             }
-            let x: Vec<f64> = paper_t.iter().map(|&t| t as f64).collect();
-            let clipped: Vec<f64> = r2.iter().map(|v| v.max(-1.0)).collect();
-            let s = Series::new(format!("{rname} ({name})"), x, clipped);
-            series.push(if *name == "train" { s } else { s.as_dashed() });
-            entry.insert(rname.to_string(), json!({ "r2": r2, "nmse": nmse }));
-            r2_set.push(r2);
+            let clipped: Vec<f64> = set.r2[r].iter().map(|v| v.max(-1.0)).collect();
+            let s = Series::new(format!("{rname} ({})", set.name), x.clone(), clipped);
+            series.push(if set.name == "train" {
+                s
+            } else {
+                s.as_dashed()
+            });
         }
-        per_set.insert(name.to_string(), Value::Object(entry));
-        r2_all.push(r2_set);
     }
     write_csv(
         &out.join("ref.csv"),
@@ -176,49 +225,52 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
         },
         &series,
     )?;
-    // Per band: the reference with the best mean r^2, averaged over the sets.
-    let mean_r2: Vec<Vec<f64>> = (0..refs.len())
+    Ok(())
+}
+
+/// Per noise band: the reference with the best mean r^2 (averaged over the sets), and every
+/// reference's band mean as scalars a sweep report can plot against N.
+fn band_summary(
+    sets: &[SetAgreement],
+    names: &[&'static str],
+    grid: &[usize],
+    steps: usize,
+) -> (
+    serde_json::Map<String, Value>,
+    serde_json::Map<String, Value>,
+) {
+    let mean_r2: Vec<Vec<f64>> = (0..names.len())
         .map(|r| {
             (0..grid.len())
-                .map(|j| r2_all.iter().map(|s| s[r][j]).sum::<f64>() / r2_all.len() as f64)
+                .map(|j| sets.iter().map(|s| s.r2[r][j]).sum::<f64>() / sets.len() as f64)
                 .collect()
         })
         .collect();
-    let bands = followed(&mean_r2, &grid, diffusion.steps());
-    let follows: serde_json::Map<String, Value> = BANDS
+    let follows = BANDS
         .iter()
-        .zip(bands)
+        .zip(followed(&mean_r2, grid, steps))
         .map(|(b, f)| {
             let v = match f {
-                Some((r, r2)) => json!({ "reference": refs[r].0, "mean_r2": r2 }),
+                Some((r, r2)) => json!({ "reference": names[r], "mean_r2": r2 }),
                 None => Value::Null,
             };
             (b.to_string(), v)
         })
         .collect();
-    // Every reference's band means, as scalars a sweep report can plot against N.
-    let band_means: serde_json::Map<String, Value> = BANDS
+    let band_means = BANDS
         .iter()
         .enumerate()
         .map(|(b, name)| {
-            let per_ref: serde_json::Map<String, Value> = refs
+            let per_ref: serde_json::Map<String, Value> = names
                 .iter()
                 .enumerate()
-                .map(|(r, (rname, _))| {
-                    let one = followed(&mean_r2[r..=r], &grid, diffusion.steps())[b];
+                .map(|(r, rname)| {
+                    let one = followed(&mean_r2[r..=r], grid, steps)[b];
                     (rname.to_string(), json!(one.map(|(_, v)| v)))
                 })
                 .collect();
             (name.to_string(), Value::Object(per_ref))
         })
         .collect();
-    Ok(json!({
-        "band_r2": band_means,
-        "rows_per_set": m,
-        "compared": "denoised images x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar)",
-        "references": refs.iter().map(|r| r.0).collect::<Vec<_>>(),
-        "paper_t": paper_t,
-        "sets": per_set,
-        "follows": follows,
-    }))
+    (follows, band_means)
 }

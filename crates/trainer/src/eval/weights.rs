@@ -11,6 +11,7 @@
 //! - `window` = 1 / (1 - effective_decay), the number of recent steps the average spans.
 
 use crate::run::LoadedRun;
+use crate::run::WeightFile;
 use crate::run::checkpoint::LoopState;
 use crate::train::optim::ema_decay;
 use serde_json::{Value, json};
@@ -22,7 +23,9 @@ pub fn describe(r: &LoadedRun) -> Value {
         return json!({ "kind": "fitted", "file": null, "note": r.weights });
     }
     let file = Path::new(&r.weights);
-    let ema = file.file_name().and_then(|f| f.to_str()) == Some("ema.bpk");
+    let ema = file
+        .parent()
+        .is_some_and(|d| WeightFile::Ema.path(d) == file);
     let steps = file.parent().and_then(|dir| weights_step(r, dir));
     let tc = &r.cfg.train;
     let mut v = json!({
@@ -60,7 +63,7 @@ fn weights_step(r: &LoadedRun, dir: &Path) -> Option<usize> {
     if let Some(s) = read(&dir.join("state.json")) {
         return Some(s.step);
     }
-    let s = read(&r.dir.join("train_state.json"))?;
+    let s = read(&crate::run::RunDir::at(&r.dir).train_state())?;
     let early_stopped = r.cfg.train.patience.is_some_and(|p| s.bad_intervals >= p);
     Some(if early_stopped {
         s.best_step.unwrap_or(s.step)

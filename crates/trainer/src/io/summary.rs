@@ -26,7 +26,7 @@ const KEYS: [&str; 13] = [
 /// Writes `run_dir/summary.json` and prints the summary.
 pub fn finish(run_dir: &Path, summary: &Value, json: bool) -> Result<()> {
     write_atomic(
-        &run_dir.join("summary.json"),
+        &crate::run::RunDir::at(run_dir).summary(),
         serde_json::to_string_pretty(summary)?.as_bytes(),
     )?;
     if json {

@@ -1,6 +1,7 @@
 //! The runs of a sweep directory (`SWEEP_DIR/runs/*`): axes, status, config and scalars.
 
 use super::flatten::{flatten, latent_dims};
+use crate::run::RunDir;
 use crate::run::config::RunConfig;
 use crate::sweep::{AXES_FILE, POINT_CONFIG, RUNS_DIR, STATUS_FILE};
 use anyhow::{Context, Result, bail};
@@ -80,7 +81,7 @@ fn read_metrics(p: &Path) -> (Option<Value>, Option<String>) {
 /// the field (older releases) are taken as they are.
 pub fn from_other_run(dir: &Path, metrics: &Value) -> Option<String> {
     let recorded = metrics["run_config_sha256"].as_str()?;
-    let here = crate::run::checksum::sha256_file(&dir.join("config.toml")).ok();
+    let here = crate::run::checksum::sha256_file(&RunDir::at(dir).config()).ok();
     if here.as_deref() == Some(recorded) {
         return None;
     }
@@ -93,7 +94,7 @@ pub fn from_other_run(dir: &Path, metrics: &Value) -> Option<String> {
 }
 
 fn record(dir: &Path, name: String) -> Result<RunRecord> {
-    let cfg_path = [dir.join("config.toml"), dir.join(POINT_CONFIG)]
+    let cfg_path = [RunDir::at(dir).config(), dir.join(POINT_CONFIG)]
         .into_iter()
         .find(|p| p.exists());
     let (config, config_text) = match &cfg_path {
@@ -113,7 +114,7 @@ fn record(dir: &Path, name: String) -> Result<RunRecord> {
         .as_ref()
         .and_then(|a| a["line"].as_str().map(str::to_string))
         .unwrap_or_else(|| model.to_string());
-    let (mut metrics, unreadable) = read_metrics(&dir.join("metrics.json"));
+    let (mut metrics, unreadable) = read_metrics(&RunDir::at(dir).metrics());
     let foreign = metrics.as_ref().and_then(|m| from_other_run(dir, m));
     if foreign.is_some() {
         // Another run's numbers at this run's N would move the curves: kept off them.
@@ -124,7 +125,7 @@ fn record(dir: &Path, name: String) -> Result<RunRecord> {
         flatten("", &m["metrics"], &mut scalars);
         latent_dims(&m["metrics"]["spectrum"], &mut scalars);
     }
-    let summary = read_json(&dir.join("summary.json"));
+    let summary = read_json(&RunDir::at(dir).summary());
     if let Some(s) = &summary {
         flatten("train", s, &mut scalars);
     }

@@ -6,6 +6,7 @@
 use super::aggregate::{Line, lines};
 use super::collect::RunRecord;
 use super::plots::Figure;
+use crate::eval::along::rows::WeightKind;
 use crate::sweep::RUNS_DIR;
 use anyhow::Result;
 use diffmem_metrics::dynamics::{PowerLaw, fit_power_law};
@@ -181,7 +182,12 @@ fn read_curve(path: &Path) -> Option<(Vec<f64>, Vec<f64>)> {
     Some(
         lines
             .map(|l| l.split(',').collect::<Vec<_>>())
-            .filter(|f| matches!(f.get(cw).copied(), Some("raw" | "fitted")))
+            .filter(|f| {
+                matches!(
+                    f.get(cw).and_then(|w| w.parse().ok()),
+                    Some(WeightKind::Raw | WeightKind::Fitted)
+                )
+            })
             .filter_map(|f| {
                 Some((
                     f.get(cs)?.parse::<f64>().ok()?,

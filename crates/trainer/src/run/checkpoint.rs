@@ -5,6 +5,7 @@
 
 use crate::io::atomic::write_atomic;
 use crate::run::checksum;
+use crate::run::layout::{LATEST, RunDir, WeightFile};
 use anyhow::{Context, Result, anyhow, bail};
 use diffmem_model::Net;
 use diffmem_model::burn::module::Module;
@@ -34,15 +35,12 @@ pub struct LoopState {
 /// Writes the final loop state to `run_dir/train_state.json`.
 pub fn write_state(run_dir: &Path, state: &LoopState) -> Result<()> {
     write_atomic(
-        &run_dir.join("train_state.json"),
+        &RunDir::at(run_dir).train_state(),
         serde_json::to_string_pretty(state)?.as_bytes(),
     )
 }
 
-/// Name of the checkpoint directory of `step`.
-pub fn step_dir_name(step: usize) -> String {
-    format!("step-{step:07}")
-}
+pub use crate::run::layout::step_dir_name;
 
 /// Writes a checkpoint of `net`, `ema` and `optim` under `ckpt_root`, updates `latest` and
 /// removes all but the newest `keep` step directories. Returns the checkpoint directory.
@@ -63,7 +61,7 @@ pub fn save(
     }
     let name = step_dir_name(state.step);
     let dst = write_dir(ckpt_root, &name, net, ema, Some(optim), state)?;
-    write_atomic(&ckpt_root.join("latest"), name.as_bytes())?;
+    write_atomic(&ckpt_root.join(LATEST), name.as_bytes())?;
     rotate(ckpt_root, keep)?;
     Ok(dst)
 }
@@ -90,16 +88,17 @@ pub fn write_dir(
     };
     net.valid()
         .into_record()
-        .save(tmp.join("model"))
+        .save(WeightFile::Model.stem_path(&tmp))
         .map_err(|e| rec(e, "model"))?;
     if let Some(e) = ema {
         e.clone()
             .into_record()
-            .save(tmp.join("ema"))
+            .save(WeightFile::Ema.stem_path(&tmp))
             .map_err(|er| rec(er, "EMA"))?;
     }
     if let Some(o) = optim {
-        o.save(tmp.join("optim")).map_err(|e| rec(e, "optimiser"))?;
+        o.save(WeightFile::Optim.stem_path(&tmp))
+            .map_err(|e| rec(e, "optimiser"))?;
     }
     write_atomic(
         &tmp.join("state.json"),
@@ -201,9 +200,9 @@ fn intact_or_alternative(dir: PathBuf, root: &Path) -> Result<PathBuf> {
 /// checkpoint directory. An explicit checkpoint must be intact; `latest` falls back to the
 /// newest intact checkpoint (with a warning) when the newest one is corrupt.
 pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
-    let (root, explicit) = if arg == "latest" {
+    let (root, explicit) = if arg == LATEST {
         match run_dir {
-            Some(r) => (r.join("checkpoints"), None),
+            Some(r) => (RunDir::at(r).checkpoints(), None),
             None => {
                 bail!("--resume latest needs --out RUN_DIR (or pass the run directory to --resume)")
             }
@@ -215,9 +214,9 @@ pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
                 p.parent().map(Path::to_path_buf).unwrap_or_default(),
                 Some(p),
             )
-        } else if p.join("checkpoints").is_dir() {
-            (p.join("checkpoints"), None)
-        } else if p.join("latest").exists() {
+        } else if RunDir::at(&p).checkpoints().is_dir() {
+            (RunDir::at(&p).checkpoints(), None)
+        } else if p.join(LATEST).exists() {
             (p, None)
         } else {
             bail!(
@@ -229,7 +228,7 @@ pub fn resolve(arg: &str, run_dir: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         return intact_or_alternative(p, &root);
     }
-    let latest = root.join("latest");
+    let latest = root.join(LATEST);
     let Ok(name) = std::fs::read_to_string(&latest) else {
         return newest_intact(&root, None).with_context(|| {
             format!(
@@ -269,23 +268,22 @@ pub fn load_state(dir: &Path) -> Result<LoopState> {
     serde_json::from_str(&text).with_context(|| format!("{} is corrupt", p.display()))
 }
 
-/// Loads `file` (without `.bpk`) of checkpoint `dir` into `net`.
-pub fn load_net(net: Net, dir: &Path, file: &str) -> Result<Net> {
-    let path = dir.join(file);
-    let record = ModuleRecord::load(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}.bpk: {e:?}", path.display()))?;
+/// Loads weight `file` of checkpoint (or snapshot, or `weights/`) `dir` into `net`.
+pub fn load_net(net: Net, dir: &Path, file: WeightFile) -> Result<Net> {
+    let record = ModuleRecord::load(&file.stem_path(dir))
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e:?}", file.path(dir).display()))?;
     net.try_load_record(record).map_err(|e| {
         anyhow::anyhow!(
-            "{}.bpk does not match the configured model: {e:?}",
-            path.display()
+            "{} does not match the configured model: {e:?}",
+            file.path(dir).display()
         )
     })
 }
 
 /// Loads the optimiser state of checkpoint `dir`.
 pub fn load_optim(optim: ModuleOptimizer, dir: &Path) -> Result<ModuleOptimizer> {
-    let path = dir.join("optim");
-    optim
-        .load(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}.bpk: {e:?}", path.display()))
+    optim.load(&WeightFile::Optim.stem_path(dir)).map_err(|e| {
+        let path = WeightFile::Optim.path(dir);
+        anyhow::anyhow!("cannot read {}: {e:?}", path.display())
+    })
 }

@@ -4,6 +4,7 @@
 
 use super::checkpoint::{check_intact, load_net, load_state};
 use super::checksum::write_sums;
+use crate::run::WeightFile;
 use diffmem_data::SampleShape;
 use diffmem_model::burn::module::Module;
 use diffmem_model::denoiser::MlpConfig;
@@ -57,13 +58,13 @@ fn checkpoint_readers_never_panic_on_mutated_files() {
     let device = select_device(DeviceChoice::Flex).unwrap().device;
     fresh(&device)
         .into_record()
-        .save(dir.join("model"))
+        .save(WeightFile::Model.stem_path(&dir))
         .unwrap();
     std::fs::write(dir.join("state.json"), br#"{"step": 10, "best_heldout": null, "best_step": null, "bad_intervals": 0, "has_ema": false, "elapsed_secs": 1.0}"#).unwrap();
     assert_eq!(load_state(&dir).unwrap().step, 10);
     let mut seed = 42u64;
-    for name in ["model.bpk", "state.json"] {
-        let path = dir.join(name);
+    for path in [WeightFile::Model.path(&dir), dir.join("state.json")] {
+        let name = path.display().to_string();
         let original = std::fs::read(&path).unwrap();
         for round in 0..100 {
             let bytes = mutate(&original, &mut seed);
@@ -76,7 +77,7 @@ fn checkpoint_readers_never_panic_on_mutated_files() {
                 std::fs::write(&path, &bytes).unwrap();
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let _ = load_state(&dir);
-                    let _ = load_net(fresh(&device), &dir, "model");
+                    let _ = load_net(fresh(&device), &dir, WeightFile::Model);
                     check_intact(&dir).is_ok()
                 }))
             };
@@ -95,6 +96,6 @@ fn checkpoint_readers_never_panic_on_mutated_files() {
         std::fs::write(&path, &original).unwrap();
     }
     check_intact(&dir).unwrap();
-    load_net(fresh(&device), Path::new(&dir), "model").unwrap();
+    load_net(fresh(&device), Path::new(&dir), WeightFile::Model).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

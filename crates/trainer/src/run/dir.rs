@@ -3,6 +3,7 @@
 //! `train_indices.txt`). Also the rules of every other `--out`: what counts as diffmem's own.
 
 use crate::io::atomic::write_atomic;
+use crate::run::RunDir;
 use crate::run::config::RunConfig;
 use anyhow::{Context, Result, bail};
 use diffmem_data::Dataset;
@@ -33,7 +34,7 @@ pub fn new_run_dir(cfg: &RunConfig, out: Option<&Path>) -> Result<PathBuf> {
     );
     let mut p = PathBuf::from(&base);
     let mut k = 2;
-    while p.join("config.toml").exists() || !is_new_or_empty(&p) {
+    while RunDir::at(&p).holds_run() || !is_new_or_empty(&p) {
         p = PathBuf::from(format!("{base}-{k}"));
         k += 1;
     }
@@ -45,10 +46,11 @@ pub fn new_run_dir(cfg: &RunConfig, out: Option<&Path>) -> Result<PathBuf> {
 pub fn prepare(run_dir: &Path, cfg: &RunConfig, train: &Dataset, resuming: bool) -> Result<()> {
     std::fs::create_dir_all(run_dir)
         .with_context(|| format!("cannot create {}", run_dir.display()))?;
-    write_atomic(&run_dir.join("config.toml"), cfg.to_toml()?.as_bytes())?;
+    let run = RunDir::at(run_dir);
+    write_atomic(&run.config(), cfg.to_toml()?.as_bytes())?;
     if !resuming {
         write_atomic(
-            &run_dir.join("train_indices.txt"),
+            &run.train_indices(),
             crate::run::data::indices_text(train).as_bytes(),
         )?;
     }
@@ -58,7 +60,7 @@ pub fn prepare(run_dir: &Path, cfg: &RunConfig, train: &Dataset, resuming: bool)
 /// Removes `run_dir` if no run started in it (no `config.toml`): what a failed start left there
 /// (its lock, a partial fork) is of no use. Best effort; a run that started is never touched.
 pub fn remove_unstarted(run_dir: &Path) {
-    if !run_dir.join("config.toml").exists() {
+    if !RunDir::at(run_dir).holds_run() {
         let _ = std::fs::remove_dir_all(run_dir);
     }
 }
@@ -109,7 +111,7 @@ pub fn check_train_out(o: &Path) -> Result<()> {
             o.display()
         );
     }
-    if o.join("config.toml").exists() {
+    if RunDir::at(o).holds_run() {
         bail!("{}", crate::run::restart::already_holds(o));
     }
     if is_new_or_empty(o) || o.join(crate::sweep::POINT_CONFIG).exists() {
@@ -175,7 +177,7 @@ mod tests {
         );
         std::fs::write(d.join(crate::sweep::POINT_CONFIG), "").unwrap();
         assert!(check_train_out(&d).is_ok());
-        std::fs::write(d.join("config.toml"), "").unwrap();
+        std::fs::write(crate::run::RunDir::at(&d).config(), "").unwrap();
         let err = format!("{:#}", check_train_out(&d).unwrap_err());
         assert!(err.contains("already holds a run"), "{err}");
         let _ = std::fs::remove_dir_all(&d);
@@ -185,7 +187,7 @@ mod tests {
     fn a_symlink_inside_is_refused_naming_its_target() {
         let d = scratch("links");
         assert!(refuse_symlinks(&d).is_ok());
-        std::os::unix::fs::symlink("/tmp", d.join("checkpoints")).unwrap();
+        std::os::unix::fs::symlink("/tmp", crate::run::RunDir::at(&d).checkpoints()).unwrap();
         let err = format!("{:#}", refuse_symlinks(&d).unwrap_err());
         assert!(err.contains("checkpoints") && err.contains("/tmp"), "{err}");
         let _ = std::fs::remove_dir_all(&d);

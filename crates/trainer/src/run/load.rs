@@ -5,6 +5,7 @@
 use crate::run::checkpoint;
 use crate::run::config::RunConfig;
 use crate::run::data as run_data;
+use crate::run::{RunDir, WeightFile};
 use anyhow::{Context, Result, bail};
 use diffmem_data::Dataset;
 use diffmem_model::burn::module::Module;
@@ -41,14 +42,9 @@ pub struct LoadedRun {
     pub weights: String,
 }
 
-/// Path of the final weights directory of a run.
-pub fn weights_dir(run: &Path) -> PathBuf {
-    run.join("weights")
-}
-
 /// Loads the run in `dir` on `device` (None: the run's own device setting).
 pub fn load(dir: &Path, device: Option<DeviceChoice>, weights: Weights) -> Result<LoadedRun> {
-    let cfg_path = dir.join("config.toml");
+    let cfg_path = RunDir::at(dir).config();
     if !cfg_path.exists() {
         bail!(
             "{} is not a run directory: {} is missing",
@@ -109,11 +105,11 @@ pub fn load_net(
         .model
         .init_net(train.shape, cfg.diffusion.timesteps, device)?
         .context("not a trainable model")?;
-    let final_dir = weights_dir(dir);
-    let src = if final_dir.join("model.bpk").exists() {
+    let final_dir = RunDir::at(dir).weights();
+    let src = if WeightFile::Model.path(&final_dir).exists() {
         final_dir
     } else {
-        checkpoint::resolve("latest", Some(dir)).with_context(|| {
+        checkpoint::resolve(crate::run::layout::LATEST, Some(dir)).with_context(|| {
             format!(
                 "{} has no trained weights yet: train it (or resume it) first",
                 dir.display()
@@ -128,8 +124,7 @@ pub fn load_net(
             dir.display()
         )
     })?;
-    let use_ema = weights == Weights::Ema && src.join("ema.bpk").exists();
-    let file = if use_ema { "ema" } else { "model" };
+    let file = WeightFile::of(weights == Weights::Ema && WeightFile::Ema.path(&src).exists());
     let net = checkpoint::load_net(fresh.valid(), &src, file)?;
-    Ok((net, format!("{}/{file}.bpk", src.display())))
+    Ok((net, file.path(&src).display().to_string()))
 }

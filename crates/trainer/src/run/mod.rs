@@ -8,6 +8,8 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod dir;
+mod fork;
+pub mod layout;
 mod load;
 pub mod lock;
 pub mod memory;
@@ -18,4 +20,5 @@ mod section;
 pub mod signals;
 pub mod snapshots;
 
-pub use load::{LoadedRun, Weights, load, load_net, weights_dir};
+pub use layout::{RunDir, WeightFile};
+pub use load::{LoadedRun, Weights, load, load_net};

@@ -7,32 +7,39 @@
 //! The first checkpoint comes early (`train::train_loop`: at the first logging step at or
 //! after min(--checkpoint-every, total steps / 20)), so such a run has lost little.
 
+use crate::run::RunDir;
 use crate::run::lock;
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Files and folders a run writes before its first checkpoint (and `--restart` removes).
-const EARLY_FILES: [&str; 5] = [
-    "config.toml",
-    "train_indices.txt",
-    "log.jsonl",
-    "train_state.json",
-    "checkpoints",
-];
+fn early_files(run: &RunDir) -> [PathBuf; 5] {
+    [
+        run.config(),
+        run.train_indices(),
+        run.log(),
+        run.train_state(),
+        run.checkpoints(),
+    ]
+}
 
 /// Whether the run in `dir` has something to resume from or keep: a checkpoint (a `latest`
 /// pointer or a step folder with its state) or finished weights.
 pub fn has_progress(dir: &Path) -> bool {
-    let ckpts = dir.join("checkpoints");
-    let step_dir = std::fs::read_dir(&ckpts)
+    let run = RunDir::at(dir);
+    let step_dir = std::fs::read_dir(run.checkpoints())
         .is_ok_and(|mut it| it.any(|e| e.is_ok_and(|e| e.path().join("state.json").exists())));
-    ckpts.join("latest").exists() || step_dir || dir.join("weights").exists()
+    run.latest_marker().exists() || step_dir || run.weights().exists()
 }
 
 /// The exact command that starts the run in `dir` over in place.
 pub fn command(dir: &Path) -> String {
     let d = dir.display();
-    format!("diffmem train --config {d}/config.toml --out {d} --restart")
+    let config = RunDir::at(dir).config();
+    format!(
+        "diffmem train --config {} --out {d} --restart",
+        config.display()
+    )
 }
 
 /// What to tell a user whose `dir` holds a run: resume it, or (without a checkpoint) start it
@@ -53,7 +60,7 @@ pub fn already_holds(dir: &Path) -> String {
 /// The hint for a `--resume` that found no checkpoint in `dir`: empty unless `dir` holds a
 /// run without one.
 pub fn resume_hint(dir: &Path) -> String {
-    if dir.join("config.toml").exists() && !has_progress(dir) {
+    if RunDir::at(dir).holds_run() && !has_progress(dir) {
         format!(
             "; the run in {} stopped before its first checkpoint: start it over in place \
              with: {}",
@@ -70,7 +77,7 @@ pub fn resume_hint(dir: &Path) -> String {
 /// file there alone. Nothing to do when `dir` holds no run; an error when the run has a
 /// checkpoint or weights.
 pub fn clear(dir: &Path) -> Result<()> {
-    if !dir.join("config.toml").exists() {
+    if !RunDir::at(dir).holds_run() {
         return Ok(());
     }
     if has_progress(dir) {
@@ -82,8 +89,7 @@ pub fn clear(dir: &Path) -> Result<()> {
         );
     }
     let _lock = lock::acquire(dir)?;
-    for name in EARLY_FILES {
-        let p = dir.join(name);
+    for p in early_files(&RunDir::at(dir)) {
         let meta = match std::fs::symlink_metadata(&p) {
             Ok(m) => m,
             Err(_) => continue,
@@ -117,7 +123,10 @@ mod tests {
         assert!(already_holds(&dir).contains(&command(&dir)));
         assert!(resume_hint(&dir).contains("--restart"));
         clear(&dir).unwrap();
-        assert!(!dir.join("config.toml").exists() && !dir.join("checkpoints").exists());
+        assert!(
+            !crate::run::RunDir::at(&dir).config().exists()
+                && !crate::run::RunDir::at(&dir).checkpoints().exists()
+        );
         assert!(
             dir.join("mine.txt").exists(),
             "a file the user made is kept"
@@ -125,10 +134,10 @@ mod tests {
         // With a checkpoint: refused, nothing removed.
         std::fs::create_dir_all(dir.join("checkpoints/step-0000010")).unwrap();
         std::fs::write(dir.join("checkpoints/step-0000010/state.json"), "{}").unwrap();
-        std::fs::write(dir.join("config.toml"), "x").unwrap();
+        std::fs::write(crate::run::RunDir::at(&dir).config(), "x").unwrap();
         let e = clear(&dir).unwrap_err().to_string();
         assert!(e.contains("--resume"), "{e}");
-        assert!(dir.join("config.toml").exists());
+        assert!(crate::run::RunDir::at(&dir).config().exists());
         assert!(already_holds(&dir).contains("continue it with --resume"));
         assert_eq!(resume_hint(&dir), "");
         let _ = std::fs::remove_dir_all(&dir);

@@ -14,14 +14,13 @@
 use crate::io::atomic::write_atomic;
 use crate::run::checkpoint::{self, LoopState};
 use crate::run::config::RunConfig;
+use crate::run::{RunDir, WeightFile};
 use anyhow::{Context, Result};
 use diffmem_model::Net;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Snapshot directory of a run.
-pub const SNAPSHOTS_DIR: &str = "snapshots";
-/// The planned steps, in [`SNAPSHOTS_DIR`].
+/// The planned steps, in `RUN/snapshots/`.
 pub const SCHEDULE_FILE: &str = "schedule.json";
 
 /// Up to `k` steps spaced evenly in log(step) from `first` to `last` (both included), rounded
@@ -74,7 +73,7 @@ pub struct Schedule {
 
 /// Reads `RUN/snapshots/schedule.json`, if present.
 pub fn read_schedule(run_dir: &Path) -> Result<Option<Schedule>> {
-    let p = run_dir.join(SNAPSHOTS_DIR).join(SCHEDULE_FILE);
+    let p = RunDir::at(run_dir).snapshots().join(SCHEDULE_FILE);
     let Ok(text) = std::fs::read_to_string(&p) else {
         return Ok(None);
     };
@@ -114,7 +113,7 @@ impl Snapshots {
             Some(old) if done > 0 => merge(&old.steps, &fresh, done),
             _ => fresh,
         };
-        let root = run_dir.join(SNAPSHOTS_DIR);
+        let root = RunDir::at(run_dir).snapshots();
         std::fs::create_dir_all(&root)
             .with_context(|| format!("cannot create {}", root.display()))?;
         let schedule = Schedule {
@@ -182,7 +181,7 @@ fn disk_use(root: &Path) -> (usize, u64) {
 
 /// The snapshots of a run, sorted by step.
 pub fn list(run_dir: &Path) -> Vec<(usize, PathBuf)> {
-    let mut v = checkpoint::list_steps(&run_dir.join(SNAPSHOTS_DIR)).unwrap_or_default();
+    let mut v = checkpoint::list_steps(&RunDir::at(run_dir).snapshots()).unwrap_or_default();
     v.sort();
     v
 }
@@ -192,8 +191,8 @@ pub fn list(run_dir: &Path) -> Vec<(usize, PathBuf)> {
 pub fn load(fresh: Net, dir: &Path, ema: bool) -> Result<Option<Net>> {
     crate::run::checksum::verify(dir)
         .with_context(|| format!("snapshot {} is corrupt: delete it", dir.display()))?;
-    let file = if ema { "ema" } else { "model" };
-    if !dir.join(format!("{file}.bpk")).exists() {
+    let file = WeightFile::of(ema);
+    if !file.path(dir).exists() {
         return Ok(None);
     }
     checkpoint::load_net(fresh, dir, file).map(Some)

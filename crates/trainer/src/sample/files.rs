@@ -5,14 +5,12 @@
 //! instead of replacing the first; the same settings give the same samples and reuse the name.
 //! An `--out` folder must be new or empty, the run itself, or one that `sample` wrote.
 
+use crate::run::RunDir;
 use crate::run::dir::{entries, is_new_or_empty, same_dir, some_names};
 use anyhow::{Result, bail};
 use diffmem_model::SamplerConfig;
 use serde_json::Value;
 use std::path::Path;
-
-/// The folder inside a run that `diffmem sample` writes into by default.
-pub const SAMPLES_DIR: &str = "samples";
 
 /// Most draws under one base name (`NAME`, `NAME-2`, ...).
 const MAX_VARIANTS: usize = 1000;
@@ -47,13 +45,13 @@ pub fn check_out(run: &Path, out: &Path) -> Result<()> {
     if same_dir(run, out) || is_new_or_empty(out) {
         return Ok(());
     }
-    if out.join("config.toml").exists() {
+    if RunDir::at(out).holds_run() {
         bail!(
             "--out {} is another run: its samples belong to it. Draw into {} (drop --out: \
-             the files go to {}/{SAMPLES_DIR}) or into a new or empty folder",
+             the files go to {}) or into a new or empty folder",
             out.display(),
             run.display(),
-            run.display()
+            RunDir::at(run).samples().display()
         );
     }
     let foreign: Vec<String> = entries(out)

@@ -2,6 +2,7 @@
 //! scratch, resume from the latest checkpoint, evaluate, or nothing (finished).
 
 use super::EVAL_ARGS_FILE;
+use crate::run::RunDir;
 use crate::run::checkpoint;
 use crate::run::config::RunConfig;
 use anyhow::{Result, bail};
@@ -48,7 +49,7 @@ fn first_difference(a: &str, b: &str) -> String {
 /// Inspects `dir` for the grid point whose resolved config is `cfg`; `eval_flags` is None
 /// when the sweep runs no evaluation. An error when the directory holds a different run.
 pub fn inspect(dir: &Path, cfg: &RunConfig, eval_flags: Option<&str>) -> Result<State> {
-    let cfg_path = dir.join("config.toml");
+    let cfg_path = RunDir::at(dir).config();
     if !cfg_path.exists() {
         return Ok(State::Fresh);
     }
@@ -61,7 +62,7 @@ pub fn inspect(dir: &Path, cfg: &RunConfig, eval_flags: Option<&str>) -> Result<
             first_difference(&existing.to_toml()?, &cfg.to_toml()?)
         );
     }
-    let summary = dir.join("summary.json");
+    let summary = RunDir::at(dir).summary();
     let Some(trained_at) = modified(&summary) else {
         let has_checkpoint = checkpoint::resolve(&dir.display().to_string(), None).is_ok();
         return Ok(if has_checkpoint && !cfg.model.is_exact() {
@@ -73,7 +74,7 @@ pub fn inspect(dir: &Path, cfg: &RunConfig, eval_flags: Option<&str>) -> Result<
     let Some(flags) = eval_flags else {
         return Ok(State::Done);
     };
-    let evaluated = modified(&dir.join("metrics.json")).is_some_and(|m| m >= trained_at);
+    let evaluated = modified(&RunDir::at(dir).metrics()).is_some_and(|m| m >= trained_at);
     let same_flags = std::fs::read_to_string(dir.join(EVAL_ARGS_FILE)).is_ok_and(|f| f == flags);
     Ok(if evaluated && same_flags {
         State::Done

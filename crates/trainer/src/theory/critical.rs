@@ -2,7 +2,7 @@
 
 use super::columns::{self, Cell, Column, col};
 use super::output::{OutputArgs, num};
-use crate::cmd::theory::{ScheduleArgs, spectrum};
+use crate::theory::args::{ScheduleArgs, spectrum};
 use anyhow::{Context, Result, bail};
 use diffmem_data::DataSpec;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};

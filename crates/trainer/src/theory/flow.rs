@@ -2,7 +2,7 @@
 
 use super::columns::{self, Cell, Column, col};
 use super::output::OutputArgs;
-use crate::cmd::theory::{ScheduleArgs, spectrum};
+use crate::theory::args::{ScheduleArgs, spectrum};
 use anyhow::{Result, bail};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_metrics::theory::{CurveConfig, FlowPoint, Summary, Truth, flow_curve, parse_grid};

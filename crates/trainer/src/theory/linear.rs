@@ -2,7 +2,7 @@
 
 use super::columns::{self, Cell, Column, col, csv_only};
 use super::output::{OutputArgs, write_csv};
-use crate::cmd::theory::{ScheduleArgs, spectrum};
+use crate::theory::args::{ScheduleArgs, spectrum};
 use anyhow::{Result, bail};
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use diffmem_metrics::theory::{CurveConfig, LinearPoint, Truth, linear_curve, parse_n_grid};

@@ -1,5 +1,6 @@
 //! The `diffmem theory` calculations, one file per subcommand, and their shared output.
 
+pub mod args;
 pub mod check;
 pub mod collapse;
 pub mod columns;

@@ -130,7 +130,7 @@ impl Curves {
 
 /// Draws `run_dir/loss.png` from `run_dir/log.jsonl` (nothing to do without a log).
 pub fn write_loss_plot(run_dir: &Path) -> Result<()> {
-    let log = run_dir.join("log.jsonl");
+    let log = crate::run::RunDir::at(run_dir).log();
     if !log.exists() {
         return Ok(());
     }
@@ -194,7 +194,7 @@ not json
         std::fs::create_dir_all(&dir).unwrap();
         write_loss_plot(&dir).unwrap();
         assert!(!dir.join(LOSS_PLOT).exists(), "no log, no plot");
-        std::fs::write(dir.join("log.jsonl"), LOG).unwrap();
+        std::fs::write(crate::run::RunDir::at(&dir).log(), LOG).unwrap();
         write_loss_plot(&dir).unwrap();
         let img = image::open(dir.join(LOSS_PLOT)).unwrap();
         assert_eq!(

@@ -7,7 +7,9 @@
 //! training loop seeds, is left alone. A figure that cannot be written is a warning, not the
 //! end of the run.
 
+use crate::run::RunDir;
 use crate::run::config::RunConfig;
+use crate::run::layout::step_dir_name;
 use crate::sample;
 use crate::train::curves::write_loss_plot;
 use anyhow::Result;
@@ -33,7 +35,9 @@ pub struct Figures<'a> {
 
 /// Path of the grid of `step` in `run_dir`.
 pub fn grid_path(run_dir: &Path, step: usize) -> PathBuf {
-    run_dir.join("samples").join(format!("step-{step:07}.png"))
+    RunDir::at(run_dir)
+        .samples()
+        .join(format!("{}.png", step_dir_name(step)))
 }
 
 impl<'a> Figures<'a> {

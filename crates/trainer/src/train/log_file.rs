@@ -70,7 +70,7 @@ mod tests {
     fn the_file_is_rewritten_only_when_needed() {
         let dir = std::env::temp_dir().join(format!("diffmem-logcut-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("log.jsonl");
+        let p = crate::run::RunDir::at(&dir).log();
         std::fs::write(&p, "{\"step\":10}\n{\"step\":20}\n{\"st").unwrap();
         cut_to(&p, 10).unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "{\"step\":10}\n");

@@ -12,7 +12,7 @@ pub mod train_loop;
 
 use crate::io::progress::Verbosity;
 use crate::run::config::RunConfig;
-use crate::run::{signals, weights_dir};
+use crate::run::{RunDir, WeightFile, signals};
 use anyhow::{Result, anyhow};
 use diffmem_data::Dataset;
 use diffmem_model::Net;
@@ -89,17 +89,17 @@ pub fn fit(inp: &FitInputs<'_>) -> Result<Value> {
 
 /// Writes the final weights to `RUN/weights/`.
 fn save_weights(run_dir: &Path, net: &Net, ema: Option<&Net>) -> Result<()> {
-    let wdir = weights_dir(run_dir);
+    let wdir = RunDir::at(run_dir).weights();
     std::fs::create_dir_all(&wdir)?;
-    let save = |net: &Net, name: &str| -> Result<()> {
+    let save = |net: &Net, file: WeightFile| -> Result<()> {
         net.clone()
             .into_record()
-            .save(wdir.join(name))
-            .map_err(|e| anyhow!("cannot write {}/{name}.bpk: {e:?}", wdir.display()))
+            .save(file.stem_path(&wdir))
+            .map_err(|e| anyhow!("cannot write {}: {e:?}", file.path(&wdir).display()))
     };
-    save(net, "model")?;
+    save(net, WeightFile::Model)?;
     if let Some(e) = ema {
-        save(e, "ema")?;
+        save(e, WeightFile::Ema)?;
     }
     crate::run::checksum::write_sums(&wdir)
 }

@@ -3,6 +3,7 @@
 //! of `log.jsonl`, the progress bar, and the divergence error.
 
 use crate::io::progress::{Progress, Verbosity};
+use crate::run::RunDir;
 use crate::run::config::RunConfig;
 use anyhow::{Result, anyhow};
 use diffmem_data::Dataset;
@@ -43,11 +44,11 @@ impl Monitor {
     /// (the checkpoint the loop starts from; `log_file`), and starts the bar at `step` of
     /// `total`.
     pub fn open(run_dir: &Path, total: usize, step: usize, verbosity: Verbosity) -> Result<Self> {
-        super::log_file::cut_to(&run_dir.join("log.jsonl"), step)?;
+        super::log_file::cut_to(&RunDir::at(run_dir).log(), step)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(run_dir.join("log.jsonl"))?;
+            .open(RunDir::at(run_dir).log())?;
         Ok(Self {
             window: Vec::new(),
             log,
@@ -227,7 +228,7 @@ fn fixed_loss(
 pub fn diverged(cfg: &RunConfig, ckpt_root: &Path, nf: NonFinite) -> anyhow::Error {
     let o = &cfg.optim;
     let lr = crate::train::lr::rate_at(cfg, nf.step);
-    let last_good = std::fs::read_to_string(ckpt_root.join("latest")).map_or(
+    let last_good = std::fs::read_to_string(ckpt_root.join(crate::run::layout::LATEST)).map_or(
         "none (no checkpoint was written before the divergence)".into(),
         |n| ckpt_root.join(n.trim()).display().to_string(),
     );

@@ -2,6 +2,7 @@
 //! with warm-up and cosine decay, global-norm clipping, EMA with warm-up, and at each logging
 //! step the logged losses, divergence check, checkpoint policy, early stopping and SIGINT/SIGTERM.
 
+use crate::run::WeightFile;
 use crate::run::checkpoint::{self, LoopState};
 use crate::run::config::RunConfig;
 use crate::run::snapshots::Snapshots;
@@ -70,7 +71,7 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
     // Initial weights come from the device RNG (lazily, at first use): seed it.
     ad.seed(tc.seed);
     let (diffusion, eval_diffusion) = diffusions(cfg, &ad, inp.device)?;
-    let ckpt_root = inp.run_dir.join("checkpoints");
+    let ckpt_root = crate::run::RunDir::at(inp.run_dir).checkpoints();
     let mut m = start(inp, &ad)?;
     let mut snaps = Snapshots::plan(inp.run_dir, cfg, m.state.step, m.net.num_params())?;
     let total = cfg.total_steps();
@@ -210,13 +211,13 @@ fn start(inp: &FitInputs<'_>, ad: &Device) -> Result<Model> {
 /// The weights, optimiser, EMA and state of checkpoint `dir`.
 fn restore(inp: &FitInputs<'_>, ad: &Device, dir: &Path) -> Result<Model> {
     let state = checkpoint::load_state(dir)?;
-    let net = checkpoint::load_net(fresh(inp.cfg, inp.train, ad)?, dir, "model")?;
+    let net = checkpoint::load_net(fresh(inp.cfg, inp.train, ad)?, dir, WeightFile::Model)?;
     let optim = checkpoint::load_optim(optim::build(&inp.cfg.optim), dir)?;
     let ema = match state.has_ema {
         true => Some(checkpoint::load_net(
             fresh(inp.cfg, inp.train, ad)?.valid(),
             dir,
-            "ema",
+            WeightFile::Ema,
         )?),
         false => None,
     };

@@ -9,6 +9,7 @@ pub mod signals;
 pub mod table;
 
 use crate::io::show::num;
+use crate::run::RunDir;
 pub use signals::Signals;
 use std::path::Path;
 
@@ -156,15 +157,15 @@ pub fn of_run(dir: &Path, doc: Option<&serde_json::Value>, out: &str) -> Decisio
     let s = doc
         .map(Signals::from_metrics)
         .unwrap_or_default()
-        .or(Signals::of_log_file(&dir.join("log.jsonl")))
-        .or(Signals::of_summary_file(&dir.join("summary.json")));
+        .or(Signals::of_log_file(&RunDir::at(dir).log()))
+        .or(Signals::of_summary_file(&RunDir::at(dir).summary()));
     decide(&s, &dir.display().to_string(), out)
 }
 
 /// The verdict at the end of `diffmem train` for the run in `dir`: its log.jsonl and the
 /// `summary` about to be written (the eps-unit losses at the last logging step).
 pub fn of_training(dir: &Path, summary: &serde_json::Value) -> Decision {
-    let s = Signals::from_summary(summary).or(Signals::of_log_file(&dir.join("log.jsonl")));
+    let s = Signals::from_summary(summary).or(Signals::of_log_file(&RunDir::at(dir).log()));
     let run = dir.display().to_string();
     decide(&s, &run, &run)
 }

@@ -47,7 +47,7 @@ pub struct ExportArgs {
 pub fn run(a: &ExportArgs) -> Result<()> {
     let (ds, heldout, meta) = match (&a.run, &a.data) {
         (Some(dir), _) => {
-            let cfg_path = dir.join("config.toml");
+            let cfg_path = crate::run::RunDir::at(dir).config();
             if !cfg_path.exists() {
                 bail!(
                     "--run {}: not a run directory ({} is missing)",

@@ -1,15 +1,55 @@
 //! The results of `eval --along-training`: one [`Row`] per snapshot and weight kind, grouped
-//! into [`Curve`]s (raw, EMA, or the fitted exact model) with their tau_mem and tau_gen, and
-//! their files: `dynamics.csv`, and the plots of `dynamics_plot.rs` and `dynamics_panels.rs`.
+//! into [`Curve`]s (raw, EMA, or the fitted exact model) with their tau_mem and tau_gen.
 
-use super::dynamics::{DynamicsArgs, DynamicsInputs};
-use super::dynamics_theory::Theory;
-use super::score_agreement::ScoreAgreement;
-use crate::io::csv::{number, write_csv};
-use anyhow::Result;
+use super::args::DynamicsArgs;
+use crate::eval::score_agreement::ScoreAgreement;
 use diffmem_metrics::dynamics::{Interval, tau_gen_joint, tau_mem};
 use serde_json::{Value, json};
-use std::path::Path;
+
+/// Which weights a row was measured with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WeightKind {
+    /// A snapshot's raw (last optimiser step) weights: the default curve, since an EMA lags
+    /// and hides the onset of memorisation.
+    Raw,
+    /// A snapshot's EMA weights.
+    Ema,
+    /// The closed form of an exact model (`empirical`, `linear-exact`), the same at every step.
+    Fitted,
+}
+
+impl WeightKind {
+    /// Every kind, in the order the curves are listed.
+    pub const ALL: [WeightKind; 3] = [WeightKind::Raw, WeightKind::Ema, WeightKind::Fitted];
+
+    /// `raw`, `ema` or `fitted`: the curve's key in metrics.json and its label in figures.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightKind::Raw => "raw",
+            WeightKind::Ema => "ema",
+            WeightKind::Fitted => "fitted",
+        }
+    }
+}
+
+impl std::str::FromStr for WeightKind {
+    type Err = String;
+
+    /// The inverse of [`WeightKind::name`] (how `dynamics.csv` is read back).
+    fn from_str(s: &str) -> Result<Self, String> {
+        WeightKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown weight kind `{s}` (raw, ema or fitted)"))
+    }
+}
+
+impl std::fmt::Display for WeightKind {
+    /// The [`WeightKind::name`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// One snapshot evaluated with one kind of weights.
 #[derive(Clone, Debug)]
@@ -17,7 +57,7 @@ pub struct Row {
     /// Optimisation step of the snapshot.
     pub step: usize,
     /// `raw`, `ema` or `fitted`.
-    pub kind: &'static str,
+    pub kind: WeightKind,
     /// Whether each sample is memorised (d1/d2 below the threshold), in sample order.
     pub flags: Vec<bool>,
     /// R_mem.
@@ -50,7 +90,7 @@ pub struct Row {
 
 impl Row {
     /// An empty row of `step` and `kind`.
-    pub fn new(step: usize, kind: &'static str) -> Self {
+    pub fn new(step: usize, kind: WeightKind) -> Self {
         Self {
             step,
             kind,
@@ -72,7 +112,7 @@ impl Row {
     }
 
     /// Held-out minus training loss.
-    fn gap(&self) -> Option<f64> {
+    pub fn gap(&self) -> Option<f64> {
         Some(self.heldout_loss? - self.train_loss?)
     }
 }
@@ -80,7 +120,7 @@ impl Row {
 /// The rows of one weight kind, by step, with their onset times.
 pub struct Curve {
     /// `raw`, `ema` or `fitted`.
-    pub kind: &'static str,
+    pub kind: WeightKind,
     /// Rows by increasing step.
     pub rows: Vec<Row>,
     /// tau_mem (None: not reached, or no mem metric).
@@ -106,7 +146,7 @@ fn argmax(rows: &[Row], key: impl Fn(&Row) -> Option<f64>) -> Option<usize> {
 impl Curve {
     /// Groups rows by kind (raw first, then ema, then fitted) and computes the onset times.
     pub fn split(rows: Vec<Row>, args: &DynamicsArgs, res: &[Vec<usize>]) -> Vec<Curve> {
-        ["raw", "ema", "fitted"]
+        WeightKind::ALL
             .into_iter()
             .filter_map(|kind| {
                 let mut rows: Vec<Row> = rows.iter().filter(|r| r.kind == kind).cloned().collect();
@@ -119,7 +159,7 @@ impl Curve {
             .collect()
     }
 
-    fn of(kind: &'static str, rows: Vec<Row>, args: &DynamicsArgs, res: &[Vec<usize>]) -> Self {
+    fn of(kind: WeightKind, rows: Vec<Row>, args: &DynamicsArgs, res: &[Vec<usize>]) -> Self {
         let steps: Vec<usize> = rows.iter().map(|r| r.step).collect();
         let has_mem = rows.iter().all(|r| !r.flags.is_empty());
         let (tau, iv) = if has_mem {
@@ -146,7 +186,7 @@ impl Curve {
     }
 
     /// The curve's entry of metrics.json.
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         let last = self.rows.last();
         json!({
             "tau_mem": self.tau_mem,
@@ -163,138 +203,4 @@ impl Curve {
             "final_mia_auc": last.and_then(|r| r.mia_auc),
         })
     }
-}
-
-fn opt(x: Option<f64>) -> String {
-    x.map_or(String::new(), number)
-}
-
-/// Writes `dynamics.csv`, `dynamics.png`, `dynamics_loss.png` (with the theory dashed, when
-/// there is one), `dynamics_quality.png` and `dynamics_kl.png` (when measured) into `out`.
-pub fn write(
-    out: &Path,
-    curves: &[Curve],
-    args: &DynamicsArgs,
-    theory: Option<&Theory>,
-    fwd_floor: Option<f64>,
-) -> Result<()> {
-    let score_t: Vec<usize> = curves
-        .iter()
-        .flat_map(|c| &c.rows)
-        .find_map(|r| r.score.as_ref().map(|s| s.paper_t.clone()))
-        .unwrap_or_default();
-    let mut header: Vec<String> = [
-        "step",
-        "weights",
-        "r_mem",
-        "r_mem_lo",
-        "r_mem_hi",
-        "d1_train_mean",
-        "d1_heldout_mean",
-        "train_loss",
-        "heldout_loss",
-        "gap",
-        "agree_cosine",
-        "score_cos_heldout",
-        "score_cos_train",
-        "tau_mem",
-        "tau_mem_lo",
-        "tau_mem_hi",
-        "tau_gen",
-        "fwd",
-        "kl_samples",
-        "mia_auc",
-        "mia_tpr_at_1pct_fpr",
-        "mia_best_t",
-    ]
-    .map(String::from)
-    .to_vec();
-    for t in &score_t {
-        header.push(format!("score_cos_heldout_t{t}"));
-        header.push(format!("score_cos_train_t{t}"));
-    }
-    let mut rows = Vec::new();
-    for c in curves {
-        for r in &c.rows {
-            let iv = r.r_mem_interval;
-            let mut v = vec![
-                r.step.to_string(),
-                r.kind.to_string(),
-                opt(r.r_mem),
-                opt(iv.and_then(|i| i.lo)),
-                opt(iv.and_then(|i| i.hi)),
-                opt(r.d1_train),
-                opt(r.d1_heldout),
-                opt(r.train_loss),
-                opt(r.heldout_loss),
-                opt(r.gap()),
-                opt(r.agree),
-                opt(r.score.as_ref().map(ScoreAgreement::heldout_mean)),
-                opt(r.score.as_ref().map(ScoreAgreement::train_mean)),
-                opt(c.tau_mem),
-                opt(c.tau_mem_interval.lo),
-                opt(c.tau_mem_interval.hi),
-                opt(c.tau_gen.map(|s| s as f64)),
-                opt(r.fwd),
-                opt(r.kl_samples),
-                opt(r.mia_auc),
-                opt(r.mia_tpr),
-                opt(r.mia_t.map(|t| t as f64)),
-            ];
-            for k in 0..score_t.len() {
-                let s = r.score.as_ref();
-                v.push(opt(s.and_then(|s| s.heldout.get(k).copied())));
-                v.push(opt(s.and_then(|s| s.train.get(k).copied())));
-            }
-            rows.push(v);
-        }
-    }
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    write_csv(&out.join("dynamics.csv"), &header, &rows)?;
-    super::dynamics_plot::memorisation(out, curves, args)?;
-    super::dynamics_plot::loss(out, curves, theory)?;
-    super::dynamics_panels::quality(out, curves, fwd_floor)?;
-    super::dynamics_panels::kl(out, curves, theory)
-}
-
-/// The `dynamics` entry of metrics.json: the settings, the default curve's tau_mem and
-/// tau_gen (raw weights, or the fitted exact model) and every curve's.
-pub fn json(
-    curves: &[Curve],
-    inp: &DynamicsInputs<'_>,
-    bootstrap: usize,
-    optional: Value,
-    theory: Option<&Theory>,
-) -> Value {
-    let main = curves.first();
-    let mut per = serde_json::Map::new();
-    for c in curves {
-        per.insert(c.kind.to_string(), c.json());
-    }
-    let mut v = json!({
-        "steps": main.map(|c| c.rows.iter().map(|r| r.step).collect::<Vec<_>>()),
-        "samples": inp.section.num,
-        "sample_seed": inp.section.seed,
-        "threshold": inp.threshold,
-        "tau_mem_threshold": inp.args.tau_mem_threshold,
-        "tau_gen_tolerance": inp.args.tau_gen_tolerance,
-        "bootstrap": bootstrap,
-        "default_weights": main.map(|c| c.kind),
-        "against": inp.against.map(|p| p.display().to_string()),
-        "curves": per,
-        "optional": optional,
-        "theory": theory.map(Theory::json),
-    });
-    if let Some(m) = main.map(Curve::json) {
-        for k in [
-            "tau_mem",
-            "tau_mem_reached",
-            "tau_mem_lo",
-            "tau_mem_hi",
-            "tau_gen",
-        ] {
-            v[k] = m[k].clone();
-        }
-    }
-    v
 }

@@ -4,10 +4,10 @@
 //! synthetic data, `eval/gaussian.rs`) and `mia` (the membership-inference AUC at its best
 //! timestep from per-example losses, `eval/mia.rs`, on up to `--loss-rows` rows per set).
 
-use super::dynamics::DynamicsInputs;
-use super::dynamics_out::Row;
-use super::paired::PairedRows;
-use super::{Metric, gaussian, mia, quality};
+use super::args::DynamicsInputs;
+use super::rows::Row;
+use crate::eval::paired::PairedRows;
+use crate::eval::{Metric, gaussian, mia, quality};
 use crate::run::LoadedRun;
 use anyhow::Result;
 use diffmem_metrics::gaussian::Gaussian;

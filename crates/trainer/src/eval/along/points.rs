@@ -7,7 +7,7 @@
 //! copied), `points_dynamics.csv` (`step,copied_rows,copied_fraction,collapsed_fraction`) and
 //! `points_dynamics.png`.
 
-use super::points::{Geometry, copies, geometry, variance_collapse};
+use crate::eval::points::{Geometry, copies, geometry, variance_collapse};
 use crate::io::csv::{number, write_csv};
 use anyhow::Result;
 use diffmem_data::Dataset;

@@ -4,9 +4,9 @@
 //! theory's KL dashed and the sampling floor of the fit). Each is written only when its metric
 //! was measured.
 
-use super::dynamics_out::Curve;
-use super::dynamics_plot::{step_range, tau_gen_markers, xy};
-use super::dynamics_theory::Theory;
+use super::plot::{step_range, tau_gen_markers, xy};
+use super::rows::{Curve, WeightKind};
+use super::theory::Theory;
 use anyhow::Result;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use std::path::Path;
@@ -21,7 +21,7 @@ fn level(label: String, curves: &[Curve], y: f64) -> Series {
 fn measured(
     curves: &[Curve],
     name: &str,
-    f: fn(&super::dynamics_out::Row) -> Option<f64>,
+    f: fn(&super::rows::Row) -> Option<f64>,
 ) -> (Vec<Series>, (f64, f64)) {
     let mut range = (f64::INFINITY, 0f64);
     let mut series = Vec::new();
@@ -32,7 +32,11 @@ fn measured(
         }
         range = y.iter().fold(range, |(a, b), &v| (a.min(v), b.max(v)));
         let s = Series::new(format!("{name} ({})", c.kind), x, y);
-        series.push(if c.kind == "ema" { s.as_dashed() } else { s });
+        series.push(if c.kind == WeightKind::Ema {
+            s.as_dashed()
+        } else {
+            s
+        });
     }
     (series, range)
 }

@@ -6,10 +6,10 @@
 //! c (tau = c * step) is fitted by least squares on the log held-out loss of the default curve
 //! (`diffmem_metrics::theory::clock`). Writes `dynamics_theory.csv`.
 
-use super::dynamics::DynamicsInputs;
-use super::dynamics_out::Curve;
-use super::gaussian;
-use super::paired::PairedRows;
+use super::args::DynamicsInputs;
+use super::rows::{Curve, WeightKind};
+use crate::eval::gaussian;
+use crate::eval::paired::PairedRows;
 use crate::io::csv::{number, write_csv};
 use crate::run::LoadedRun;
 use anyhow::Result;
@@ -45,7 +45,7 @@ pub struct Theory {
     /// The fitted clock.
     pub fit: ClockFit,
     /// The curve the clock was fitted on (`raw`, or `ema` without raw weights).
-    pub kind: &'static str,
+    pub kind: WeightKind,
     /// The theory at every snapshot step of that curve.
     pub at_snapshots: Vec<TheoryPoint>,
     /// The theory on a dense log grid of steps (for the figures).
@@ -78,7 +78,7 @@ impl Theory {
         json!({
             "model": "gradient flow of the linear denoiser from W = 0 on the run's training rows (arXiv 2505.24769)",
             "clock": "tau = c * step, c fitted by least squares on ln(held-out loss)",
-            "fitted_on": self.kind,
+            "fitted_on": self.kind.name(),
             "c": self.fit.c,
             "rms_log_error": self.fit.rms_log_error,
             "at_bound": self.fit.at_bound,

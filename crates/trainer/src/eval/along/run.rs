@@ -1,26 +1,16 @@
-//! `diffmem eval RUN --along-training`: every snapshot of `train --snapshots K`
-//! (`run/snapshots.rs`) evaluated with the same sampler noise, its raw weights (the default
-//! curve: an EMA lags and hides the onset) and its EMA. Per snapshot: R_mem with a bootstrap
-//! 95% interval, mean d1 to the training and held-out sets, train and held-out loss and their
-//! gap, and with `--against RUN2` the sample agreement and the score-level agreement with
-//! RUN2's snapshot at the same step; with `quality`, `gaussian`, `mia` the FWD, the samples'
-//! KL and the MIA AUC (`dynamics_optional.rs`). From the curves, tau_mem and tau_gen
-//! (`diffmem_metrics::dynamics`), and for a `linear` run on Gaussian data the gradient-flow
-//! theory with a fitted clock (`dynamics_theory.rs`). Writes `dynamics.csv`, the figures
-//! `dynamics*.png` and the `dynamics` entry of `metrics.json` (schema: docs/metrics.md).
-//!
-//! An exact model (`empirical`, `linear-exact`) is the same closed form at every step: it is
-//! evaluated once, and that row stands for every step of the run's snapshot schedule.
+//! The runner: evaluates every target (snapshot and weight kind) and writes the results.
 
-use super::{Metric, draw_samples, loss, memorization};
-use crate::eval::dynamics_optional::Optional;
-use crate::eval::dynamics_out::{self, Curve, Row};
-use crate::eval::dynamics_theory;
+use super::args::{ALONG_TRAINING, DynamicsInputs};
+use super::optional::Optional;
+use super::out;
+use super::rows::{Curve, Row, WeightKind};
+use super::theory;
 use crate::eval::paired::PairedRows;
 use crate::eval::score_agreement;
+use crate::eval::{Metric, draw_samples, loss, memorization};
 use crate::io::progress::Verbosity;
-use crate::run::config::SampleSection;
 use crate::run::{LoadedRun, snapshots};
+use crate::run::{RunDir, WeightFile};
 use anyhow::{Context, Result, bail};
 use diffmem_metrics::agreement::{Centering, paired_cosine};
 use diffmem_metrics::dynamics::{fraction_interval, resamples};
@@ -28,66 +18,13 @@ use diffmem_metrics::memorization::per_sample;
 use diffmem_model::Denoiser;
 use std::path::{Path, PathBuf};
 
-/// Flags of `diffmem eval --along-training`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct DynamicsArgs {
-    /// Evaluate every snapshot of `train --snapshots K` (raw and EMA weights, the same sampler
-    /// noise): dynamics.csv, dynamics.png, tau_mem and tau_gen. Metrics: mem, loss, agree,
-    /// quality (FWD), gaussian (KL of the samples' fit), mia (best-t AUC); for a `linear` run
-    /// on Gaussian data also the gradient-flow theory with a fitted clock.
-    #[arg(long)]
-    pub along_training: bool,
-    /// tau_mem: the R_mem level whose first crossing marks the onset of memorisation.
-    #[arg(long, default_value_t = 0.1, value_parser = crate::io::range::positive_f64)]
-    pub tau_mem_threshold: f64,
-    /// tau_gen: held-out loss within this relative tolerance of its lowest value.
-    #[arg(long, default_value_t = 0.05, value_parser = crate::io::range::non_negative_f64)]
-    pub tau_gen_tolerance: f64,
-    /// Bootstrap resamples for the intervals of R_mem and tau_mem.
-    #[arg(long, default_value_t = 1000, value_parser = crate::io::range::positive_usize)]
-    pub bootstrap: usize,
-}
-
-/// The metrics measured per snapshot.
-pub const ALONG_TRAINING: [Metric; 7] = [
-    Metric::Mem,
-    Metric::Loss,
-    Metric::Agree,
-    Metric::Quality,
-    Metric::Gaussian,
-    Metric::Mia,
-    Metric::Points,
-];
-
 /// Seed of the bootstrap resamples.
 const BOOTSTRAP_SEED: u64 = 0xB007;
-
-/// What an along-training evaluation needs besides the run.
-pub struct DynamicsInputs<'a> {
-    /// The metrics asked for (of [`ALONG_TRAINING`]).
-    pub metrics: &'a [Metric],
-    /// How samples are drawn (the same seed for every snapshot).
-    pub section: &'a SampleSection,
-    /// Output directory.
-    pub out: &'a Path,
-    /// Memorisation threshold on d1/d2.
-    pub threshold: f64,
-    /// Timesteps of the loss curves.
-    pub loss_points: usize,
-    /// Rows per set of the loss curves.
-    pub loss_rows: usize,
-    /// Second run for the agreements.
-    pub against: Option<&'a Path>,
-    /// The flags above.
-    pub args: &'a DynamicsArgs,
-    /// How progress shows (`--quiet`, `--plain`).
-    pub progress: Verbosity,
-}
 
 /// One set of weights to evaluate: a snapshot's raw or EMA weights, or an exact model.
 struct Target {
     step: usize,
-    kind: &'static str,
+    kind: WeightKind,
     dir: Option<PathBuf>,
 }
 
@@ -104,7 +41,7 @@ fn targets(r: &LoadedRun) -> Result<Vec<Target>> {
         }
         return Ok(vec![Target {
             step: steps[0],
-            kind: "fitted",
+            kind: WeightKind::Fitted,
             dir: None,
         }]);
     }
@@ -118,15 +55,15 @@ fn targets(r: &LoadedRun) -> Result<Vec<Target>> {
     Ok(list
         .into_iter()
         .flat_map(|(step, dir)| {
-            let ema = dir.join("ema.bpk").exists();
+            let ema = WeightFile::Ema.path(&dir).exists();
             let raw = Target {
                 step,
-                kind: "raw",
+                kind: WeightKind::Raw,
                 dir: Some(dir.clone()),
             };
             let e = ema.then(|| Target {
                 step,
-                kind: "ema",
+                kind: WeightKind::Ema,
                 dir: Some(dir),
             });
             std::iter::once(raw).chain(e)
@@ -144,7 +81,7 @@ fn model_of(r: &LoadedRun, t: &Target) -> Result<Option<Box<dyn Denoiser>>> {
         .model
         .init_net(r.train.shape, r.cfg.diffusion.timesteps, &r.device.device)?
         .context("not a trainable model")?;
-    let net = snapshots::load(fresh, dir, t.kind == "ema")?
+    let net = snapshots::load(fresh, dir, t.kind == WeightKind::Ema)?
         .with_context(|| format!("snapshot {} has no {} weights", dir.display(), t.kind))?;
     Ok(Some(Box::new(net)))
 }
@@ -154,21 +91,18 @@ fn partner(other: &LoadedRun, t: &Target) -> Option<Target> {
     if other.cfg.model.is_exact() {
         return Some(Target {
             step: t.step,
-            kind: "fitted",
+            kind: WeightKind::Fitted,
             dir: None,
         });
     }
-    let dir = other
-        .dir
-        .join(snapshots::SNAPSHOTS_DIR)
-        .join(crate::run::checkpoint::step_dir_name(t.step));
-    let kind = if t.kind == "ema" { "ema" } else { "raw" };
-    let file = if kind == "ema" {
-        "ema.bpk"
+    let dir = RunDir::at(&other.dir).snapshot(t.step);
+    let ema = t.kind == WeightKind::Ema;
+    let kind = if ema {
+        WeightKind::Ema
     } else {
-        "model.bpk"
+        WeightKind::Raw
     };
-    dir.join(file).exists().then_some(Target {
+    WeightFile::of(ema).path(&dir).exists().then_some(Target {
         step: t.step,
         kind,
         dir: Some(dir),
@@ -218,7 +152,7 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
     let mut points = inp
         .metrics
         .contains(&Metric::Points)
-        .then(|| super::dynamics_points::PointsTrack::new(r.train.len()));
+        .then(|| super::points::PointsTrack::new(r.train.len()));
     let mut missing = Vec::new();
     for (k, t) in targets.iter().enumerate() {
         if inp.progress != Verbosity::Silent {
@@ -255,15 +189,15 @@ pub fn run(r: &mut LoadedRun, inp: &DynamicsInputs<'_>) -> Result<serde_json::Va
         rows = replicate(rows.remove(0), &snapshots::for_config(&r.cfg));
     }
     let curves = Curve::split(rows, inp.args, &res);
-    let theory = dynamics_theory::overlay(r, inp, &curves)?;
-    dynamics_out::write(
+    let theory = theory::overlay(r, inp, &curves)?;
+    out::write(
         inp.out,
         &curves,
         inp.args,
         theory.as_ref(),
         optional.fwd_floor(),
     )?;
-    let mut v = dynamics_out::json(&curves, inp, res.len(), optional.json(), theory.as_ref());
+    let mut v = out::json(&curves, inp, res.len(), optional.json(), theory.as_ref());
     if let Some(p) = &points {
         v["points"] = p.write(inp.out, &r.train, &r.device.device)?;
     }
@@ -358,7 +292,7 @@ fn agree(
 /// Puts `value` under `metrics.dynamics` of `out/metrics.json` (keeping the rest of an
 /// existing document, or starting one) and prints it (`--json`) or its headline numbers.
 pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: bool) -> Result<()> {
-    let path = out.join("metrics.json");
+    let path = RunDir::at(out).metrics();
     let mut doc = std::fs::read_to_string(&path)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
@@ -367,7 +301,7 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
             serde_json::json!({
                 "schema": "diffmem.metrics/1 (docs/metrics.md)",
                 "run": r.dir.display().to_string(),
-                "run_config_sha256": crate::run::checksum::sha256_file(&r.dir.join("config.toml")).ok(),
+                "run_config_sha256": crate::run::checksum::sha256_file(&RunDir::at(&r.dir).config()).ok(),
                 "data": r.cfg.data.spec,
                 "n_train": r.train.len(),
                 "n_heldout": r.heldout.len(),
@@ -379,7 +313,7 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
     // The verdict of the last snapshot (its samples, loss and quality) and of the run's
     // training log, from the one decision table.
     let signals = crate::verdict::Signals::from_dynamics(&value).or(
-        crate::verdict::Signals::of_log_file(&r.dir.join("log.jsonl")),
+        crate::verdict::Signals::of_log_file(&RunDir::at(&r.dir).log()),
     );
     let v = crate::verdict::decide(
         &signals,
@@ -407,7 +341,7 @@ pub fn record(out: &Path, r: &LoadedRun, value: serde_json::Value, print_json: b
     );
     println!("  {}", tau_mem_line(d));
     println!("  tau_gen                 {}", show(&d["tau_gen"]));
-    if let Some(line) = dynamics_theory::Theory::headline(&d["theory"]) {
+    if let Some(line) = theory::Theory::headline(&d["theory"]) {
         println!("  {line}");
     }
     println!(
@@ -452,7 +386,7 @@ fn tau_mem_line(d: &serde_json::Value) -> String {
 /// Keeps the `dynamics` entry of an existing `out/metrics.json` in the metrics of a new plain
 /// evaluation (the along-training results describe their own samples and stay valid).
 pub fn carry_over(out: &Path, results: &mut serde_json::Map<String, serde_json::Value>) {
-    let old = std::fs::read_to_string(out.join("metrics.json"))
+    let old = std::fs::read_to_string(RunDir::at(out).metrics())
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
     if let Some(d) = old.and_then(|mut v| v["metrics"].get_mut("dynamics").map(|d| d.take())) {

@@ -2,10 +2,10 @@
 //! against the step, log axis) and `dynamics_loss.png` (train and held-out loss against the
 //! step, with the linear theory dashed).
 
-use super::dynamics::DynamicsArgs;
-use super::dynamics_out::{Curve, Row};
-use super::dynamics_theory::{Theory, TheoryPoint};
-use super::score_agreement::ScoreAgreement;
+use super::args::DynamicsArgs;
+use super::rows::{Curve, Row, WeightKind};
+use super::theory::{Theory, TheoryPoint};
+use crate::eval::score_agreement::ScoreAgreement;
 use anyhow::Result;
 use diffmem_metrics::plot::{PlotSpec, Series, line_plot};
 use std::path::Path;
@@ -20,7 +20,7 @@ pub fn time_markers(
 ) -> Vec<Series> {
     curves
         .iter()
-        .filter(|c| c.kind != "ema")
+        .filter(|c| c.kind != WeightKind::Ema)
         .filter_map(|c| {
             let t = time(c)?;
             let label = format!("{name} ({}) = {t:.0}", c.kind);
@@ -60,7 +60,11 @@ pub fn memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result
         let lo = c.rows.iter().filter_map(|r| r.r_mem_interval?.lo).collect();
         let hi = c.rows.iter().filter_map(|r| r.r_mem_interval?.hi).collect();
         let s = Series::new(format!("R_mem ({}, 95% bootstrap)", c.kind), x, y).with_band(lo, hi);
-        series.push(if c.kind == "ema" { s.as_dashed() } else { s });
+        series.push(if c.kind == WeightKind::Ema {
+            s.as_dashed()
+        } else {
+            s
+        });
         if let Some(t) = c.tau_mem {
             series.push(marker(
                 format!("tau_mem ({}) = {t:.0}", c.kind),
@@ -70,43 +74,8 @@ pub fn memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result
             ));
         }
     }
-    for c in curves.iter().filter(|c| c.kind != "ema") {
-        let (x, y) = xy(c, |r| r.agree);
-        if !x.is_empty() {
-            series.push(Series::new(format!("sample agreement ({})", c.kind), x, y));
-        }
-        let (x, y) = xy(c, |r| r.score.as_ref().map(ScoreAgreement::heldout_mean));
-        if !x.is_empty() {
-            series.push(Series::new(
-                format!("score agreement, held-out ({})", c.kind),
-                x,
-                y,
-            ));
-        }
-        let (x, y) = xy(c, |r| r.mia_auc);
-        if !x.is_empty() {
-            series.push(Series::new(
-                format!("membership-inference AUC, best t ({})", c.kind),
-                x,
-                y,
-            ));
-        }
-        if let Some(p) = c.score_peak_step {
-            series.push(marker(
-                format!("score agreement peak = {p}"),
-                p as f64,
-                0.0,
-                1.0,
-            ));
-        }
-        if let Some(b) = c.best_heldout_step.filter(|_| c.score_peak_step.is_some()) {
-            series.push(marker(
-                format!("lowest held-out loss = {b}"),
-                b as f64,
-                0.0,
-                1.0,
-            ));
-        }
+    for c in curves.iter().filter(|c| c.kind != WeightKind::Ema) {
+        series.extend(agreement_series(c));
     }
     let (x0, x1) = step_range(curves);
     series.push(
@@ -132,6 +101,49 @@ pub fn memorisation(out: &Path, curves: &[Curve], args: &DynamicsArgs) -> Result
     Ok(())
 }
 
+/// The sample and held-out score agreements, the membership-inference AUC and the markers of
+/// the score-agreement peak and the lowest held-out loss of one curve.
+fn agreement_series(c: &Curve) -> Vec<Series> {
+    let mut series = Vec::new();
+    let (x, y) = xy(c, |r| r.agree);
+    if !x.is_empty() {
+        series.push(Series::new(format!("sample agreement ({})", c.kind), x, y));
+    }
+    let (x, y) = xy(c, |r| r.score.as_ref().map(ScoreAgreement::heldout_mean));
+    if !x.is_empty() {
+        series.push(Series::new(
+            format!("score agreement, held-out ({})", c.kind),
+            x,
+            y,
+        ));
+    }
+    let (x, y) = xy(c, |r| r.mia_auc);
+    if !x.is_empty() {
+        series.push(Series::new(
+            format!("membership-inference AUC, best t ({})", c.kind),
+            x,
+            y,
+        ));
+    }
+    if let Some(p) = c.score_peak_step {
+        series.push(marker(
+            format!("score agreement peak = {p}"),
+            p as f64,
+            0.0,
+            1.0,
+        ));
+    }
+    if let Some(b) = c.best_heldout_step.filter(|_| c.score_peak_step.is_some()) {
+        series.push(marker(
+            format!("lowest held-out loss = {b}"),
+            b as f64,
+            0.0,
+            1.0,
+        ));
+    }
+    series
+}
+
 /// The smallest and largest step of the curves.
 pub fn step_range(curves: &[Curve]) -> (f64, f64) {
     let steps = curves
@@ -155,7 +167,11 @@ pub fn loss(out: &Path, curves: &[Curve], theory: Option<&Theory>) -> Result<()>
             let (x, y) = xy(c, f);
             range = y.iter().fold(range, |(a, b), &v| (a.min(v), b.max(v)));
             let s = Series::new(format!("{name} loss ({})", c.kind), x, y);
-            series.push(if c.kind == "ema" { s.as_dashed() } else { s });
+            series.push(if c.kind == WeightKind::Ema {
+                s.as_dashed()
+            } else {
+                s
+            });
         }
     }
     if series.iter().all(|s| s.x.is_empty()) {
