@@ -280,11 +280,9 @@ fn kept_figure(ctx: &Context, files: &mut Vec<String>) -> Result<()> {
             if let Some((x, y)) = kept_curve(r, b) {
                 s.push(Series::new(format!("{model} d{}", b + 1), x, y));
             }
-            if model == EMPIRICAL {
-                if let Some(c) = critical(r, b) {
-                    let label = format!("s^2/(2 ln N), d{}", b + 1);
-                    s.push(Series::new(label, vec![c, c], vec![0.0, 1.0]).as_dashed());
-                }
+            if let Some(c) = critical(r, b).filter(|_| model == EMPIRICAL) {
+                let label = format!("s^2/(2 ln N), d{}", b + 1);
+                s.push(Series::new(label, vec![c, c], vec![0.0, 1.0]).as_dashed());
             }
         }
     }
