@@ -6,6 +6,7 @@ mod doctor;
 mod eval;
 mod io;
 mod report;
+mod reproduce;
 mod run;
 mod sample;
 mod sweep;
@@ -48,6 +49,8 @@ enum Command {
     Sweep(Box<cmd::sweep::SweepArgs>),
     /// Merge a sweep's runs into report.csv, plots against N and report.html.
     Report(cmd::report::ReportArgs),
+    /// A source paper's experiment: its sweep, figures, claims.json and a summary (--list).
+    Reproduce(cmd::reproduce::ReproduceArgs),
     /// Export a run's weights for other frameworks (safetensors, loadable in PyTorch).
     Export(cmd::export::ExportArgs),
     /// List the devices and check that training on one gives what the CPU gives.
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::Theory(a) => cmd::theory::run(a),
         Command::Sweep(a) => cmd::sweep::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Reproduce(a) => cmd::reproduce::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Doctor(a) => cmd::doctor::run(a),
         Command::Completions(a) => cmd::meta::completions(a, Cli::command()),

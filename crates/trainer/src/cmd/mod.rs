@@ -6,6 +6,7 @@ pub mod eval;
 pub mod export;
 pub mod meta;
 pub mod report;
+pub mod reproduce;
 pub mod sample;
 pub mod sweep;
 pub mod theory;

@@ -1,0 +1,85 @@
+//! `diffmem reproduce NAME`: the experiments of the source papers, each as a sweep file shipped
+//! in the binary (scripts/reproduce/NAME.toml, copied into the output directory so a user can
+//! edit and rerun it), run by `diffmem sweep`, reported by `diffmem report`, and then judged
+//! by one module per reproduction that turns the runs' metrics into claims ([`claims`]) and
+//! draws the paper-style figures.
+//!
+//! - [`merger_goldt`]: trained linear denoisers on Gaussian data against the exact theory
+//!   (Merger & Goldt, arXiv 2505.24769);
+//! - [`achilli_manifold`]: block collapse on the linear manifold (Achilli et al., arXiv
+//!   2410.08727);
+//! - [`achilli_mnist`]: latent dimension of the learned score against N on MNIST (same paper);
+//! - [`bonnaire`]: tau_mem and tau_gen against N (Bonnaire et al., arXiv 2505.17638).
+
+pub mod achilli_manifold;
+pub mod achilli_mnist;
+pub mod bonnaire;
+pub mod claims;
+pub mod figure;
+pub mod growth;
+pub mod isotropic_c;
+pub mod merger_goldt;
+pub mod records;
+
+use crate::report::collect::RunRecord;
+use anyhow::Result;
+use claims::Outcome;
+use std::path::Path;
+
+/// What a reproduction's judge sees: its directory, the collected runs and the size.
+pub struct Context<'a> {
+    /// The reproduction's directory (the sweep directory).
+    pub dir: &'a Path,
+    /// The sweep's runs (every run under runs/, with its metrics).
+    pub runs: &'a [RunRecord],
+    /// Whether this is the reduced CI size (its tolerances are the CI ones).
+    pub ci: bool,
+}
+
+/// One reproduction: its sweep file and its judge.
+pub struct Reproduction {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// The paper it reproduces.
+    pub paper: &'static str,
+    /// What the full size runs, in one line.
+    pub summary: &'static str,
+    /// How complete this version is (shown by `--list`).
+    pub state: &'static str,
+    /// The sweep file (scripts/reproduce/NAME.toml).
+    pub spec: &'static str,
+    /// Decides the claims and writes the figures.
+    pub judge: fn(&Context) -> Result<Outcome>,
+}
+
+/// Every reproduction, in the order `--list` prints them.
+pub const ALL: [Reproduction; 4] = [
+    merger_goldt::REPRODUCTION,
+    achilli_manifold::REPRODUCTION,
+    achilli_mnist::REPRODUCTION,
+    bonnaire::REPRODUCTION,
+];
+
+/// The reproduction called `name`.
+pub fn find(name: &str) -> Option<&'static Reproduction> {
+    ALL.iter().find(|r| r.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_sweep_file_parses_at_both_sizes() {
+        for r in &ALL {
+            for ci in [false, true] {
+                let root: toml::Table = toml::from_str(r.spec).unwrap();
+                let spec = crate::sweep::spec::SweepSpec::from_table(root, r.name, ci, &[], r.name)
+                    .unwrap_or_else(|e| panic!("{} (ci {ci}): {e:#}", r.name));
+                crate::sweep::grid::expand(&spec)
+                    .unwrap_or_else(|e| panic!("{} (ci {ci}): {e:#}", r.name));
+            }
+        }
+        assert!(find("merger-goldt").is_some() && find("nope").is_none());
+    }
+}
