@@ -1,4 +1,4 @@
-//! glibc allocator settings for a tensor workload (issue 15).
+//! glibc allocator settings for a tensor workload (measured in docs/performance-log.md).
 //!
 //! By default glibc serves every block above its mmap threshold (128 KiB, growing up to
 //! 32 MiB only after frees of mmapped blocks) with a fresh `mmap`, and trims the heap top

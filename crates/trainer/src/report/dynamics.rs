@@ -1,4 +1,4 @@
-//! The report's figures of memorisation along training (`eval --along-training`, issue 17):
+//! The report's figures of memorisation along training (`eval --along-training`):
 //! tau_mem and tau_gen against N on log-log axes with the fitted power law tau_mem ~ N^a
 //! (Bonnaire et al., arXiv 2505.17638, find a = 1), and the R_mem-vs-step curve of every run,
 //! one colour per N.
