@@ -20,6 +20,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Arguments of `diffmem sweep`.
+// The field docs are `--help` text: `[base]`, `[ci]` name TOML tables there, not doc links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Args, Debug, Default)]
 pub struct SweepArgs {
     /// The sweep spec (TOML: [base] run config, [axes], [models], [eval], [slurm], [ci]).
@@ -282,11 +284,11 @@ fn run_task(
     if a.json {
         print_json(&summary::point(p, Some(&r)));
     }
-    return match r.outcome {
+    match r.outcome {
         Outcome::Failed { .. } => bail!("grid point {i} ({}) failed", p.name),
         Outcome::Interrupted => interrupted(&a.spec, sweep_dir),
         _ => Ok(()),
-    };
+    }
 }
 
 /// SIGINT/SIGTERM: start no further point, pass the signal on to the running children (in
@@ -322,7 +324,7 @@ fn run_local(
         sweep_dir.display()
     );
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let reports = pool::run(&points, jobs, &stop, |p| {
+    let reports = pool::run(points, jobs, &stop, |p| {
         let r = ctx.run(p);
         let k = done.fetch_add(1, Ordering::SeqCst) + 1;
         print_outcome(p, &r, k, points.len());

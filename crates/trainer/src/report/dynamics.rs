@@ -201,7 +201,9 @@ fn read_curve(path: &Path) -> Option<(Vec<f64>, Vec<f64>)> {
 /// Draws `r_mem_dynamics.png` (one curve per N and line: the mean over the seeds that share
 /// the schedule); false when no run has a curve.
 fn curves(dir: &Path, runs: &[RunRecord]) -> Result<bool> {
-    let mut groups: Vec<(usize, String, Vec<f64>, Vec<Vec<f64>>)> = Vec::new();
+    // (N, line, steps, one R_mem curve per seed)
+    type Group = (usize, String, Vec<f64>, Vec<Vec<f64>>);
+    let mut groups: Vec<Group> = Vec::new();
     for r in runs {
         let Some((x, y)) = read_curve(&dir.join(RUNS_DIR).join(&r.name).join("dynamics.csv"))
         else {

@@ -556,7 +556,7 @@ impl RunConfig {
         if !(0.0..1.0).contains(&o.beta1) || !(0.0..1.0).contains(&o.beta2) || o.eps <= 0.0 {
             bail!("Adam needs 0 <= --adam-beta1, --adam-beta2 < 1 and --adam-eps > 0");
         }
-        if o.clip.is_some_and(|c| !(c > 0.0)) {
+        if o.clip.is_some_and(|c| c.is_nan() || c <= 0.0) {
             bail!("--clip must be positive (or none)");
         }
         if !(0.0..1.0).contains(&t.ema_decay) {
