@@ -19,6 +19,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// `--emit`: the scheduler a script is written for.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// A Slurm job array: `sweep.sbatch` and `tasks.tsv`.
+    Slurm,
+}
+
 /// Arguments of `diffmem sweep`.
 // The field docs are `--help` text: `[base]`, `[ci]` name TOML tables there, not doc links.
 #[allow(rustdoc::broken_intra_doc_links)]
@@ -36,8 +43,8 @@ pub struct SweepArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Write a scheduler script instead of running: `slurm` (sweep.sbatch and tasks.tsv).
-    #[arg(long, value_parser = ["slurm"])]
-    pub emit: Option<String>,
+    #[arg(long, value_enum)]
+    pub emit: Option<Emit>,
     /// Run grid point I only (the Slurm array task index, see tasks.tsv).
     #[arg(long)]
     pub task: Option<usize>,
