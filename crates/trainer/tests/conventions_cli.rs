@@ -10,7 +10,7 @@ mod common;
 use common::{header, npy, ok, run, s, sample_npy};
 
 fn tmpdir(name: &str) -> PathBuf {
-    common::tmpdir("science", name)
+    common::tmpdir("conventions", name)
 }
 
 /// Per-coordinate mean and variance of `[n, d]` rows.
