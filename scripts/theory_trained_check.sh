@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full-size check of issue 7: a `linear` model trained by SGD (one affine map per timestep) on a
+# Theory check at full size: a `linear` model trained by SGD (one affine map per timestep) on a
 # d = 20 power-law Gaussian, Merger & Goldt schedule (beta 1e-4..1e-2, T = 1000), ends close to
 # the exact optimum W_t*, and its DDPM samples follow the predicted Gaussian. The closed form
 # (`linear-exact`) is checked alongside as the reference.

@@ -3,7 +3,7 @@
 //! `manifold:paper-raw` at a training-set size N, the theory's critical VE noise level per
 //! block beside the measured collapse level (kept fraction 1/2) with clean probes
 //! (sqrt(abar_t) x^mu) and noised probes (sqrt(abar_t) x^mu + sqrt(1 - abar_t) z). The
-//! numbers quoted in issue 12 and `docs/metrics.md`; not a test.
+//! numbers behind the block-collapse paragraph of `docs/metrics.md`; not a test.
 //!
 //!   cargo run --release -p diffmem-metrics --example block_collapse [-- N POINTS DRAWS]
 

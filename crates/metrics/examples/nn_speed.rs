@@ -1,5 +1,5 @@
 //! Times a nearest-neighbour search of M queries against N references in dimension D on the
-//! flex (CPU) device; by default the MNIST-sized case of issue 5 (10k x 60k x 784, k = 2).
+//! flex (CPU) device; by default an MNIST-sized eval (10k x 60k x 784, k = 2).
 //!
 //! `cargo run --release -p diffmem-metrics --example nn_speed [-- M N D]`
 

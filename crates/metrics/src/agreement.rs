@@ -113,7 +113,7 @@ pub fn paired_cosine(a: &[f32], b: &[f32], dim: usize, centering: Centering) -> 
         .collect())
 }
 
-/// cos(x_i, train[nn[i]]): each sample (`[M, dim]`) against the training image `nn[i]` (e.g. its
+/// `cos(x_i, train[nn[i]])`: each sample (`[M, dim]`) against the training image `nn[i]` (e.g. its
 /// nearest neighbour, [`crate::nn::Neighbours::indices_at`]`(0)`) of `train` (`[N, dim]`).
 pub fn nn_cosine(
     samples: &[f32],

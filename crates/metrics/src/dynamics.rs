@@ -1,5 +1,5 @@
-//! Memorisation along training time (issue 17): the percentile bootstrap of a memorised
-//! fraction, the onset times tau_mem and tau_gen, and the power law tau_mem ~ N^a.
+//! Memorisation along training time (`eval --along-training`): the percentile bootstrap of a
+//! memorised fraction, the onset times tau_mem and tau_gen, and the power law tau_mem ~ N^a.
 //!
 //! - **Bootstrap** (Efron & Tibshirani, *An Introduction to the Bootstrap*, 1993, ch. 13): the
 //!   M samples are drawn again with replacement B times; the 2.5% and 97.5% percentiles of the

@@ -77,7 +77,7 @@ impl Gaussian {
     /// Log-densities ln N(x; mean, cov) of the `n x d` row-major points `xs`.
     pub fn log_densities(&self, xs: &[f64]) -> Result<Vec<f64>> {
         let d = self.d;
-        if xs.len() % d != 0 {
+        if !xs.len().is_multiple_of(d) {
             return Err(MetricsError::Invalid(format!(
                 "{} values are not rows of dimension {d}",
                 xs.len()

@@ -38,7 +38,7 @@ pub fn nn_ratios(train: &Neighbours) -> Result<Vec<f64>> {
         .collect())
 }
 
-/// R_mem = #{i : ratios[i] < threshold} / M (strict inequality). The threshold must lie in
+/// `R_mem = #{i : ratios[i] < threshold} / M` (strict inequality). The threshold must lie in
 /// (0, 1): 0 would memorise nothing and 1 or more everything (d_1 <= d_2); the list must not
 /// be empty.
 pub fn memorization_fraction(ratios: &[f64], threshold: f64) -> Result<f64> {

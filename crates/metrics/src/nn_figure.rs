@@ -245,7 +245,7 @@ fn paint<DB: DrawingBackend>(
             (format!("d1/d2 = {ratio:.2}"), &grey),
         ];
         for (n, (s, style)) in lines.iter().enumerate() {
-            root.draw_text(s, *style, (tx, y0 + 16 * n as i32))
+            root.draw_text(s, style, (tx, y0 + 16 * n as i32))
                 .map_err(err)?;
         }
         if ratio < fig.threshold {

@@ -1,4 +1,4 @@
-//! The `nn_grid` figure of issue 5: each generated sample beside its nearest and second-nearest
+//! The `nn_grid` figure of `eval`: each generated sample beside its nearest and second-nearest
 //! training images, so that copies (memorisation, Gu et al., arXiv 2310.02664) are visible.
 //!
 //! [`nn_triplets`] returns the images in display order, `[3 L, D]` row-major for L chosen

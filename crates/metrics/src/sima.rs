@@ -45,7 +45,7 @@ pub fn sima_statistic(eps: &[f32], dim: usize) -> Vec<f64> {
         .collect()
 }
 
-/// `out[j][m]` = s_{grid[j]}(row m) for every row of `rows` (`[M, dim]`), `batch` rows a batch.
+/// `out[j][m]` = `s_{grid[j]}(row m)` for every row of `rows` (`[M, dim]`), `batch` rows a batch.
 pub fn sima_scores(
     model: &dyn Denoiser,
     diffusion: &Diffusion,

@@ -64,6 +64,8 @@ pub fn clip_global_norm<M: Module>(model: &M, grads: &mut GradientsParams, max_n
 
 /// One training step on the batch `x0` with timesteps `t` and noise `eps` (all on the
 /// autodiff device of `net`). Returns the updated network and the (device) loss.
+// Long argument list: to become a context (model, diffusion, device) and a job.
+#[allow(clippy::too_many_arguments)]
 pub fn train_step(
     net: Net,
     optim: &mut ModuleOptimizer,

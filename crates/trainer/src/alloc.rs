@@ -1,4 +1,4 @@
-//! glibc allocator settings for a tensor workload (issue 15).
+//! glibc allocator settings for a tensor workload.
 //!
 //! By default glibc serves every block above its mmap threshold (128 KiB, growing up to
 //! 32 MiB only after frees of mmapped blocks) with a fresh `mmap`, and trims the heap top
@@ -7,7 +7,7 @@
 //! and reusable; `M_TOP_PAD` = 512 MiB grows the heap in large steps and keeps that much
 //! free at its top instead of returning it after each step. Setting the trim threshold alone
 //! measured 40% slower, so only these two are set. The benchmark row that justifies them is
-//! in `docs/performance.md`. Shared with `benches/speed.rs` (`#[path]` module) so that the
+//! in `docs/performance-log.md`. Shared with `benches/speed.rs` (`#[path]` module) so that the
 //! benchmark measures what the binary runs.
 
 /// Applies the settings (gnu/linux only; elsewhere a no-op). Call first thing in `main`,

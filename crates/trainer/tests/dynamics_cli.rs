@@ -340,7 +340,8 @@ fn quality_and_mia_along_training_are_the_plain_metrics_per_snapshot() {
         assert_eq!(auc[k], mia["auc"].as_f64());
         assert_eq!(best_t[k], mia["paper_t"].as_f64());
     }
-    // Known answer (issue 18): the empirical model's attack is near perfect.
+    // Known answer (as for the plain `eval --metrics mia`): the empirical model's attack is
+    // near perfect.
     assert!(auc[0].unwrap() > 0.95, "{auc:?}");
     let floor = d["optional"]["fwd_floor"].as_f64().unwrap();
     assert!((floor / q["floor"]["value"].as_f64().unwrap() - 1.0).abs() < 1e-9);

@@ -1,4 +1,4 @@
-//! What a researcher sees of a run (issue 19), end to end on tiny data: the training curves
+//! What a researcher sees of a run, end to end on tiny data: the training curves
 //! `loss.png`, sample grids during training, the nn_grid figures, exports and terminal text.
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
-//! Issue 18 end to end on exact denoisers, whose answers are known: each exact run follows its
-//! own reference (r^2 = 1), membership inference finds the empirical score's training set
-//! (AUC ~ 1 at small t) and not a Gaussian fit at N >> d (AUC ~ 1/2), and sample quality
-//! puts Gaussian blobs far above the real-vs-real floor, which itself brackets 0 for KID.
+//! Reference following (`--metrics ref`), membership inference and sample quality end to end on
+//! exact denoisers, whose answers are known: each exact run follows its own reference
+//! (r^2 = 1), membership inference finds the empirical score's training set (AUC ~ 1 at small
+//! t) and not a Gaussian fit at N >> d (AUC ~ 1/2), and sample quality puts Gaussian blobs far above
+//! the real-vs-real floor, which itself brackets 0 for KID.
 
 use std::path::{Path, PathBuf};
 

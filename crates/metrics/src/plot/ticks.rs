@@ -27,7 +27,7 @@ fn values(lo: f64, hi: f64, ms: &[f64], stride: i32) -> Vec<f64> {
 }
 
 /// Tick values for a log axis over `lo..hi` (both > 0): the sparsest mantissa set with at
-/// least [`MIN_TICKS`] values in range and at most [`MAX_TICKS`]; decades thinned when even
+/// least `MIN_TICKS` values in range and at most `MAX_TICKS`; decades thinned when even
 /// one value per decade is too many. Empty for an unusable range.
 pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let (lo, hi) = (lo.min(hi), lo.max(hi));

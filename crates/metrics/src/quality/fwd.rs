@@ -34,7 +34,7 @@ pub struct Features {
 /// `level` that divides both image sides, or the raw coordinates for flat data.
 pub fn features(rows: &[f32], shape: SampleShape, level: usize) -> Result<Features> {
     let d = shape.dim();
-    if d == 0 || rows.len() % d != 0 {
+    if d == 0 || !rows.len().is_multiple_of(d) {
         return Err(MetricsError::Invalid(format!(
             "{} values are not rows of dimension {d}",
             rows.len()

@@ -36,7 +36,7 @@ pub fn packets_1d(x: &mut [f64], level: usize) {
 /// The largest level L <= `max_level` with both sides divisible by 2^L.
 pub fn max_level(h: usize, w: usize, max_level: usize) -> usize {
     let mut l = 0;
-    while l < max_level && h % (2 << l) == 0 && w % (2 << l) == 0 {
+    while l < max_level && h.is_multiple_of(2 << l) && w.is_multiple_of(2 << l) {
         l += 1;
     }
     l

@@ -31,7 +31,11 @@ pub fn collapse_time_isotropic(sigma2: f64, n: f64, d: usize) -> f64 {
 /// t_C for any spectrum: the root of f(t) = ln N, by bisection in ln t (f decreases from
 /// +infinity to 0). Needs N >= 2 and a spectrum with some positive variance.
 pub fn collapse_time(spectrum: &[f64], n: f64) -> Result<f64> {
-    if !(n >= 2.0) || !spectrum.iter().any(|&l| l > 0.0) || spectrum.iter().any(|l| !(*l >= 0.0)) {
+    if n.is_nan()
+        || n < 2.0
+        || !spectrum.iter().any(|&l| l > 0.0)
+        || spectrum.iter().any(|l| l.is_nan() || *l < 0.0)
+    {
         return Err(MetricsError::Invalid(format!(
             "collapse time needs N >= 2 and variances >= 0, not all zero (N = {n})"
         )));

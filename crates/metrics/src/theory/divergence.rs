@@ -39,7 +39,7 @@ pub fn empirical_kl(train: &GaussianMoments, truth: &Gaussian) -> Result<f64> {
 /// Expectation over training sets of size N > d of KL(N(mu0, Sigma0) || N(mu, Sigma)); it does
 /// not depend on mu, Sigma (Sigma0 is Wishart with N - 1 degrees of freedom):
 ///
-///   E[KL] = 1/2 [d ln(N/2) - sum_{i=1}^d psi((N - i)/2)]   (docs/theory.md §1).
+///   `E[KL] = 1/2 [d ln(N/2) - sum_{i=1}^d psi((N - i)/2)]`   (docs/theory.md §1).
 ///
 /// `None` for N <= d, where the KL is infinite.
 pub fn wishart_expected_kl(d: usize, n: usize) -> Option<f64> {

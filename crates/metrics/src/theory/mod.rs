@@ -4,8 +4,8 @@
 //!   ([`linear`]), the exact distribution of their DDPM samples ([`sampling`]), per-timestep
 //!   losses ([`losses`]), KL divergences, the Wishart expectation and the best isotropic c
 //!   ([`divergence`]), and curves over N or tau averaged over seeds ([`curves`]).
-//! - Along training time (issue 17): the gradient-flow prediction of one run's snapshots
-//!   ([`overlay`]) and the fit of its clock tau = c * step ([`clock`]).
+//! - Along training time (`eval --along-training`): the gradient-flow prediction of one
+//!   run's snapshots ([`overlay`]) and the fit of its clock tau = c * step ([`clock`]).
 //! - §2 (Achilli et al., arXiv 2410.08727): critical noise levels of geometric memorisation
 //!   ([`critical`]).
 //! - §3 (Biroli et al., arXiv 2402.18491): collapse and speciation times ([`collapse`]).

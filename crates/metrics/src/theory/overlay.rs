@@ -1,5 +1,5 @@
 //! The gradient-flow prediction for one trained run, to lay over its measured snapshots
-//! (issue 17 item 6): the linear denoiser of Merger & Goldt (arXiv 2505.24769) trained by
+//! (`eval --along-training`): the linear denoiser of Merger & Goldt (arXiv 2505.24769) trained by
 //! gradient flow from W = 0 for time tau on the run's OWN training rows, its train and test
 //! eps-losses averaged over the run's loss grid (the timesteps `eval --metrics loss` measures),
 //! and the KL of its exact sampled distribution from the truth (docs/theory.md §1).

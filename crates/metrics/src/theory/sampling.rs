@@ -1,7 +1,8 @@
 //! The exact distribution of DDPM ancestral samples of a linear denoiser.
 //!
-//! Sampler: x_T ~ N(0, I), x_{t-1} = (x_t - beta_t / sqrt(1-abar_t) (W_t x_t + b_t)) / sqrt(1-beta_t)
-//! + sigma_t z with sigma_t^2 = beta_t (sigma_1 = 0 without noise at the last step). Every step is
+//! Sampler: x_T ~ N(0, I),
+//! x_{t-1} = (x_t - beta_t / sqrt(1-abar_t) (W_t x_t + b_t)) / sqrt(1-beta_t) + sigma_t z
+//! with sigma_t^2 = beta_t (sigma_1 = 0 without noise at the last step). Every step is
 //! affine, so the samples are Gaussian; per eigendirection of Sigma0 (docs/theory.md §1,
 //! arXiv 2505.24769):
 //!

@@ -21,8 +21,8 @@
 //! E||x_A - x_B||^2 = sum_s v_s ||g_s(Sigma_A) - g_s(Sigma_B)||_F^2 + ||h(Sigma_A) mu_A -
 //! h(Sigma_B) mu_B||^2 over the sources s = x_T (v = 1) and z_t (v = sigma_t^2). To first order
 //! around the truth (Sigma = U diag(l) U^T, mu with coordinates m_i = (U^T mu)_i), Daleckii-Krein
-//! gives Dg(Sigma)[Delta] = U (g^[1](l_i, l_j) (U^T Delta U)_ij) U^T with the divided difference
-//! g^[1](a, b) = (g(a) - g(b)) / (a - b) (g'(a) when a = b); for Gaussian rows the sample
+//! gives `Dg(Sigma)[Delta] = U (g^[1](l_i, l_j) (U^T Delta U)_ij) U^T` with the divided
+//! difference `g^[1](a, b) = (g(a) - g(b)) / (a - b)` (g'(a) when a = b); for Gaussian rows the sample
 //! covariance has E[(U^T Delta U)_ij^2] = l_i l_j (1 + delta_ij) / N, the sample mean
 //! E[(U^T delta)_i^2] = l_i / N, and the two are independent. The two splits are independent,
 //! hence the factor 2:

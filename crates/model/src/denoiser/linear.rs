@@ -231,7 +231,7 @@ mod tests {
         assert!(msg.contains("--bins"), "{msg}");
         match err {
             ModelError::TooLarge { suggest, .. } => {
-                assert!(suggest >= 1 && suggest < 1000);
+                assert!((1..1000).contains(&suggest));
                 assert!(cfg_fits(3072, suggest));
             }
             other => panic!("unexpected {other}"),

@@ -84,7 +84,7 @@ impl LocalScore {
         abar: Vec<f64>,
     ) -> crate::error::Result<Self> {
         let d = c * h * w;
-        if d == 0 || rows.is_empty() || rows.len() % d != 0 {
+        if d == 0 || rows.is_empty() || !rows.len().is_multiple_of(d) {
             return Err(crate::error::ModelError::Config(
                 "local needs a non-empty image training set".into(),
             ));
@@ -228,6 +228,8 @@ mod tests {
     use crate::schedule::{Schedule, ScheduleKind};
 
     /// The machine by its definition, one pixel at a time, in f64.
+    // The definition's own symbols, one parameter each, so the test reads like the formula.
+    #[allow(clippy::too_many_arguments)]
     fn direct(
         train: &[f32],
         n: usize,

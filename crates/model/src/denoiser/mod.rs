@@ -28,6 +28,8 @@ pub trait Denoiser {
 
 /// The trainable denoisers, as one burn module so the optimiser, EMA and records treat
 /// them alike.
+// burn's Module derive has no impl for Box<M>, and a Net is held once per model, not in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Net {
     /// Affine map per bin of timesteps.

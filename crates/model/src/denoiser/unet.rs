@@ -42,7 +42,10 @@ impl Default for UnetConfig {
 
 /// GroupNorm group count for `ch` channels: the largest of 8, 4, 2, 1 that divides it.
 fn groups(ch: usize) -> usize {
-    [8, 4, 2, 1].into_iter().find(|g| ch % g == 0).unwrap_or(1)
+    [8, 4, 2, 1]
+        .into_iter()
+        .find(|g| ch.is_multiple_of(*g))
+        .unwrap_or(1)
 }
 
 fn conv(i: usize, o: usize, k: usize, stride: usize, device: &Device) -> Conv2d {
@@ -241,15 +244,15 @@ impl UnetConfig {
         let mut downsample = Vec::new();
         let mut prev = self.base;
         let mut res = padded;
-        for l in 0..levels {
+        for (l, &c) in ch.iter().enumerate() {
             down.push(Level::new(
                 prev,
-                ch[l],
+                c,
                 temb,
                 self.attn_res.contains(&res),
                 device,
             ));
-            prev = ch[l];
+            prev = c;
             if l + 1 < levels {
                 downsample.push(conv(prev, prev, 3, 2, device));
                 res /= 2;

@@ -2,7 +2,7 @@
 //! then a real GPU adapter through wgpu, else the `flex` CPU backend.
 //!
 //! Every GPU runtime is opened at most once per process and the opened device is cached
-//! ([`wgpu`], [`cuda`]): a runtime registers process-global state (wgpu refuses a second
+//! (`wgpu`, `cuda`): a runtime registers process-global state (wgpu refuses a second
 //! registration with "Service already initialized"), so a command that selects its device
 //! again in a later stage (`train` then its sample grid, `eval` of a second run) gets the same
 //! device back. The choice is returned with a description so callers can print it once.

@@ -48,8 +48,8 @@ pub fn conv2d_module(module: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     )
 }
 
-/// burn's `module::conv2d` (x [B, C_in, H, W], weight [C_out, C_in, k_h, k_w], bias
-/// [C_out]): diffmem's kernel for ungrouped f32 convolutions on flex, burn's op elsewhere.
+/// burn's `module::conv2d` (x `[B, C_in, H, W]`, weight `[C_out, C_in, k_h, k_w]`, bias
+/// `[C_out]`): diffmem's kernel for ungrouped f32 convolutions on flex, burn's op elsewhere.
 pub fn conv2d(
     x: Tensor<4>,
     weight: Tensor<4>,

@@ -11,6 +11,8 @@ use burn::prelude::*;
 /// Draws `n` samples of dimension `dim` from `model`, in batches of `batch`, with the sampler
 /// of `config` and the predicted x0 clamped to [-c, c] when `clip_x0 = Some(c)`. Noise
 /// (initial, then one draw per stochastic step) comes from `noise`.
+// Long argument list: to become a context (model, diffusion, device) and a job.
+#[allow(clippy::too_many_arguments)]
 pub fn sample(
     model: &dyn Denoiser,
     diffusion: &Diffusion,
@@ -31,6 +33,8 @@ pub fn sample(
 
 /// [`sample`] with any sampler: `n` samples in batches of `batch`, `progress(done, n)` after
 /// each batch.
+// Long argument list: to become a context (model, diffusion, device) and a job.
+#[allow(clippy::too_many_arguments)]
 pub fn sample_with(
     sampler: &dyn SamplerStep,
     model: &dyn Denoiser,
@@ -56,6 +60,8 @@ pub fn sample_with(
 }
 
 /// Draws one batch of `b` samples with the sampler of `config`; returns the device tensor.
+// Long argument list: to become a context (model, diffusion, device) and a job.
+#[allow(clippy::too_many_arguments)]
 pub fn sample_batch(
     model: &dyn Denoiser,
     diffusion: &Diffusion,

@@ -63,8 +63,27 @@ pub struct SubsetFlags {
     #[arg(long)]
     pub balanced: bool,
     /// Half a or b of two disjoint subsets of size N (needs --n).
-    #[arg(long, value_parser = ["a", "b"])]
-    pub split: Option<String>,
+    #[arg(long, value_enum)]
+    pub split: Option<HalfFlag>,
+}
+
+/// `--split`: which of the two disjoint halves (`"a"`, `"b"` in JSON, as on the command line).
+#[derive(clap::ValueEnum, serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HalfFlag {
+    /// The first N rows of the seeded shuffle (the unsplit subset).
+    A,
+    /// The next N rows.
+    B,
+}
+
+impl From<HalfFlag> for Half {
+    fn from(h: HalfFlag) -> Self {
+        match h {
+            HalfFlag::A => Half::A,
+            HalfFlag::B => Half::B,
+        }
+    }
 }
 
 /// Arguments of `diffmem data inspect`.
@@ -132,11 +151,7 @@ impl SourceArgs {
             n,
             seed: f.seed,
             balanced: f.balanced,
-            split: match f.split.as_deref() {
-                Some("b") => Some(Half::B),
-                Some(_) => Some(Half::A),
-                None => None,
-            },
+            split: f.split.map(Half::from),
             heldout_n: 0,
         }))
     }

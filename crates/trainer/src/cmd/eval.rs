@@ -9,6 +9,7 @@ use crate::io::npy::encode_f32;
 use crate::run::RunDir;
 use crate::run::config::SampleSection;
 use crate::run::{self, LoadedRun, Weights};
+use crate::sample::flags::SamplerKind;
 use anyhow::{Result, bail};
 use clap::Args;
 use diffmem_metrics::memorization::DEFAULT_THRESHOLD;
@@ -39,8 +40,8 @@ pub struct EvalArgs {
     pub sample_seed: u64,
     /// Sampler for the evaluation samples: ddim (default, 100 steps, eta 1) or ddpm (all T steps,
     /// the run's settings).
-    #[arg(long, default_value = "ddim", value_parser = ["ddpm", "ddim"])]
-    pub sampler: String,
+    #[arg(long, value_enum, default_value_t = SamplerKind::Ddim)]
+    pub sampler: SamplerKind,
     /// DDIM steps (the same default as sample).
     #[arg(long, default_value_t = crate::sample::DDIM_STEPS, value_parser = crate::io::range::positive_usize)]
     pub steps: usize,
@@ -91,7 +92,7 @@ pub struct EvalArgs {
 }
 
 fn sample_section(a: &EvalArgs, r: &LoadedRun) -> SampleSection {
-    let sampler = if a.sampler == "ddpm" {
+    let sampler = if a.sampler == SamplerKind::Ddpm {
         match &r.cfg.sample.sampler {
             s @ SamplerConfig::Ddpm { .. } => s.clone(),
             SamplerConfig::Ddim { .. } => crate::run::config::default_ddpm(&r.cfg.data.spec),

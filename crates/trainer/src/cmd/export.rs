@@ -146,11 +146,14 @@ fn check_tensors(net: &Net, dim: usize, big_t: usize, device: &Device) -> Vec<Te
     ]
 }
 
+/// The safetensors header's metadata: (key, value) pairs.
+type Metadata = Vec<(String, String)>;
+
 /// The network's named tensors and the metadata its PyTorch module is built from: `width`,
 /// `depth`, `temb` for the MLP; `channels`, `size`, `base`, `mults`, `attn_res` (comma
 /// separated) and `norm_eps` for the UNet.
-fn layout(net: &Net, spec: &ModelSpec) -> Result<(Vec<NamedTensor>, Vec<(String, String)>)> {
-    let meta = |kv: Vec<(&str, String)>| -> Vec<(String, String)> {
+fn layout(net: &Net, spec: &ModelSpec) -> Result<(Vec<NamedTensor>, Metadata)> {
+    let meta = |kv: Vec<(&str, String)>| -> Metadata {
         kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     };
     let list = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(",");

@@ -2,6 +2,7 @@
 
 use crate::run::config::{RunConfig, SampleSection, default_ddpm};
 use crate::run::{self, LoadedRun, Weights};
+use crate::sample::flags::{SamplerKind, VarianceFlag};
 use crate::sample::{self, files};
 use anyhow::Result;
 use clap::Args;
@@ -17,8 +18,8 @@ pub struct SampleArgs {
     #[arg(long, value_parser = crate::io::range::positive_usize)]
     pub num: Option<usize>,
     /// Sampler: ddpm or ddim.
-    #[arg(long, value_parser = ["ddpm", "ddim"])]
-    pub sampler: Option<String>,
+    #[arg(long, value_enum)]
+    pub sampler: Option<SamplerKind>,
     /// DDIM steps (default 100, as in eval).
     #[arg(long, value_parser = crate::io::range::positive_usize)]
     pub steps: Option<usize>,
@@ -26,8 +27,8 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = crate::sample::DDIM_ETA, value_parser = crate::io::range::non_negative_f64)]
     pub eta: f64,
     /// DDPM variance: beta or posterior (default: the run's DDPM setting).
-    #[arg(long, value_parser = ["beta", "posterior"])]
-    pub variance: Option<String>,
+    #[arg(long, value_enum)]
+    pub variance: Option<VarianceFlag>,
     /// DDPM: add noise at the last step (default: the run's DDPM setting) ...
     #[arg(long, conflicts_with = "no_last_noise")]
     pub last_noise: bool,
@@ -83,11 +84,7 @@ fn ddpm_sampler(a: &SampleArgs, cfg: &RunConfig) -> SamplerConfig {
         SamplerConfig::Ddim { .. } => (DdpmVariance::Beta, true),
     };
     SamplerConfig::Ddpm {
-        variance: match a.variance.as_deref() {
-            Some("posterior") => DdpmVariance::Posterior,
-            Some(_) => DdpmVariance::Beta,
-            None => variance,
-        },
+        variance: a.variance.map_or(variance, DdpmVariance::from),
         last_noise: match (a.last_noise, a.no_last_noise) {
             (true, _) => true,
             (_, true) => false,
@@ -114,8 +111,8 @@ fn section(a: &SampleArgs, r: &LoadedRun) -> Result<SampleSection> {
     if a.no_clip_x0 {
         s.clip_x0 = None.into();
     }
-    match a.sampler.as_deref() {
-        Some("ddim") => {
+    match a.sampler {
+        Some(SamplerKind::Ddim) => {
             s.sampler = SamplerConfig::Ddim {
                 steps: a
                     .steps
@@ -124,8 +121,8 @@ fn section(a: &SampleArgs, r: &LoadedRun) -> Result<SampleSection> {
                 eta: a.eta,
             }
         }
-        Some("ddpm") => s.sampler = ddpm_sampler(a, &r.cfg),
-        _ => {}
+        Some(SamplerKind::Ddpm) => s.sampler = ddpm_sampler(a, &r.cfg),
+        None => {}
     }
     if s.num == 0 || s.batch == 0 {
         anyhow::bail!("--num and --batch must be at least 1");

@@ -19,7 +19,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// `--emit`: the scheduler a script is written for.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// A Slurm job array: `sweep.sbatch` and `tasks.tsv`.
+    Slurm,
+}
+
 /// Arguments of `diffmem sweep`.
+// The field docs are `--help` text: `[base]`, `[ci]` name TOML tables there, not doc links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Args, Debug, Default)]
 pub struct SweepArgs {
     /// The sweep spec (TOML: [base] run config, [axes], [models], [eval], [slurm], [ci]).
@@ -34,8 +43,8 @@ pub struct SweepArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Write a scheduler script instead of running: `slurm` (sweep.sbatch and tasks.tsv).
-    #[arg(long, value_parser = ["slurm"])]
-    pub emit: Option<String>,
+    #[arg(long, value_enum)]
+    pub emit: Option<Emit>,
     /// Run grid point I only (the Slurm array task index, see tasks.tsv).
     #[arg(long)]
     pub task: Option<usize>,
@@ -282,11 +291,11 @@ fn run_task(
     if a.json {
         print_json(&summary::point(p, Some(&r)));
     }
-    return match r.outcome {
+    match r.outcome {
         Outcome::Failed { .. } => bail!("grid point {i} ({}) failed", p.name),
         Outcome::Interrupted => interrupted(&a.spec, sweep_dir),
         _ => Ok(()),
-    };
+    }
 }
 
 /// SIGINT/SIGTERM: start no further point, pass the signal on to the running children (in
@@ -322,7 +331,7 @@ fn run_local(
         sweep_dir.display()
     );
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let reports = pool::run(&points, jobs, &stop, |p| {
+    let reports = pool::run(points, jobs, &stop, |p| {
         let r = ctx.run(p);
         let k = done.fetch_add(1, Ordering::SeqCst) + 1;
         print_outcome(p, &r, k, points.len());

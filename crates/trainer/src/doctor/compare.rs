@@ -94,13 +94,13 @@ fn problem(cpu: &Trace, dev: &Trace, c: &Comparison, tol: Tolerance) -> Option<S
             "the device's parameter {name} holds NaN or infinity"
         ));
     }
-    if !(c.loss_rel_diff <= tol.loss) {
+    if c.loss_rel_diff.is_nan() || c.loss_rel_diff > tol.loss {
         return Some(format!(
             "the loss at step {} differs by {:.2e} (relative), over the tolerance {:.0e}",
             c.loss_worst_step, c.loss_rel_diff, tol.loss
         ));
     }
-    if !(c.param_rel_diff <= tol.params) {
+    if c.param_rel_diff.is_nan() || c.param_rel_diff > tol.params {
         return Some(format!(
             "the final parameters differ by {:.2e} of the distance they travelled, over the \
              tolerance {:.0e} (mostly in {})",
@@ -156,7 +156,7 @@ fn param_diff(start: &Params, cpu: &Params, dev: &Params) -> (f64, String) {
         }
     }
     let rel = match (diff2, moved2) {
-        (d, _) if d == 0.0 => 0.0,
+        (0.0, _) => 0.0,
         (d, m) if m > 0.0 => (d / m).sqrt(),
         _ => f64::INFINITY,
     };

@@ -13,10 +13,13 @@ use std::path::Path;
 /// Seed of the noise draws shared by both sets.
 const NOISE_SEED: u64 = 0x10_55;
 
+/// The timestep grid, the training and held-out loss at each, and the rows per set.
+pub type LossCurves = (Vec<usize>, Vec<f64>, Vec<f64>, usize);
+
 /// The per-timestep loss curves: the 0-based timestep grid of `points` timesteps, the training
 /// and the held-out losses on the same number of rows of each set (up to `max_rows`, the same
 /// noise draws for both), and that number of rows.
-pub fn curves(p: &PairedRows) -> Result<(Vec<usize>, Vec<f64>, Vec<f64>, usize)> {
+pub fn curves(p: &PairedRows) -> Result<LossCurves> {
     p.need_heldout("the loss gap needs a held-out set: train with --heldout > 0")?;
     let m = p.rows(p.max_rows, 1);
     let grid = p.grid();

@@ -86,13 +86,13 @@ fn write_scores(p: &PairedRows, a: &Attack, out: &Path) -> Result<()> {
     ] {
         for row in 0..a.m {
             let index = set.provenance.indices.get(row).copied().unwrap_or(row);
-            for (k, t) in a.paper_t.iter().enumerate() {
+            for (t, at_t) in a.paper_t.iter().zip(scores.iter()) {
                 rows.push(vec![
                     member.to_string(),
                     row.to_string(),
                     index.to_string(),
                     t.to_string(),
-                    number(scores[k][row]),
+                    number(at_t[row]),
                 ]);
             }
         }

@@ -61,8 +61,8 @@ mod tests {
         let cfg = RunConfig::default().to_toml().unwrap();
         for (dir, idx) in [(&a, "1\n2\n3\n"), (&b, "3\n4\n"), (&c, "7\n8\n")] {
             std::fs::create_dir_all(dir).unwrap();
-            std::fs::write(crate::run::RunDir::at(&dir).config(), &cfg).unwrap();
-            std::fs::write(crate::run::RunDir::at(&dir).train_indices(), idx).unwrap();
+            std::fs::write(crate::run::RunDir::at(dir).config(), &cfg).unwrap();
+            std::fs::write(crate::run::RunDir::at(dir).train_indices(), idx).unwrap();
         }
         assert!(against_warning(&a, &a).unwrap().contains("the run itself"));
         assert!(

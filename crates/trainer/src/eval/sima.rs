@@ -103,14 +103,14 @@ fn write_files(
     let first_col = format!("score_t{}", paper_t[0]);
     let mut rows = Vec::with_capacity(2 * m);
     for (name, set, s) in [("train", p.train, tr), ("heldout", p.heldout, he)] {
-        for k in 0..m {
+        for (k, (&first, &at_best)) in s[0].iter().zip(&s[best]).take(m).enumerate() {
             let index = set.provenance.indices.get(k).copied().unwrap_or(k);
             rows.push(vec![
                 name.to_string(),
                 k.to_string(),
                 index.to_string(),
-                number(s[0][k]),
-                number(s[best][k]),
+                number(first),
+                number(at_best),
             ]);
         }
     }

@@ -23,6 +23,15 @@ use diffmem_model::burn::prelude::Device;
 use diffmem_model::{Denoiser, Diffusion, ModelSpec};
 use std::path::Path;
 
+/// `--spectrum-grid`: how many noise levels and points the spectrum analyses.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GridFlag {
+    /// Only the headline's noise levels, 4 points per set (seconds).
+    Paper,
+    /// log:12 plus the headline's levels, 8 points per set.
+    Full,
+}
+
 /// Flags of the spectrum metric (prefixed so they can be flattened into `diffmem eval`).
 #[derive(Args, Debug, Clone)]
 pub struct SpectrumArgs {
@@ -31,8 +40,8 @@ pub struct SpectrumArgs {
     /// for linear-manifold data also the level before any collapse and, since blocks need a
     /// grid to locate their collapse and D is small, log:12), 4 points per set; `full` =
     /// log:12 (plus the headline levels), 8 points per set.
-    #[arg(long = "spectrum-grid", default_value = "paper", value_parser = ["paper", "full"])]
-    pub grid: String,
+    #[arg(long = "spectrum-grid", value_enum, default_value_t = GridFlag::Paper)]
+    pub grid: GridFlag,
     /// Timesteps: `log:K` (K geometrically spaced paper timesteps 1..T) or a list of the
     /// paper's t (1-based), e.g. `1,10,100,1000`; the headline's levels are always added
     /// [default: from --spectrum-grid].
@@ -187,9 +196,9 @@ fn timesteps(
     manifold: Option<&ManifoldBlocks>,
     t_max: usize,
 ) -> Result<Vec<usize>> {
-    let grid = match (&args.timesteps, args.grid.as_str()) {
+    let grid = match (&args.timesteps, args.grid) {
         (Some(t), _) => Some(t.as_str()),
-        (None, "full") => Some(FULL_GRID.0),
+        (None, GridFlag::Full) => Some(FULL_GRID.0),
         // Blocks need a grid to locate their collapse; their D is small.
         (None, _) if manifold.is_some() => Some(FULL_GRID.0),
         (None, _) => None,
@@ -206,9 +215,9 @@ fn timesteps(
 
 /// Points per set: `--spectrum-num`, else the grid's.
 fn points_per_set(args: &SpectrumArgs) -> usize {
-    match (args.num, args.grid.as_str()) {
+    match (args.num, args.grid) {
         (Some(n), _) => n,
-        (None, "full") => FULL_GRID.1,
+        (None, GridFlag::Full) => FULL_GRID.1,
         (None, _) => PAPER_POINTS,
     }
 }

@@ -1,4 +1,4 @@
-//! The report's figures of memorisation along training (`eval --along-training`, issue 17):
+//! The report's figures of memorisation along training (`eval --along-training`):
 //! tau_mem and tau_gen against N on log-log axes with the fitted power law tau_mem ~ N^a
 //! (Bonnaire et al., arXiv 2505.17638, find a = 1), and the R_mem-vs-step curve of every run,
 //! one colour per N.
@@ -201,7 +201,9 @@ fn read_curve(path: &Path) -> Option<(Vec<f64>, Vec<f64>)> {
 /// Draws `r_mem_dynamics.png` (one curve per N and line: the mean over the seeds that share
 /// the schedule); false when no run has a curve.
 fn curves(dir: &Path, runs: &[RunRecord]) -> Result<bool> {
-    let mut groups: Vec<(usize, String, Vec<f64>, Vec<Vec<f64>>)> = Vec::new();
+    // (N, line, steps, one R_mem curve per seed)
+    type Group = (usize, String, Vec<f64>, Vec<Vec<f64>>);
+    let mut groups: Vec<Group> = Vec::new();
     for r in runs {
         let Some((x, y)) = read_curve(&dir.join(RUNS_DIR).join(&r.name).join("dynamics.csv"))
         else {

@@ -1,4 +1,4 @@
-//! The report's figures of `eval --metrics mia|quality|ref` against N (issue 18), each drawn
+//! The report's figures of `eval --metrics mia|quality|ref` against N, each drawn
 //! only when some run measured it:
 //!
 //! - `mia_auc.png`: membership-inference AUC at each run's best timestep (Carlini et al.,

@@ -270,7 +270,7 @@ pub fn load_state(dir: &Path) -> Result<LoopState> {
 
 /// Loads weight `file` of checkpoint (or snapshot, or `weights/`) `dir` into `net`.
 pub fn load_net(net: Net, dir: &Path, file: WeightFile) -> Result<Net> {
-    let record = ModuleRecord::load(&file.stem_path(dir))
+    let record = ModuleRecord::load(file.stem_path(dir))
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e:?}", file.path(dir).display()))?;
     net.try_load_record(record).map_err(|e| {
         anyhow::anyhow!(
@@ -282,7 +282,7 @@ pub fn load_net(net: Net, dir: &Path, file: WeightFile) -> Result<Net> {
 
 /// Loads the optimiser state of checkpoint `dir`.
 pub fn load_optim(optim: ModuleOptimizer, dir: &Path) -> Result<ModuleOptimizer> {
-    optim.load(&WeightFile::Optim.stem_path(dir)).map_err(|e| {
+    optim.load(WeightFile::Optim.stem_path(dir)).map_err(|e| {
         let path = WeightFile::Optim.path(dir);
         anyhow::anyhow!("cannot read {}: {e:?}", path.display())
     })

@@ -340,6 +340,15 @@ impl RunLayer {
     }
 }
 
+/// `--schedule`: the family of beta schedules (its parameters have flags of their own).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduleFlag {
+    /// Linear betas from `--beta-1` to `--beta-T` (Ho et al.).
+    Linear,
+    /// The cosine schedule of Nichol & Dhariwal (arXiv 2102.09672), s = 0.008.
+    Cosine,
+}
+
 /// Flags that set more than one field, or a field whose type is not a plain value.
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
 #[command(mut_args(Shortcuts::show_default))]
@@ -348,8 +357,9 @@ pub struct Shortcuts {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Beta schedule: linear or cosine.
-    #[arg(long, value_parser = ["linear", "cosine"])]
-    pub schedule: Option<String>,
+    // One line per flag in `train --help`: the help text names the values.
+    #[arg(long, value_enum, hide_possible_values = true)]
+    pub schedule: Option<ScheduleFlag>,
     /// Linear schedule: first beta.
     #[arg(long)]
     pub beta_1: Option<f64>,
@@ -556,7 +566,7 @@ impl RunConfig {
         if !(0.0..1.0).contains(&o.beta1) || !(0.0..1.0).contains(&o.beta2) || o.eps <= 0.0 {
             bail!("Adam needs 0 <= --adam-beta1, --adam-beta2 < 1 and --adam-eps > 0");
         }
-        if o.clip.is_some_and(|c| !(c > 0.0)) {
+        if o.clip.is_some_and(|c| c.is_nan() || c <= 0.0) {
             bail!("--clip must be positive (or none)");
         }
         if !(0.0..1.0).contains(&t.ema_decay) {
@@ -605,12 +615,12 @@ impl RunConfig {
 
 /// The schedule after the schedule shortcuts.
 fn schedule(current: ScheduleKind, s: &Shortcuts) -> Result<ScheduleKind> {
-    let mut kind = match s.schedule.as_deref() {
-        Some("cosine") => ScheduleKind::Cosine {
+    let mut kind = match s.schedule {
+        Some(ScheduleFlag::Cosine) => ScheduleKind::Cosine {
             s: 0.008,
             max_beta: 0.999,
         },
-        Some("linear") if !matches!(current, ScheduleKind::Linear { .. }) => {
+        Some(ScheduleFlag::Linear) if !matches!(current, ScheduleKind::Linear { .. }) => {
             ScheduleKind::default()
         }
         _ => current,

@@ -42,7 +42,7 @@ pub fn known_pixels(spec: &DataSpec) -> Option<usize> {
 }
 
 /// Activations a UNet keeps for its backward pass at batch `batch` (f32): at level l, with
-/// base * mults[l] channels on pixels / 4^l pixels, at least ~30 tensors of that size (two
+/// `base * mults[l]` channels on pixels / 4^l pixels, at least ~30 tensors of that size (two
 /// residual blocks down and three up, each holding its norms, SiLUs and convolutions).
 pub fn unet_activations(u: &diffmem_model::denoiser::UnetConfig, pixels: usize, batch: f64) -> f64 {
     const TENSORS_PER_LEVEL: f64 = 30.0;

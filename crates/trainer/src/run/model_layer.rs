@@ -166,7 +166,8 @@ pub fn resolve_model(base: &ModelSpec, file: &Table, flags: &ModelFlags) -> Resu
         }
     }
     for (flag, key, v) in flags.entries() {
-        if !known.iter().any(|k| k == key) && !(kind == "linear" && key == "bins") {
+        let applies = known.iter().any(|k| k == key) || (kind == "linear" && key == "bins");
+        if !applies {
             bail!("{flag} applies to another model, not --model {kind}");
         }
         table.insert(key.to_string(), v);

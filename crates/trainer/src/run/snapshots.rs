@@ -1,4 +1,4 @@
-//! Weight snapshots along training (`train.snapshots = K`, issue 17): at K log-spaced steps
+//! Weight snapshots along training (`train.snapshots = K`): at K log-spaced steps
 //! from the first logging step to the last, `RUN/snapshots/step-NNNNNNN/` holds the raw
 //! weights (`model.bpk`), the EMA (`ema.bpk`), `state.json` and `SHA256SUMS`, but no optimiser
 //! state (they are for `diffmem eval --along-training`, not for resuming). They are written

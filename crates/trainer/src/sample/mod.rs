@@ -2,6 +2,7 @@
 
 mod draw;
 pub mod files;
+pub mod flags;
 
 /// DDIM steps of `diffmem sample --sampler ddim` and `diffmem eval` unless given: one number
 /// for both, so that a grid and the metrics of a run come from the same sampler.

@@ -150,7 +150,7 @@ impl Context {
         let dir_arg = dir.display().to_string();
         if state == State::Fresh {
             // A run that stopped before its first checkpoint starts over.
-            let _ = std::fs::remove_file(crate::run::RunDir::at(&dir).config());
+            let _ = std::fs::remove_file(crate::run::RunDir::at(dir).config());
             let cfg = dir.join(POINT_CONFIG).display().to_string();
             let args = ["train", "--config", &cfg, "--out", &dir_arg, "--plain"];
             self.child(dir, &args).map_err(|e| ("train", e))?;

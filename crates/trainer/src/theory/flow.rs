@@ -111,7 +111,14 @@ fn write_files(a: &FlowArgs, points: &[FlowPoint]) -> Result<Vec<PathBuf>> {
         errors: None,
     };
     let mut files = vec![csv];
-    let plots: [(&str, &str, &str, fn(&FlowPoint) -> Summary); 2] = [
+    // (file, title, y label, the plotted summary of a point)
+    type Plot = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&FlowPoint) -> Summary,
+    );
+    let plots: [Plot; 2] = [
         (
             "flow_c.png",
             "best isotropic c versus gradient-flow time",

@@ -63,7 +63,12 @@ impl<'a> Figures<'a> {
     /// on the plain device).
     pub fn after_log(&mut self, step: usize, net: &Net, ema: Option<&Net>, diffusion: &Diffusion) {
         let mut result = write_loss_plot(self.run_dir);
-        if self.cfg.train.sample_every.is_some_and(|k| step % k == 0) {
+        if self
+            .cfg
+            .train
+            .sample_every
+            .is_some_and(|k| step.is_multiple_of(k))
+        {
             let plain;
             let model = match ema {
                 Some(e) => e,

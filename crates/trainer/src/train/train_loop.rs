@@ -305,7 +305,7 @@ impl Policy {
             None
         };
         Policy {
-            checkpoint: state.step % tc.checkpoint_every == 0
+            checkpoint: state.step.is_multiple_of(tc.checkpoint_every)
                 || state.step == first_checkpoint(cfg, total)
                 || state.step == total
                 || finish.is_some()

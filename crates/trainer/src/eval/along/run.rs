@@ -61,7 +61,7 @@ fn targets(r: &LoadedRun) -> Result<Vec<Target>> {
                 kind: WeightKind::Raw,
                 dir: Some(dir.clone()),
             };
-            let e = ema.then(|| Target {
+            let e = ema.then_some(Target {
                 step,
                 kind: WeightKind::Ema,
                 dir: Some(dir),

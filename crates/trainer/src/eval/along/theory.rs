@@ -1,4 +1,4 @@
-//! The linear theory along training time (issue 17 item 6): for a `linear` run on synthetic
+//! The linear theory along training time: for a `linear` run on synthetic
 //! Gaussian data, the gradient-flow prediction (`diffmem theory flow`; Merger & Goldt, arXiv
 //! 2505.24769) of the held-out and training loss, and of the KL of the sampled distribution,
 //! laid over the measured snapshots. The theory uses the run's OWN training rows, its schedule

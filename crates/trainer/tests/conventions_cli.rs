@@ -1,7 +1,7 @@
-//! Issue 12 end to end: the EMA's warm-up (EMA samples match raw samples on a short run, and
-//! metrics.json says which weights), `sample --sampler ddpm` keeping the run's last-step
-//! noise, one timestep convention (the paper's t) in every CSV, float64 spectra of the exact
-//! models, the theory's schedule defaults, critical levels of normalised data, and
+//! One convention across commands, end to end: the EMA's warm-up (EMA samples match raw samples
+//! on a short run, and metrics.json says which weights), `sample --sampler ddpm` keeping the
+//! run's last-step noise, one timestep convention (the paper's t) in every CSV, float64 spectra
+//! of the exact models, the theory's schedule defaults, critical levels of normalised data, and
 //! `diffmem data export`.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ mod common;
 use common::{header, npy, ok, run, s, sample_npy};
 
 fn tmpdir(name: &str) -> PathBuf {
-    common::tmpdir("science", name)
+    common::tmpdir("conventions", name)
 }
 
 /// Per-coordinate mean and variance of `[n, d]` rows.
