@@ -34,7 +34,7 @@ pub struct ReproduceArgs {
     /// Run this sweep file instead of the shipped one (an edited copy of NAME.toml).
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Override a sweep value, e.g. axes.seed=[0] (repeatable; as `diffmem sweep --set`).
+    /// Override a sweep value, e.g. `axes.seed=[0]` (repeatable; as `diffmem sweep --set`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// Only decide the claims from the runs already in the output directory.
