@@ -409,6 +409,8 @@ fn data_export_writes_the_rows_a_run_trains_on() {
         "40",
         "--seed",
         "3",
+        "--heldout",
+        "50",
         "--out",
         s(&flags),
     ]);
@@ -416,6 +418,10 @@ fn data_export_writes_the_rows_a_run_trains_on() {
     let (b, _) = npy(&flags);
     assert_eq!(shape, [40, 30]);
     assert_eq!(a, b);
+    // The held-out rows too: the flags' equal the run's (the MIA's non-members).
+    let (ha, hshape) = npy(&r.join("train_rows_heldout.npy"));
+    assert_eq!(hshape, [50, 30]);
+    assert_eq!(ha, npy(&dir.join("flags/rows_heldout.npy")).0);
     for row in a.chunks(30) {
         let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
         assert!((norm - 1.0).abs() < 1e-6, "{norm}");

@@ -156,6 +156,21 @@ impl SourceArgs {
         }))
     }
 
+    /// The training subset these flags choose and the `heldout` rows a run with them and
+    /// `train --heldout K` holds out (none when no subset is asked for: the whole split).
+    fn load_with_heldout(&self, heldout: usize) -> Result<(DataSpec, Dataset, Option<Dataset>)> {
+        let spec = self.spec()?;
+        let Some(mut sub) = self.subset(&spec)? else {
+            let (spec, ds) = self.load(None)?;
+            return Ok((spec, ds, None));
+        };
+        crate::run::memory::check_spec(&spec)?;
+        sub.heldout_n = heldout;
+        let (train, held) =
+            train_and_heldout(&spec, &sub).map_err(|e| flag_error("--data", &self.data, e))?;
+        Ok((spec, train, Some(held).filter(|h| !h.is_empty())))
+    }
+
     /// The samples to look at: the subset the flags ask for, else the training split (only
     /// `first` rows of it when given, so a grid never decodes a whole CelebA split: the first
     /// rows of the seeded shuffle that a run's subset takes with --seed, so they span the

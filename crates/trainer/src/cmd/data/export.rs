@@ -9,9 +9,10 @@
 //!   position in the synthetic sample stream, the line of the CelebA partition file, ...),
 //!   equal to the run's `train_indices.txt`;
 //! - `NAME_labels.npy`: int64 `[N]`, only for labelled data;
-//! - `NAME_heldout.npy`, `NAME_heldout_indices.npy`, `NAME_heldout_labels.npy`: with `--run`,
-//!   the run's held-out rows (the non-members of `eval --metrics mia` and the control of
-//!   R_mem), in the order eval uses them;
+//! - `NAME_heldout.npy`, `NAME_heldout_indices.npy`, `NAME_heldout_labels.npy`: the held-out
+//!   rows (the non-members of `eval --metrics mia` and the control of R_mem), in the order
+//!   eval uses them: the run's with `--run`, with `--data` those a run with the same flags
+//!   and `train --heldout K` holds out (`--heldout`, 0: none);
 //! - `NAME.json`: the canonical data spec, subset flags, shape and file names.
 
 use super::{SourceArgs, SubsetFlags};
@@ -35,6 +36,10 @@ pub struct ExportArgs {
     /// The subset flags of `diffmem train`.
     #[command(flatten)]
     subset: SubsetFlags,
+    /// With --data: the held-out rows to write beside the training rows, drawn as `train
+    /// --heldout K` draws them (0: none).
+    #[arg(long, default_value_t = RunConfig::default().data.heldout, conflicts_with = "run")]
+    heldout: usize,
     /// Output `.npy` file of the rows (default with --run: RUN/train_rows.npy).
     #[arg(long, required_unless_present = "run")]
     out: Option<PathBuf>,
@@ -72,7 +77,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
                 data: data.clone(),
                 subset: a.subset.clone(),
             };
-            let (spec, ds) = source.load(None)?;
+            let (spec, ds, heldout) = source.load_with_heldout(a.heldout)?;
             let meta = serde_json::json!({
                 "run": null,
                 "data": spec.to_string(),
@@ -80,8 +85,9 @@ pub fn run(a: &ExportArgs) -> Result<()> {
                 "seed": a.subset.seed,
                 "balanced": a.subset.balanced,
                 "split": a.subset.split,
+                "heldout": heldout.as_ref().map_or(0, Dataset::len),
             });
-            (ds, None, meta)
+            (ds, heldout, meta)
         }
         (None, None) => bail!("give --data SPEC (with --n, --seed, --split) or --run RUN"),
     };
