@@ -68,6 +68,17 @@ fn state_of(sweep_dir: &Path, name: &str, run: Option<&RunRecord>) -> (String, S
                     .as_object()
                     .map(|o| o.keys().cloned().collect())
                     .unwrap_or_default();
+                if keys == ["dynamics"] {
+                    // Its R_mem is a curve over training steps (r_mem_dynamics.png, tau_mem),
+                    // not one number to place against N.
+                    return (
+                        "along-training".into(),
+                        "evaluated along training only: its R_mem is on the curves over \
+                         training steps (r_mem_dynamics.png, tau_mem); a plain diffmem eval \
+                         --metrics mem places it against N"
+                            .into(),
+                    );
+                }
                 (
                     "other-metrics".into(),
                     format!(
@@ -220,5 +231,31 @@ mod tests {
         let text = a.lines().join("\n");
         assert!(text.contains("grid: 2 of 4 points have R_mem"), "{text}");
         assert!(text.contains("left out of the curves"), "{text}");
+    }
+
+    #[test]
+    fn a_run_evaluated_only_along_training_is_named_as_such() {
+        let record = |metrics: serde_json::Value| RunRecord {
+            name: "mlp-n16-s0".into(),
+            status: "done".into(),
+            message: None,
+            index: Some(0),
+            axes: vec![],
+            line: "mlp".into(),
+            config: None,
+            config_text: String::new(),
+            metrics: Some(metrics),
+            scalars: Default::default(),
+            verdict: None,
+        };
+        let dir = Path::new("/nonexistent");
+        let along = record(serde_json::json!({"metrics": {"dynamics": {}}}));
+        let (state, detail) = state_of(dir, "mlp-n16-s0", Some(&along));
+        assert_eq!(state, "along-training");
+        assert!(detail.contains("r_mem_dynamics.png"), "{detail}");
+        let loss = record(serde_json::json!({"metrics": {"loss": {}}}));
+        let (state, detail) = state_of(dir, "mlp-n16-s0", Some(&loss));
+        assert_eq!(state, "other-metrics");
+        assert!(detail.contains("--metrics mem"), "{detail}");
     }
 }
