@@ -9,11 +9,11 @@ use crate::io::npy::encode_f32;
 use crate::run::RunDir;
 use crate::run::config::SampleSection;
 use crate::run::{self, LoadedRun, Weights};
-use crate::sample::flags::SamplerKind;
+use crate::sample::flags::{SamplerFlags, SamplerKind};
 use anyhow::{Result, bail};
 use clap::Args;
 use diffmem_metrics::memorization::DEFAULT_THRESHOLD;
-use diffmem_model::{DeviceChoice, SamplerConfig};
+use diffmem_model::DeviceChoice;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -38,16 +38,9 @@ pub struct EvalArgs {
     /// Seed of the sampler noise (drawn on the host: the same on every device).
     #[arg(long = "seed", default_value_t = 0)]
     pub sample_seed: u64,
-    /// Sampler for the evaluation samples: ddim (default, 100 steps, eta 1) or ddpm (all T steps,
-    /// the run's settings).
-    #[arg(long, value_enum, default_value_t = SamplerKind::Ddim)]
-    pub sampler: SamplerKind,
-    /// DDIM steps (the same default as sample).
-    #[arg(long, default_value_t = crate::sample::DDIM_STEPS, value_parser = crate::io::range::positive_usize)]
-    pub steps: usize,
-    /// DDIM eta (the same default as sample).
-    #[arg(long, default_value_t = crate::sample::DDIM_ETA, value_parser = crate::io::range::non_negative_f64)]
-    pub eta: f64,
+    /// The sampler of the evaluation samples (DDIM with 100 steps unless given).
+    #[command(flatten)]
+    pub sampler: SamplerFlags,
     /// Memorisation threshold tau on d1/d2, in (0, 1).
     #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = crate::io::range::open_unit_f64)]
     pub threshold: f64,
@@ -91,18 +84,12 @@ pub struct EvalArgs {
     pub dynamics: DynamicsArgs,
 }
 
+/// The evaluation samples' settings: the flags' sampler (DDIM by default) and the run's batch
+/// size and x0 clamp.
 fn sample_section(a: &EvalArgs, r: &LoadedRun) -> SampleSection {
-    let sampler = if a.sampler == SamplerKind::Ddpm {
-        match &r.cfg.sample.sampler {
-            s @ SamplerConfig::Ddpm { .. } => s.clone(),
-            SamplerConfig::Ddim { .. } => crate::run::config::default_ddpm(&r.cfg.data.spec),
-        }
-    } else {
-        SamplerConfig::Ddim {
-            steps: a.steps.min(r.diffusion.steps()),
-            eta: a.eta,
-        }
-    };
+    let sampler = a
+        .sampler
+        .resolve(&r.cfg, r.diffusion.steps(), Some(SamplerKind::Ddim));
     SampleSection {
         num: a.num_samples,
         sampler,

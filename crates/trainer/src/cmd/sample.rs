@@ -1,12 +1,12 @@
 //! `diffmem sample RUN`: draws samples from a trained (or exact) run.
 
-use crate::run::config::{RunConfig, SampleSection, default_ddpm};
+use crate::run::config::SampleSection;
 use crate::run::{self, LoadedRun, Weights};
-use crate::sample::flags::{SamplerKind, VarianceFlag};
+use crate::sample::flags::SamplerFlags;
 use crate::sample::{self, files};
 use anyhow::Result;
 use clap::Args;
-use diffmem_model::{DdpmVariance, DeviceChoice, SamplerConfig};
+use diffmem_model::DeviceChoice;
 use std::path::PathBuf;
 
 /// Arguments of `diffmem sample`.
@@ -17,24 +17,9 @@ pub struct SampleArgs {
     /// Number of samples (default: the run's `sample.num`).
     #[arg(long, value_parser = crate::io::range::positive_usize)]
     pub num: Option<usize>,
-    /// Sampler: ddpm or ddim.
-    #[arg(long, value_enum)]
-    pub sampler: Option<SamplerKind>,
-    /// DDIM steps (default 100, as in eval).
-    #[arg(long, value_parser = crate::io::range::positive_usize)]
-    pub steps: Option<usize>,
-    /// DDIM eta (0: deterministic; the default is eval's).
-    #[arg(long, default_value_t = crate::sample::DDIM_ETA, value_parser = crate::io::range::non_negative_f64)]
-    pub eta: f64,
-    /// DDPM variance: beta or posterior (default: the run's DDPM setting).
-    #[arg(long, value_enum)]
-    pub variance: Option<VarianceFlag>,
-    /// DDPM: add noise at the last step (default: the run's DDPM setting) ...
-    #[arg(long, conflicts_with = "no_last_noise")]
-    pub last_noise: bool,
-    /// ... or not.
-    #[arg(long)]
-    pub no_last_noise: bool,
+    /// The sampler (the run's own unless given).
+    #[command(flatten)]
+    pub sampler: SamplerFlags,
     /// Noise seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -68,31 +53,6 @@ pub struct SampleArgs {
     pub json: bool,
 }
 
-/// The DDPM sampler of `--sampler ddpm`: the run's own DDPM settings (variance and last-step
-/// noise, or for a run configured with DDIM the DDPM default of its data), with `--variance`,
-/// `--last-noise` and `--no-last-noise` overriding them.
-fn ddpm_sampler(a: &SampleArgs, cfg: &RunConfig) -> SamplerConfig {
-    let own = match &cfg.sample.sampler {
-        s @ SamplerConfig::Ddpm { .. } => s.clone(),
-        SamplerConfig::Ddim { .. } => default_ddpm(&cfg.data.spec),
-    };
-    let (variance, last_noise) = match own {
-        SamplerConfig::Ddpm {
-            variance,
-            last_noise,
-        } => (variance, last_noise),
-        SamplerConfig::Ddim { .. } => (DdpmVariance::Beta, true),
-    };
-    SamplerConfig::Ddpm {
-        variance: a.variance.map_or(variance, DdpmVariance::from),
-        last_noise: match (a.last_noise, a.no_last_noise) {
-            (true, _) => true,
-            (_, true) => false,
-            _ => last_noise,
-        },
-    }
-}
-
 /// The run's sample settings with the flags applied.
 fn section(a: &SampleArgs, r: &LoadedRun) -> Result<SampleSection> {
     let mut s = r.cfg.sample.clone();
@@ -111,19 +71,7 @@ fn section(a: &SampleArgs, r: &LoadedRun) -> Result<SampleSection> {
     if a.no_clip_x0 {
         s.clip_x0 = None.into();
     }
-    match a.sampler {
-        Some(SamplerKind::Ddim) => {
-            s.sampler = SamplerConfig::Ddim {
-                steps: a
-                    .steps
-                    .unwrap_or(crate::sample::DDIM_STEPS)
-                    .min(r.diffusion.steps()),
-                eta: a.eta,
-            }
-        }
-        Some(SamplerKind::Ddpm) => s.sampler = ddpm_sampler(a, &r.cfg),
-        None => {}
-    }
+    s.sampler = a.sampler.resolve(&r.cfg, r.diffusion.steps(), None);
     if s.num == 0 || s.batch == 0 {
         anyhow::bail!("--num and --batch must be at least 1");
     }
