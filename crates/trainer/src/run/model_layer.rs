@@ -9,61 +9,98 @@ use anyhow::{Context, Result, bail};
 use diffmem_model::ModelSpec;
 use toml::{Table, Value};
 
-/// The model flags of `diffmem train` (each is a key of the model's TOML table).
-#[derive(Clone, Debug, Default, PartialEq, clap::Args)]
-#[command(mut_args(ModelFlags::show_default))]
-pub struct ModelFlags {
-    /// Model: linear, mlp, unet, linear-exact, empirical, local.
-    #[arg(long = "model")]
-    pub name: Option<String>,
-    /// MLP width.
-    #[arg(long)]
-    pub width: Option<usize>,
-    /// MLP residual blocks.
-    #[arg(long)]
-    pub depth: Option<usize>,
-    /// Time-embedding width (MLP).
-    #[arg(long)]
-    pub temb: Option<usize>,
-    /// UNet base channels.
-    #[arg(long)]
-    pub base: Option<usize>,
-    /// UNet channel multipliers, e.g. 1,2,2.
-    #[arg(long, value_delimiter = ',')]
-    pub mults: Option<Vec<usize>>,
-    /// UNet self-attention resolutions, e.g. 8.
-    #[arg(long, value_delimiter = ',')]
-    pub attn: Option<Vec<usize>>,
-    /// `linear`: number of timestep bins (default: one per timestep).
-    #[arg(long)]
-    pub bins: Option<usize>,
-    /// `linear-exact`: ridge lambda.
-    #[arg(long)]
-    pub lambda: Option<f64>,
-    /// `local`: odd patch sizes P_t over equal bins of timesteps, low noise first, e.g. 3,5,7.
-    #[arg(long, value_delimiter = ',')]
-    pub patch: Option<Vec<usize>>,
-    /// `local`: patches at every position (true: the ELS machine) or the same position only.
-    #[arg(long)]
-    pub equivariant: Option<bool>,
+/// Declares every model flag once: its doc (the `--help` text), its clap attributes, its field
+/// and value type, and the TOML key of the model table it sets. From that one list come the
+/// `ModelFlags` struct, `FLAG_KEYS`, `set_fields` and `entries`, so a new model setting is a
+/// field of the model crate's config plus one line here.
+macro_rules! model_flags {
+    ($( $(#[$doc:meta])* [$($arg:tt)*] $field:ident : $ty:ty => $key:literal, )*) => {
+        /// The model flags of `diffmem train` (each is a key of the model's TOML table).
+        #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+        #[command(mut_args(ModelFlags::show_default))]
+        pub struct ModelFlags {
+            /// Model: linear, mlp, unet, linear-exact, empirical, local.
+            #[arg(long = "model")]
+            pub name: Option<String>,
+            $( $(#[$doc])* #[arg($($arg)*)] pub $field: Option<$ty>, )*
+        }
+
+        /// (clap id, TOML key) of every model setting flag.
+        const FLAG_KEYS: &[(&str, &str)] = &[$((stringify!($field), $key),)*];
+
+        impl ModelFlags {
+            /// The names of the set flags (their clap ids).
+            pub fn set_fields(&self) -> Vec<&'static str> {
+                let mut set = Vec::new();
+                if self.name.is_some() {
+                    set.push("name");
+                }
+                $( if self.$field.is_some() { set.push(stringify!($field)); } )*
+                set
+            }
+
+            /// The set flags as (flag, TOML key, value).
+            fn entries(&self) -> Vec<(String, &'static str, Value)> {
+                let mut set = Vec::new();
+                $( if let Some(v) = &self.$field {
+                    set.push((format!("--{}", stringify!($field)), $key, v.to_toml()));
+                } )*
+                set
+            }
+        }
+    };
 }
 
-/// (clap id, TOML key) of every model setting flag.
-const FLAG_KEYS: [(&str, &str); 10] = [
-    ("width", "width"),
-    ("depth", "depth"),
-    ("temb", "temb"),
-    ("base", "base"),
-    ("mults", "mults"),
-    ("attn", "attn_res"),
-    ("bins", "bins"),
-    ("lambda", "lambda"),
-    ("patch", "patch"),
-    ("equivariant", "equivariant"),
-];
+model_flags! {
+    /// MLP width.
+    [long] width: usize => "width",
+    /// MLP residual blocks.
+    [long] depth: usize => "depth",
+    /// Time-embedding width (MLP).
+    [long] temb: usize => "temb",
+    /// UNet base channels.
+    [long] base: usize => "base",
+    /// UNet channel multipliers, e.g. 1,2,2.
+    [long, value_delimiter = ','] mults: Vec<usize> => "mults",
+    /// UNet self-attention resolutions, e.g. 8.
+    [long, value_delimiter = ','] attn: Vec<usize> => "attn_res",
+    /// `linear`: number of timestep bins (default: one per timestep).
+    [long] bins: usize => "bins",
+    /// `linear-exact`: ridge lambda.
+    [long] lambda: f64 => "lambda",
+    /// `local`: odd patch sizes P_t over equal bins of timesteps, low noise first, e.g. 3,5,7.
+    [long, value_delimiter = ','] patch: Vec<usize> => "patch",
+    /// `local`: patches at every position (true: the ELS machine) or the same position only.
+    [long] equivariant: bool => "equivariant",
+}
 
-fn ints(v: &[usize]) -> Value {
-    Value::Array(v.iter().map(|&x| Value::Integer(x as i64)).collect())
+/// A flag's value as a TOML value of the model table.
+trait ToToml {
+    fn to_toml(&self) -> Value;
+}
+
+impl ToToml for usize {
+    fn to_toml(&self) -> Value {
+        Value::Integer(*self as i64)
+    }
+}
+
+impl ToToml for f64 {
+    fn to_toml(&self) -> Value {
+        Value::Float(*self)
+    }
+}
+
+impl ToToml for bool {
+    fn to_toml(&self) -> Value {
+        Value::Boolean(*self)
+    }
+}
+
+impl ToToml for Vec<usize> {
+    fn to_toml(&self) -> Value {
+        Value::Array(self.iter().map(|&x| Value::Integer(x as i64)).collect())
+    }
 }
 
 impl ModelFlags {
@@ -88,50 +125,6 @@ impl ModelFlags {
             Some(v) => super::section::with_default(a, &v),
             None => a,
         }
-    }
-
-    /// The names of the set flags (their clap ids).
-    pub fn set_fields(&self) -> Vec<&'static str> {
-        [
-            ("name", self.name.is_some()),
-            ("width", self.width.is_some()),
-            ("depth", self.depth.is_some()),
-            ("temb", self.temb.is_some()),
-            ("base", self.base.is_some()),
-            ("mults", self.mults.is_some()),
-            ("attn", self.attn.is_some()),
-            ("bins", self.bins.is_some()),
-            ("lambda", self.lambda.is_some()),
-            ("patch", self.patch.is_some()),
-            ("equivariant", self.equivariant.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(id, set)| set.then_some(id))
-        .collect()
-    }
-
-    /// The set flags as (flag, TOML key, value).
-    fn entries(&self) -> Vec<(&'static str, &'static str, Value)> {
-        let int = |v: Option<usize>| v.map(|x| Value::Integer(x as i64));
-        [
-            ("--width", "width", int(self.width)),
-            ("--depth", "depth", int(self.depth)),
-            ("--temb", "temb", int(self.temb)),
-            ("--base", "base", int(self.base)),
-            ("--mults", "mults", self.mults.as_deref().map(ints)),
-            ("--attn", "attn_res", self.attn.as_deref().map(ints)),
-            ("--bins", "bins", int(self.bins)),
-            ("--lambda", "lambda", self.lambda.map(Value::Float)),
-            ("--patch", "patch", self.patch.as_deref().map(ints)),
-            (
-                "--equivariant",
-                "equivariant",
-                self.equivariant.map(Value::Boolean),
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(flag, key, v)| v.map(|v| (flag, key, v)))
-        .collect()
     }
 }
 
