@@ -46,11 +46,11 @@ pub struct SpectrumArgs {
     /// paper's t (1-based), e.g. `1,10,100,1000`; the headline's levels are always added
     /// [default: from --spectrum-grid].
     #[arg(long = "spectrum-timesteps")]
-    pub timesteps: Option<String>,
+    pub timesteps: Option<TimeGrid>,
     /// Point sets, comma separated: train, samples, heldout [default: train and heldout, plus
     /// samples when the run has them].
-    #[arg(long = "spectrum-points")]
-    pub points: Option<String>,
+    #[arg(long = "spectrum-points", value_enum, value_delimiter = ',')]
+    pub points: Option<Vec<PointsFlag>>,
     /// Points per set (a seeded choice) [default: 4 with --spectrum-grid paper, 8 with full].
     #[arg(long = "spectrum-num", value_parser = crate::io::range::positive_usize)]
     pub num: Option<usize>,
@@ -59,8 +59,8 @@ pub struct SpectrumArgs {
     #[arg(long = "spectrum-k", value_parser = crate::io::range::positive_f64)]
     pub k_mult: Option<f64>,
     /// Method: jacobian, score-matrix or both.
-    #[arg(long = "spectrum-method", default_value = "jacobian", value_parser = ["jacobian", "score-matrix", "both"])]
-    pub method: String,
+    #[arg(long = "spectrum-method", default_value = "jacobian")]
+    pub method: Method,
     /// Score matrix: symmetrised differences (s(x + sigma q) - s(x - sigma q)) / 2.
     #[arg(long = "spectrum-symmetric")]
     pub symmetric: bool,
@@ -84,11 +84,33 @@ pub struct SpectrumArgs {
     pub seed: u64,
     /// Where the score is probed: clean points sqrt(abar_t) x0, noised points
     /// sqrt(abar_t) x0 + sqrt(1 - abar_t) z (where the theory's critical levels apply), or both.
-    #[arg(long = "spectrum-probe", default_value = "clean", value_parser = ["clean", "noised", "both"])]
-    pub probe: String,
+    #[arg(long = "spectrum-probe", default_value = "clean")]
+    pub probe: ProbeConfig,
     /// Noise draws per point and timestep for noised probes.
     #[arg(long = "spectrum-noise-draws", default_value_t = 4)]
     pub noise_draws: usize,
+}
+
+/// `--spectrum-points`: a set of points at which the spectrum is measured.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointsFlag {
+    /// Training rows.
+    Train,
+    /// Generated samples (the run's `samples.npy` or eval's own draw).
+    Samples,
+    /// Held-out rows.
+    Heldout,
+}
+
+impl PointsFlag {
+    /// `train`, `samples` or `heldout`: the set's name in the outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            PointsFlag::Train => "train",
+            PointsFlag::Samples => "samples",
+            PointsFlag::Heldout => "heldout",
+        }
+    }
 }
 
 /// Runs the spectrum analysis of `model` (of spec `spec`) and writes its files into
@@ -117,7 +139,7 @@ pub fn run_spectrum(
     let image = matches!(train.shape, SampleShape::Image { .. });
     let cfg = SpectrumConfig {
         timesteps,
-        method: args.method.parse::<Method>()?,
+        method: args.method,
         score_matrix: ScoreMatrixConfig {
             k_mult: args.k_mult.unwrap_or(if image { 4.0 } else { 1.0 }),
             perturbation: Perturbation::for_shape(train.shape),
@@ -132,7 +154,7 @@ pub fn run_spectrum(
         collapse_threshold: args.collapse,
         probe: ProbeConfig {
             noise_draws: args.noise_draws,
-            ..args.probe.parse::<ProbeConfig>()?
+            ..args.probe.clone()
         },
     };
     if args.noise_draws == 0 {
@@ -196,15 +218,16 @@ fn timesteps(
     manifold: Option<&ManifoldBlocks>,
     t_max: usize,
 ) -> Result<Vec<usize>> {
+    let full = || FULL_GRID.0.parse::<TimeGrid>();
     let grid = match (&args.timesteps, args.grid) {
-        (Some(t), _) => Some(t.as_str()),
-        (None, GridFlag::Full) => Some(FULL_GRID.0),
+        (Some(t), _) => Some(t.clone()),
+        (None, GridFlag::Full) => Some(full()?),
         // Blocks need a grid to locate their collapse; their D is small.
-        (None, _) if manifold.is_some() => Some(FULL_GRID.0),
+        (None, _) if manifold.is_some() => Some(full()?),
         (None, _) => None,
     };
     let mut ts = match grid {
-        Some(g) => g.parse::<TimeGrid>()?.resolve(t_max)?,
+        Some(g) => g.resolve(t_max)?,
         None => Vec::new(),
     };
     ts.extend(headline::levels(levels, manifold).iter().map(|l| l.t));
@@ -231,27 +254,25 @@ fn point_sets(
     args: &SpectrumArgs,
 ) -> Result<Vec<PointSet>> {
     let d = train.dim();
-    let names: Vec<String> = match &args.points {
-        Some(p) => p
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
+    let names: Vec<PointsFlag> = match &args.points {
+        Some(p) => p.clone(),
         None => {
-            let mut v = vec!["train".to_string(), "heldout".to_string()];
+            let mut v = vec![PointsFlag::Train, PointsFlag::Heldout];
             if samples.is_some() {
-                v.insert(1, "samples".into());
+                v.insert(1, PointsFlag::Samples);
             }
             v
         }
     };
     let mut sets = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let rows: &[f32] = match name.as_str() {
-            "train" => &train.samples,
-            "heldout" => &heldout.samples,
-            "samples" => samples.context("no generated samples: run `diffmem sample RUN` first")?,
-            other => bail!("unknown point set `{other}`: use train, samples or heldout"),
+    for (i, &set_name) in names.iter().enumerate() {
+        let name = set_name.name();
+        let rows: &[f32] = match set_name {
+            PointsFlag::Train => &train.samples,
+            PointsFlag::Heldout => &heldout.samples,
+            PointsFlag::Samples => {
+                samples.context("no generated samples: run `diffmem sample RUN` first")?
+            }
         };
         let num = points_per_set(args);
         let set = PointSet::choose(name, rows, d, num, args.seed.wrapping_add(i as u64));
