@@ -179,7 +179,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         true => {
             let s = draw_samples(&r, &section, a.progress.verbosity())?;
             let shape = [a.num_samples, r.train.dim()];
-            write_atomic(&out.join("eval_samples.npy"), &encode_f32(&s, &shape))?;
+            write_atomic(&RunDir::at(&out).eval_samples(), &encode_f32(&s, &shape))?;
             let (s, h) = crate::eval::health::screen_samples(s, &r.train, a.exclude_nonfinite)?;
             health = Some(h);
             Some(s)

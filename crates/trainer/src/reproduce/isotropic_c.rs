@@ -6,56 +6,12 @@
 //! c = (1 / (d - r)) (1/M) sum_m ||Q (x_m - xbar)||^2, with Q the projector on the complement
 //! of the rank-r span of the centred training rows and xbar the samples' mean.
 
+use crate::io::npy::read_f32;
 use crate::report::collect::RunRecord;
+use crate::run::RunDir;
 use crate::sweep::RUNS_DIR;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::Path;
-
-/// Reads a little-endian float32 `.npy` file (format 1.0 or 2.0, C order): values and shape.
-pub fn read_npy_f32(path: &Path) -> Result<(Vec<f32>, Vec<usize>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        bail!("{} is not a .npy file", path.display());
-    }
-    let (len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        _ if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        _ => bail!("{}: truncated .npy header", path.display()),
-    };
-    let header = std::str::from_utf8(bytes.get(start..start + len).unwrap_or_default())?;
-    if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
-        bail!(
-            "{}: expected C-order float32, header {header}",
-            path.display()
-        );
-    }
-    let shape_text = header
-        .split("'shape': (")
-        .nth(1)
-        .and_then(|t| t.split(')').next())
-        .with_context(|| format!("{}: no shape in the header", path.display()))?;
-    let shape: Vec<usize> = shape_text
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
-    let data: Vec<f32> = bytes[start + len..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    if data.len() != shape.iter().product::<usize>() {
-        bail!(
-            "{}: {} values for shape {shape:?}",
-            path.display(),
-            data.len()
-        );
-    }
-    Ok((data, shape))
-}
 
 /// Centred rows of a `[n, d]` array in float64.
 fn centred(rows: &[f32], d: usize) -> Vec<Vec<f64>> {
@@ -116,14 +72,11 @@ pub fn of_run(sweep_dir: &Path, r: &RunRecord) -> Result<Option<f64>> {
     let Some(cfg) = r.config.as_ref() else {
         return Ok(None);
     };
-    let path = sweep_dir
-        .join(RUNS_DIR)
-        .join(&r.name)
-        .join("eval_samples.npy");
+    let path = RunDir::at(sweep_dir.join(RUNS_DIR).join(&r.name)).eval_samples();
     if !path.exists() {
         return Ok(None);
     }
-    let (samples, shape) = read_npy_f32(&path)?;
+    let (samples, shape) = read_f32(&path)?;
     let d = *shape.last().unwrap_or(&0);
     if cfg.data.n >= d {
         return Ok(None);
@@ -167,19 +120,5 @@ mod tests {
             full.extend((0..4).map(|j| if i == j { 1.0 } else { 0.0 }));
         }
         assert!(complement_variance(&samples, &full, 4).is_none());
-    }
-
-    #[test]
-    fn npy_files_written_here_read_back() {
-        let dir = std::env::temp_dir().join(format!("diffmem-npy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("x.npy");
-        let v = [1.5f32, -2.0, 3.25, 0.0, 7.0, 8.0];
-        std::fs::write(&p, crate::io::npy::encode_f32(&v, &[3, 2])).unwrap();
-        let (back, shape) = read_npy_f32(&p).unwrap();
-        assert_eq!((back.as_slice(), shape), (&v[..], vec![3, 2]));
-        std::fs::write(&p, b"nope").unwrap();
-        assert!(read_npy_f32(&p).is_err());
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::io::atomic::write_atomic;
 use crate::run::checksum;
-use crate::run::layout::{LATEST, RunDir, WeightFile};
+use crate::run::layout::{LATEST, RunDir, WeightFile, step_dir_name};
 use anyhow::{Context, Result, anyhow, bail};
 use diffmem_model::Net;
 use diffmem_model::burn::module::Module;
@@ -39,8 +39,6 @@ pub fn write_state(run_dir: &Path, state: &LoopState) -> Result<()> {
         serde_json::to_string_pretty(state)?.as_bytes(),
     )
 }
-
-pub use crate::run::layout::step_dir_name;
 
 /// Writes a checkpoint of `net`, `ema` and `optim` under `ckpt_root`, updates `latest` and
 /// removes all but the newest `keep` step directories. Returns the checkpoint directory.

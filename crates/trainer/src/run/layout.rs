@@ -8,7 +8,7 @@
 //!   log.jsonl              one record per logging step
 //!   summary.json           what `train` printed at the end
 //!   train_state.json       where training stopped
-//!   metrics.json           what `eval` measured
+//!   metrics.json           what `eval` measured (eval_samples.npy: its samples)
 //!   loss.png, samples.png, samples.npy
 //!   checkpoints/step-NNNNNNN/{model,ema,optim}.bpk, state.json, SHA256SUMS; checkpoints/latest
 //!   snapshots/step-NNNNNNN/{model,ema}.bpk (train --snapshots K), snapshots/schedule.json
@@ -83,6 +83,11 @@ impl RunDir {
     /// `loss.png`: the loss curves, redrawn at each logging step.
     pub fn loss_png(&self) -> PathBuf {
         self.root.join("loss.png")
+    }
+
+    /// `eval_samples.npy`: the samples `eval` measured (in the run or in eval's `--out`).
+    pub fn eval_samples(&self) -> PathBuf {
+        self.root.join("eval_samples.npy")
     }
 
     /// `checkpoints/`: `step-NNNNNNN/` folders and the `latest` marker.

@@ -148,7 +148,7 @@ impl Snapshots {
 
     /// Writes the snapshot of `state.step` (raw and EMA weights, no optimiser state).
     pub fn save(&mut self, net: &Net, ema: Option<&Net>, state: &LoopState) -> Result<()> {
-        let name = checkpoint::step_dir_name(state.step);
+        let name = crate::run::layout::step_dir_name(state.step);
         checkpoint::write_dir(&self.root, &name, net, ema, None, state)?;
         self.written += 1;
         Ok(())
