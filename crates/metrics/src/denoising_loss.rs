@@ -12,10 +12,9 @@
 //! training monitor compares like with like. For an x_0 objective the eps error is the x_0
 //! error times abar_t / (1 - abar_t), which is huge at small t (1e4 at t = 1 with beta_1 = 1e-4).
 
-use diffmem_model::burn::prelude::*;
+use diffmem_model::ModelContext;
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::noise::HostNoise;
-use diffmem_model::{Denoiser, Diffusion};
 
 /// `k` timesteps spread evenly over 0..t_max (midpoints of k equal bins).
 pub fn timestep_grid(t_max: usize, k: usize) -> Vec<usize> {
@@ -35,46 +34,50 @@ pub enum LossUnits {
     Objective,
 }
 
-/// Per-timestep loss in `units` (mean over coordinates and samples) of `model` on the
-/// `[M, dim]` rows, at each timestep of `grid`, with noise from `noise_seed`. Evaluated in
-/// batches of at most `batch` rows.
-// Long argument list: to become a context (model, diffusion, device) and a job.
-#[allow(clippy::too_many_arguments)]
-pub fn per_timestep_loss(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    rows: &[f32],
-    dim: usize,
-    grid: &[usize],
-    noise_seed: u64,
-    batch: usize,
-    units: LossUnits,
-    device: &Device,
-) -> Vec<f64> {
-    per_example_loss(
-        model, diffusion, rows, dim, grid, noise_seed, batch, units, device,
-    )
-    .iter()
-    .map(|l| l.iter().sum::<f64>() / l.len().max(1) as f64)
-    .collect()
+/// What to score: the `[M, dim]` `rows` at each timestep of `grid`, with noise from
+/// `noise_seed`, at most `batch` rows per model evaluation, in `units`.
+#[derive(Clone, Copy, Debug)]
+pub struct LossJob<'a> {
+    /// The rows, flattened.
+    pub rows: &'a [f32],
+    /// Dimension of one row.
+    pub dim: usize,
+    /// 0-based timesteps at which the loss is measured.
+    pub grid: &'a [usize],
+    /// Seed of the noise draws (row m at grid point j gets the same eps in every set).
+    pub noise_seed: u64,
+    /// Most rows per model evaluation (at least 1).
+    pub batch: usize,
+    /// Which squared error is measured.
+    pub units: LossUnits,
+}
+
+/// Per-timestep loss of `job` (mean over coordinates and rows) of `ctx.model`.
+pub fn per_timestep_loss(ctx: ModelContext, job: &LossJob) -> Vec<f64> {
+    per_example_loss(ctx, job)
+        .iter()
+        .map(|l| l.iter().sum::<f64>() / l.len().max(1) as f64)
+        .collect()
 }
 
 /// The loss of every row separately: `out[j][m]` = 1/D || eps_m - eps_theta(x_t, t) ||^2 at
-/// timestep `grid[j]` for row m (in `units`), with the same noise draws as [`per_timestep_loss`] (whose
-/// values are the means of these). The per-example losses of membership inference.
-// Long argument list: to become a context (model, diffusion, device) and a job.
-#[allow(clippy::too_many_arguments)]
-pub fn per_example_loss(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    rows: &[f32],
-    dim: usize,
-    grid: &[usize],
-    noise_seed: u64,
-    batch: usize,
-    units: LossUnits,
-    device: &Device,
-) -> Vec<Vec<f64>> {
+/// timestep `grid[j]` for row m (in `units`), with the same noise draws as
+/// [`per_timestep_loss`] (whose values are the means of these). The per-example losses of
+/// membership inference.
+pub fn per_example_loss(ctx: ModelContext, job: &LossJob) -> Vec<Vec<f64>> {
+    let LossJob {
+        rows,
+        dim,
+        grid,
+        noise_seed,
+        batch,
+        units,
+    } = *job;
+    let ModelContext {
+        model,
+        diffusion,
+        device,
+    } = ctx;
     let m = rows.len() / dim.max(1);
     let mut noise = HostNoise::seeded(noise_seed);
     let batch = batch.max(1);
@@ -106,8 +109,9 @@ pub fn per_example_loss(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diffmem_model::burn::prelude::*;
     use diffmem_model::denoiser::LinearExact;
-    use diffmem_model::{Objective, Schedule, ScheduleKind};
+    use diffmem_model::{Diffusion, Objective, Schedule, ScheduleKind};
 
     #[test]
     fn grid_is_spread_and_in_range() {
@@ -139,17 +143,15 @@ mod tests {
             .collect();
         let model = LinearExact::fit(&rows, d, 0.0, &diffusion, &device).unwrap();
         let grid = [100usize, 500];
-        let got = per_timestep_loss(
-            &model,
-            &diffusion,
-            &rows,
-            d,
-            &grid,
-            9,
-            700,
-            LossUnits::Eps,
-            &device,
-        );
+        let job = LossJob {
+            rows: &rows,
+            dim: d,
+            grid: &grid,
+            noise_seed: 9,
+            batch: 700,
+            units: LossUnits::Eps,
+        };
+        let got = per_timestep_loss(ModelContext::new(&model, &diffusion, &device), &job);
         for (g, &t) in got.iter().zip(&grid) {
             let abar = diffusion.schedule.abar[t];
             let c = (1.0 - abar) / abar;
@@ -181,8 +183,18 @@ mod tests {
         let rows = HostNoise::seeded(3).next_vec(50 * d);
         let model = LinearExact::fit(&rows[..30 * d], d, 0.0, &diffusion, &device).unwrap();
         let grid = [0usize, 5, 19];
-        let loss =
-            |units| per_timestep_loss(&model, &diffusion, &rows, d, &grid, 4, 16, units, &device);
+        let ctx = ModelContext::new(&model, &diffusion, &device);
+        let loss = |units| {
+            let job = LossJob {
+                rows: &rows,
+                dim: d,
+                grid: &grid,
+                noise_seed: 4,
+                batch: 16,
+                units,
+            };
+            per_timestep_loss(ctx, &job)
+        };
         let (eps, x0) = (loss(LossUnits::Eps), loss(LossUnits::Objective));
         for ((e, x), &t) in eps.iter().zip(&x0).zip(&grid) {
             let abar = diffusion.schedule.abar[t];

@@ -17,9 +17,8 @@
 //! For an eps-predicting model eps_theta is its output; for x_0- and v-objectives the implied
 //! eps ([`Diffusion::predict_eps`]).
 
-use diffmem_model::burn::prelude::*;
+use diffmem_model::ModelContext;
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
-use diffmem_model::{Denoiser, Diffusion};
 
 /// 0-based steps the authors' code queries at T = 1000 (`k * 10`, k = 0..=20).
 pub const CODE_STEPS: [usize; 21] = [
@@ -47,14 +46,17 @@ pub fn sima_statistic(eps: &[f32], dim: usize) -> Vec<f64> {
 
 /// `out[j][m]` = `s_{grid[j]}(row m)` for every row of `rows` (`[M, dim]`), `batch` rows a batch.
 pub fn sima_scores(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
+    ctx: ModelContext,
     rows: &[f32],
     dim: usize,
     grid: &[usize],
     batch: usize,
-    device: &Device,
 ) -> Vec<Vec<f64>> {
+    let ModelContext {
+        model,
+        diffusion,
+        device,
+    } = ctx;
     let m = rows.len() / dim.max(1);
     let batch = batch.max(1);
     grid.iter()
@@ -75,9 +77,10 @@ pub fn sima_scores(
 mod tests {
     use super::*;
     use crate::membership::{auc, auc_null_sd};
+    use diffmem_model::burn::prelude::*;
     use diffmem_model::denoiser::{Empirical, LinearExact};
     use diffmem_model::noise::HostNoise;
-    use diffmem_model::{Objective, Schedule, ScheduleKind};
+    use diffmem_model::{Denoiser, Diffusion, Objective, Schedule, ScheduleKind};
 
     #[test]
     fn statistic_is_the_fourth_power_of_the_four_norm() {
@@ -122,7 +125,9 @@ mod tests {
         let grid = [0usize, 10];
         let lin = LinearExact::fit(&train, 4, 0.0, &diff, &device).unwrap();
         let neg = |v: &[f64]| v.iter().map(|x| -x).collect::<Vec<f64>>();
-        let score = |m: &dyn Denoiser, r: &[f32]| sima_scores(m, &diff, r, 4, &grid, 512, &device);
+        let score = |m: &dyn Denoiser, r: &[f32]| {
+            sima_scores(ModelContext::new(m, &diff, &device), r, 4, &grid, 512)
+        };
         let (a, b) = (score(&lin, &train[..1000 * 4]), score(&lin, &held));
         let sd = auc_null_sd(1000, 1000);
         for j in 0..grid.len() {

@@ -2,6 +2,7 @@
 //! denoiser family (`linear`, `mlp`, `unet`, `linear-exact`, `empirical`) on burn 0.22.
 //! Tensors at the boundary are flat `[batch, D]`; timesteps are indices in `0..T`.
 
+pub mod context;
 pub mod denoiser;
 pub mod device;
 pub mod diffusion;
@@ -16,6 +17,7 @@ pub mod schedule;
 pub mod spec;
 pub mod step;
 
+pub use context::ModelContext;
 pub use denoiser::{Denoiser, Net};
 pub use device::{DeviceChoice, MatmulPrecision, SelectedDevice, select_device};
 pub use diffusion::{Diffusion, Objective};

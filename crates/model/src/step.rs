@@ -62,21 +62,37 @@ pub fn clip_global_norm<M: Module>(model: &M, grads: &mut GradientsParams, max_n
     model.visit(&mut s);
 }
 
-/// One training step on the batch `x0` with timesteps `t` and noise `eps` (all on the
-/// autodiff device of `net`). Returns the updated network and the (device) loss.
-// Long argument list: to become a context (model, diffusion, device) and a job.
-#[allow(clippy::too_many_arguments)]
+/// One optimisation step's job: the batch `x0` with its timesteps `t` and noise `eps` (all on
+/// the autodiff device of the network), the learning rate, and the global gradient-norm clip.
+pub struct TrainJob {
+    /// Clean training rows, `[B, D]`.
+    pub x0: Tensor<2>,
+    /// One 0-based timestep per row.
+    pub t: Tensor<1, Int>,
+    /// The noise added to each row, `[B, D]`.
+    pub eps: Tensor<2>,
+    /// Learning rate of this step.
+    pub lr: f64,
+    /// Largest global gradient norm (None: no clipping).
+    pub clip: Option<f64>,
+}
+
+/// One training step of `net` under `diffusion` on `job`. Returns the updated network and the
+/// (device) loss.
 pub fn train_step(
     net: Net,
     optim: &mut ModuleOptimizer,
     diffusion: &Diffusion,
-    x0: Tensor<2>,
-    t: &Tensor<1, Int>,
-    eps: Tensor<2>,
-    lr: f64,
-    clip: Option<f64>,
+    job: TrainJob,
 ) -> (Net, Tensor<1>) {
-    let loss = diffusion.loss(&net, x0, t, eps);
+    let TrainJob {
+        x0,
+        t,
+        eps,
+        lr,
+        clip,
+    } = job;
+    let loss = diffusion.loss(&net, x0, &t, eps);
     let mut grads = GradientsParams::from_grads(loss.backward(), &net);
     if let Some(c) = clip {
         clip_global_norm(&net, &mut grads, c);

@@ -12,7 +12,7 @@ use diffmem_model::burn::prelude::*;
 use diffmem_model::denoiser::{LinearConfig, MlpConfig, Net, UnetConfig};
 use diffmem_model::diffusion::{matrix, timesteps};
 use diffmem_model::noise::HostNoise;
-use diffmem_model::step::train_step;
+use diffmem_model::step::{TrainJob, train_step};
 use diffmem_model::{
     DeviceChoice, Diffusion, ModelSpec, Objective, Schedule, ScheduleKind, select_device,
 };
@@ -47,16 +47,14 @@ fn losses(net: Net, device: &Device, dim: usize, t_max: usize) -> Vec<f32> {
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut out = Vec::new();
     for _ in 0..STEPS {
-        let (n, loss) = train_step(
-            net,
-            &mut optim,
-            &diffusion,
-            x0.clone(),
-            &t,
-            eps.clone(),
-            1e-2,
-            Some(1.0),
-        );
+        let job = TrainJob {
+            x0: x0.clone(),
+            t: t.clone(),
+            eps: eps.clone(),
+            lr: 1e-2,
+            clip: Some(1.0),
+        };
+        let (n, loss) = train_step(net, &mut optim, &diffusion, job);
         net = n;
         out.push(loss.into_scalar::<f32>());
     }

@@ -1,10 +1,11 @@
 //! The exact denoisers and the samplers against independent computations.
 
+use diffmem_model::ModelContext;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::denoiser::{Denoiser, Empirical, LinearExact};
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::noise::{HostNoise, NoiseSource};
-use diffmem_model::sampler::{SamplerConfig, sample};
+use diffmem_model::sampler::{SampleJob, SamplerConfig, sample};
 
 /// Samples `n` rows in one batch on flex.
 fn draw(
@@ -16,16 +17,18 @@ fn draw(
     d: usize,
     noise: &mut dyn NoiseSource,
 ) -> Vec<f32> {
+    let device = Device::flex();
+    let job = SampleJob {
+        n,
+        dim: d,
+        batch: n,
+    };
     sample(
-        model,
-        diffusion,
+        ModelContext::new(model, diffusion, &device),
         cfg,
         clip_x0,
-        n,
-        d,
-        n,
+        job,
         noise,
-        &Device::flex(),
         &mut |_, _| {},
     )
     .unwrap()

@@ -12,13 +12,14 @@
 //! Run: `RAYON_NUM_THREADS=1 cargo bench --bench speed`.
 
 use diffmem_data::SampleShape;
+use diffmem_model::ModelContext;
 use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::denoiser::{LinearConfig, MlpConfig, UnetConfig};
 use diffmem_model::diffusion::{matrix, timesteps};
 use diffmem_model::noise::{DeviceNoise, HostNoise};
-use diffmem_model::sampler::sample;
-use diffmem_model::step::train_step;
+use diffmem_model::sampler::{SampleJob, sample};
+use diffmem_model::step::{TrainJob, train_step};
 use diffmem_model::{
     DeviceChoice, Diffusion, ModelSpec, Objective, SamplerConfig, Schedule, ScheduleKind,
     select_device,
@@ -72,16 +73,14 @@ fn train_rate(
                 &(0..b).map(|j| (i * 31 + j * 7) % t_max).collect::<Vec<_>>(),
                 &ad,
             );
-            let (n, loss) = train_step(
-                net.take().unwrap(),
-                &mut optim,
-                &diffusion,
+            let job = TrainJob {
                 x0,
-                &t,
+                t,
                 eps,
-                1e-4,
-                Some(1.0),
-            );
+                lr: 1e-4,
+                clip: Some(1.0),
+            };
+            let (n, loss) = train_step(net.take().unwrap(), &mut optim, &diffusion, job);
             *net = Some(n);
             if i + 1 == k {
                 // One read-back at the end synchronises the device.
@@ -182,16 +181,17 @@ fn bench_sample(name: &str, mlp: &ModelSpec, img: SampleShape, device: &Device) 
     let net = mlp.init_net(img, 1000, device).unwrap().unwrap();
     let mut noise = DeviceNoise::seeded(device, 0);
     let start = Instant::now();
+    let job = SampleJob {
+        n: 64,
+        dim: 784,
+        batch: 64,
+    };
     let _ = sample(
-        &net,
-        &diffusion,
+        ModelContext::new(&net, &diffusion, device),
         &SamplerConfig::default(),
         None,
-        64,
-        784,
-        64,
+        job,
         &mut noise,
-        device,
         &mut |_, _| {},
     )
     .unwrap();

@@ -2,56 +2,54 @@
 //! timestep evaluate the model's eps prediction and apply the sampler's step.
 
 use super::{SamplerConfig, SamplerStep, StepNoise};
-use crate::denoiser::Denoiser;
-use crate::diffusion::{Diffusion, timesteps, to_vec};
+use crate::context::ModelContext;
+use crate::diffusion::{timesteps, to_vec};
 use crate::error::Result;
 use crate::noise::NoiseSource;
 use burn::prelude::*;
 
-/// Draws `n` samples of dimension `dim` from `model`, in batches of `batch`, with the sampler
-/// of `config` and the predicted x0 clamped to [-c, c] when `clip_x0 = Some(c)`. Noise
-/// (initial, then one draw per stochastic step) comes from `noise`.
-// Long argument list: to become a context (model, diffusion, device) and a job.
-#[allow(clippy::too_many_arguments)]
-pub fn sample(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    config: &SamplerConfig,
-    clip_x0: Option<f64>,
-    n: usize,
-    dim: usize,
-    batch: usize,
-    noise: &mut dyn NoiseSource,
-    device: &Device,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<Vec<f32>> {
-    let sampler = config.build(&diffusion.schedule, clip_x0)?;
-    Ok(sample_with(
-        &*sampler, model, diffusion, n, dim, batch, noise, device, progress,
-    ))
+/// How many samples to draw and how: `n` samples of dimension `dim`, `batch` at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleJob {
+    /// Number of samples.
+    pub n: usize,
+    /// Dimension of one sample (the flattened image size for images).
+    pub dim: usize,
+    /// Samples drawn per model evaluation (at least 1).
+    pub batch: usize,
 }
 
-/// [`sample`] with any sampler: `n` samples in batches of `batch`, `progress(done, n)` after
-/// each batch.
-// Long argument list: to become a context (model, diffusion, device) and a job.
-#[allow(clippy::too_many_arguments)]
-pub fn sample_with(
-    sampler: &dyn SamplerStep,
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    n: usize,
-    dim: usize,
-    batch: usize,
+/// Draws `job.n` samples from `ctx.model` with the sampler of `config`, its predicted x0
+/// clamped to [-c, c] when `clip_x0 = Some(c)`. Noise (initial, then one draw per stochastic
+/// step) comes from `noise`; `progress(done, n)` after each batch.
+pub fn sample(
+    ctx: ModelContext,
+    config: &SamplerConfig,
+    clip_x0: Option<f64>,
+    job: SampleJob,
     noise: &mut dyn NoiseSource,
-    device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<f32>> {
+    let sampler = config.build(&ctx.diffusion.schedule, clip_x0)?;
+    Ok(sample_with(ctx, &*sampler, job, noise, progress))
+}
+
+/// [`sample`] with any sampler: `job.n` samples in batches of `job.batch`, `progress(done, n)`
+/// after each batch.
+pub fn sample_with(
+    ctx: ModelContext,
+    sampler: &dyn SamplerStep,
+    job: SampleJob,
+    noise: &mut dyn NoiseSource,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<f32> {
+    let SampleJob { n, dim, batch } = job;
     let batch = batch.max(1);
     let mut out = Vec::with_capacity(n * dim);
     let mut done = 0;
     while done < n {
         let b = batch.min(n - done);
-        let x = run_batch(sampler, model, diffusion, b, dim, noise, device);
+        let x = run_batch(ctx, sampler, [b, dim], noise);
         out.extend(to_vec(x));
         done += b;
         progress(done, n);
@@ -59,42 +57,34 @@ pub fn sample_with(
     out
 }
 
-/// Draws one batch of `b` samples with the sampler of `config`; returns the device tensor.
-// Long argument list: to become a context (model, diffusion, device) and a job.
-#[allow(clippy::too_many_arguments)]
+/// Draws one batch of `shape = [b, dim]` samples with the sampler of `config`; returns the
+/// device tensor.
 pub fn sample_batch(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
+    ctx: ModelContext,
     config: &SamplerConfig,
     clip_x0: Option<f64>,
-    b: usize,
-    dim: usize,
+    shape: [usize; 2],
     noise: &mut dyn NoiseSource,
-    device: &Device,
 ) -> Result<Tensor<2>> {
-    let sampler = config.build(&diffusion.schedule, clip_x0)?;
-    Ok(run_batch(
-        &*sampler, model, diffusion, b, dim, noise, device,
-    ))
+    let sampler = config.build(&ctx.diffusion.schedule, clip_x0)?;
+    Ok(run_batch(ctx, &*sampler, shape, noise))
 }
 
-/// The sampling loop for one batch of `b` samples: x_T from `noise`, then one model
-/// evaluation and one `sampler.step` per visited timestep.
+/// The sampling loop for one batch of `shape = [b, dim]` samples: x_T from `noise`, then one
+/// model evaluation and one `sampler.step` per visited timestep.
 pub fn run_batch(
+    ctx: ModelContext,
     sampler: &dyn SamplerStep,
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
-    b: usize,
-    dim: usize,
+    shape: [usize; 2],
     noise: &mut dyn NoiseSource,
-    device: &Device,
 ) -> Tensor<2> {
-    let mut noise = StepNoise::new(noise, [b, dim], device);
+    let b = shape[0];
+    let mut noise = StepNoise::new(noise, shape, ctx.device);
     let mut x = noise.draw();
     let ts = sampler.timesteps();
     for (k, &i) in ts.iter().enumerate() {
-        let t = timesteps(&vec![i; b], device);
-        let eps = diffusion.predict_eps(model, x.clone(), &t);
+        let t = timesteps(&vec![i; b], ctx.device);
+        let eps = ctx.diffusion.predict_eps(ctx.model, x.clone(), &t);
         x = sampler.step(x, eps, i, ts.get(k + 1).copied(), &mut noise);
     }
     x
@@ -103,6 +93,8 @@ pub fn run_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::denoiser::Denoiser;
+    use crate::diffusion::Diffusion;
     use crate::noise::HostNoise;
     use crate::schedule::{Schedule, ScheduleKind};
     use crate::{Objective, sampler::predict_x0};
@@ -154,14 +146,14 @@ mod tests {
         let (n, d) = (5, 3);
         let mut seen = Vec::new();
         let got = sample_with(
+            ModelContext::new(&Zero, &diffusion, &device),
             &toy,
-            &Zero,
-            &diffusion,
-            n,
-            d,
-            2,
+            SampleJob {
+                n,
+                dim: d,
+                batch: 2,
+            },
             &mut HostNoise::seeded(4),
-            &device,
             &mut |done, total| seen.push((done, total)),
         );
         assert_eq!(seen, vec![(2, 5), (4, 5), (5, 5)]);

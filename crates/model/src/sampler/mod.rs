@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use ddim::{Ddim, ddim_timesteps};
 pub use ddpm::Ddpm;
-pub use driver::{run_batch, sample, sample_batch, sample_with};
+pub use driver::{SampleJob, run_batch, sample, sample_batch, sample_with};
 
 /// Variance of the DDPM ancestral step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

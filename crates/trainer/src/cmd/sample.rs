@@ -101,15 +101,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let base = files::base_name(&s.sampler, r.diffusion.steps(), s.seed);
     let stem = files::choose_stem(&out, &base, &settings)?;
     let started = std::time::Instant::now();
-    let samples = sample::draw(
-        r.model.as_ref(),
-        &r.diffusion,
-        &s,
-        r.train.dim(),
-        &r.device.device,
-        a.progress.verbosity(),
-        None,
-    )?;
+    let samples = sample::draw(r.ctx(), &s, r.train.dim(), a.progress.verbosity(), None)?;
     let png = sample::write_named(&out, &stem, &samples, r.train.shape)?;
     let npy = out.join(format!("{stem}.npy"));
     let doc = serde_json::json!({

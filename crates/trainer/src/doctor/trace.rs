@@ -10,7 +10,7 @@ use diffmem_model::burn::module::{Module, ModuleVisitor, Param};
 use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::noise::HostNoise;
-use diffmem_model::step::train_step;
+use diffmem_model::step::{TrainJob, train_step};
 use diffmem_model::{Diffusion, Net, Objective, Schedule, ScheduleKind};
 use std::time::Instant;
 
@@ -118,16 +118,14 @@ pub fn train_on(net: &Net, device: &Device, p: &Problem) -> Timed {
         let x0 = matrix(&x0, p.batch, p.dim, &ad);
         let eps = matrix(&eps, p.batch, p.dim, &ad);
         let loss;
-        (net, loss) = train_step(
-            net,
-            &mut optim,
-            &diffusion,
+        let job = TrainJob {
             x0,
-            &timesteps(&t, &ad),
+            t: timesteps(&t, &ad),
             eps,
-            p.lr,
-            Some(1.0),
-        );
+            lr: p.lr,
+            clip: Some(1.0),
+        };
+        (net, loss) = train_step(net, &mut optim, &diffusion, job);
         losses.push(loss);
         if step == 0 {
             // Read back: the first step's kernels have compiled and run.

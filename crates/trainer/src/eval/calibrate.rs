@@ -22,7 +22,7 @@ pub const MAX_PATCH: usize = 15;
 
 /// Calibrates P_t on up to `max_rows` rows per set at `points` timesteps.
 pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
-    let (model, diffusion, train, device) = (p.model, p.diffusion, p.train, p.device);
+    let (ctx, diffusion, train) = (p.ctx, p.ctx.diffusion, p.train);
     let SampleShape::Image { c, h, w } = train.shape else {
         bail!("--calibrate-local needs image data: the local machine compares image patches");
     };
@@ -45,15 +45,7 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
         let refs: Vec<(&'static str, Box<dyn Denoiser>)> = vec![("local", Box::new(machine))];
         let mut acc = vec![0.0; grid.len()];
         for set in &sets {
-            let ag = agreements(
-                model,
-                &refs,
-                diffusion,
-                &set.samples[..m * d],
-                d,
-                &grid,
-                device,
-            );
+            let ag = agreements(ctx, &refs, &set.samples[..m * d], d, &grid);
             for (a, g) in acc.iter_mut().zip(&ag[0]) {
                 *a += Agreement::r_squared(g) / sets.len() as f64;
             }

@@ -165,15 +165,7 @@ impl Metric {
         let r = ctx.run;
         let samples = ctx.samples.unwrap_or_default();
         let device = &r.device.device;
-        let paired = PairedRows {
-            model: r.model.as_ref(),
-            diffusion: &r.diffusion,
-            train: &r.train,
-            heldout: &r.heldout,
-            points: ctx.loss_points,
-            max_rows: ctx.loss_rows,
-            device,
-        };
+        let paired = PairedRows::of_run(r, ctx.loss_points, ctx.loss_rows);
         Ok(match self {
             Metric::Mem => {
                 let res = memorization::run(
@@ -191,17 +183,7 @@ impl Metric {
             Metric::Loss => loss::run(&paired, ctx.out)?,
             Metric::Gaussian => gaussian::run(samples, &r.train)?,
             Metric::Agree => agreement::run(ctx, samples, nn1.as_deref())?,
-            Metric::Spectrum => spectrum::run_spectrum(
-                r.model.as_ref(),
-                &r.cfg.model,
-                &r.diffusion,
-                &r.train,
-                &r.heldout,
-                ctx.samples,
-                device,
-                ctx.spectrum,
-                ctx.out,
-            )?,
+            Metric::Spectrum => spectrum::run_spectrum(r, ctx.samples, ctx.spectrum, ctx.out)?,
             Metric::Quality => quality::run(samples, &r.train, &r.heldout, ctx.out)?,
             Metric::CalibrateLocal => calibrate::run(&paired, ctx.out)?,
             Metric::Ref => reference::run(&paired, ctx.out)?,
@@ -223,11 +205,9 @@ impl Metric {
 /// device, and for both runs of an agreement.
 pub fn draw_samples(r: &LoadedRun, s: &SampleSection, progress: Verbosity) -> Result<Vec<f32>> {
     crate::sample::draw_unchecked(
-        r.model.as_ref(),
-        &r.diffusion,
+        r.ctx(),
         s,
         r.train.dim(),
-        &r.device.device,
         progress,
         Some(&mut diffmem_model::noise::HostNoise::seeded(s.seed)),
     )

@@ -4,21 +4,17 @@
 
 use anyhow::{Result, bail};
 use diffmem_data::Dataset;
-use diffmem_metrics::denoising_loss::{LossUnits, timestep_grid};
-use diffmem_model::burn::prelude::Device;
-use diffmem_model::{Denoiser, Diffusion};
+use diffmem_metrics::denoising_loss::{LossJob, LossUnits, timestep_grid};
+use diffmem_model::ModelContext;
 
 /// The signature of `diffmem_metrics::denoising_loss`'s loss functions.
-pub type LossFn<T> =
-    fn(&dyn Denoiser, &Diffusion, &[f32], usize, &[usize], u64, usize, LossUnits, &Device) -> T;
+pub type LossFn<T> = fn(ModelContext, &LossJob) -> T;
 
 /// A run's denoiser and data, evaluated at `points` grid timesteps on up to `max_rows` rows
 /// per set.
 pub struct PairedRows<'a> {
-    /// The run's denoiser.
-    pub model: &'a dyn Denoiser,
-    /// The run's noise schedule.
-    pub diffusion: &'a Diffusion,
+    /// The run's denoiser, its diffusion and device.
+    pub ctx: ModelContext<'a>,
     /// The training set.
     pub train: &'a Dataset,
     /// The held-out set (may be empty).
@@ -27,21 +23,17 @@ pub struct PairedRows<'a> {
     pub points: usize,
     /// Most rows used from each set.
     pub max_rows: usize,
-    /// Where the model runs.
-    pub device: &'a Device,
 }
 
 impl<'a> PairedRows<'a> {
     /// The denoiser now in `r` on `r`'s training and held-out sets.
     pub fn of_run(r: &'a crate::run::LoadedRun, points: usize, max_rows: usize) -> Self {
         PairedRows {
-            model: r.model.as_ref(),
-            diffusion: &r.diffusion,
+            ctx: r.ctx(),
             train: &r.train,
             heldout: &r.heldout,
             points,
             max_rows,
-            device: &r.device.device,
         }
     }
 
@@ -55,7 +47,7 @@ impl<'a> PairedRows<'a> {
 
     /// The 0-based timestep grid of `points` timesteps.
     pub fn grid(&self) -> Vec<usize> {
-        timestep_grid(self.diffusion.steps(), self.points)
+        timestep_grid(self.ctx.diffusion.steps(), self.points)
     }
 
     /// The sets compared: the training set, and the held-out set when there is one.
@@ -89,19 +81,15 @@ impl<'a> PairedRows<'a> {
         grid: &[usize],
         seed: u64,
     ) -> T {
-        let rows = self.first(set, m);
-        let units = LossUnits::Eps;
-        loss(
-            self.model,
-            self.diffusion,
-            rows,
-            set.dim(),
+        let job = LossJob {
+            rows: self.first(set, m),
+            dim: set.dim(),
             grid,
-            seed,
-            512,
-            units,
-            self.device,
-        )
+            noise_seed: seed,
+            batch: 512,
+            units: LossUnits::Eps,
+        };
+        loss(self.ctx, &job)
     }
 
     /// The first `m` rows of `set`, flattened.

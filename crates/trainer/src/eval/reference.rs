@@ -16,7 +16,7 @@ use diffmem_metrics::reference::{Agreement, BANDS, followed};
 use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};
 use diffmem_model::noise::HostNoise;
-use diffmem_model::{Denoiser, Diffusion, ModelSpec};
+use diffmem_model::{Denoiser, Diffusion, ModelContext, ModelSpec};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -64,14 +64,17 @@ fn denoised(xt: &[f32], eps: &[f32], a: f64, s: f64) -> Vec<f64> {
 /// Agreement of `model` with each reference on `rows` at each grid timestep:
 /// `out[reference][j]`.
 pub(crate) fn agreements(
-    model: &dyn Denoiser,
+    ctx: ModelContext,
     refs: &[(&'static str, Box<dyn Denoiser>)],
-    diffusion: &Diffusion,
     rows: &[f32],
     d: usize,
     grid: &[usize],
-    device: &Device,
 ) -> Vec<Vec<Agreement>> {
+    let ModelContext {
+        model,
+        diffusion,
+        device,
+    } = ctx;
     let m = rows.len() / d;
     let mut out = vec![vec![Agreement::default(); grid.len()]; refs.len()];
     let mut noise = HostNoise::seeded(NOISE_SEED);
@@ -117,12 +120,12 @@ struct SetAgreement {
 
 /// Computes r^2 and nmse per set, reference and timestep; writes `ref.csv` and `ref.png`.
 pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
-    let (train, diffusion) = (p.train, p.diffusion);
+    let (train, diffusion) = (p.train, p.ctx.diffusion);
     if train.len() < 2 {
         bail!("--metrics ref needs at least 2 training examples");
     }
     let d = train.dim();
-    let refs = references(train, diffusion, p.device)?;
+    let refs = references(train, diffusion, p.ctx.device)?;
     let grid = p.grid();
     let paper_t: Vec<usize> = grid.iter().map(|t| t + 1).collect();
     let m = p.rows(p.max_rows.min(MAX_ROWS), 2);
@@ -130,15 +133,7 @@ pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
         .sets()
         .iter()
         .map(|&(name, set)| {
-            let ag = agreements(
-                p.model,
-                &refs,
-                diffusion,
-                &set.samples[..m * d],
-                d,
-                &grid,
-                p.device,
-            );
+            let ag = agreements(p.ctx, &refs, &set.samples[..m * d], d, &grid);
             SetAgreement {
                 name,
                 r2: ag

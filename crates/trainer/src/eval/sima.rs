@@ -40,10 +40,10 @@ impl AtT {
 pub fn run(p: &PairedRows, out: &Path) -> Result<Value> {
     p.need_heldout("--metrics sima needs held-out (non-member) rows: train with --heldout > 0")?;
     let m = p.rows(p.max_rows, 1);
-    let grid = sima_grid(p.diffusion.steps());
+    let grid = sima_grid(p.ctx.diffusion.steps());
     let score = |set: &diffmem_data::Dataset| {
         let rows = p.first(set, m);
-        let s = sima_scores(p.model, p.diffusion, rows, set.dim(), &grid, 256, p.device);
+        let s = sima_scores(p.ctx, rows, set.dim(), &grid, 256);
         s.into_iter()
             .map(|v| v.into_iter().map(|x| -x).collect::<Vec<f64>>())
             .collect::<Vec<_>>()

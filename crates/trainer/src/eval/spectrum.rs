@@ -8,6 +8,7 @@
 //! models (`linear-exact`, `empirical`) are analysed through their float64 closed forms
 //! ([`diffmem_metrics::spectrum::exact_score_field`]); trained ones through autodiff.
 
+use crate::run::LoadedRun;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffmem_data::{Dataset, SampleShape};
@@ -19,8 +20,6 @@ use diffmem_metrics::spectrum::{
     ScoreField, ScoreMatrixConfig, SpectrumConfig, TimeGrid, analyse, exact_score_field,
     write_report,
 };
-use diffmem_model::burn::prelude::Device;
-use diffmem_model::{Denoiser, Diffusion, ModelSpec};
 use std::path::Path;
 
 /// `--spectrum-grid`: how many noise levels and points the spectrum analyses.
@@ -113,21 +112,17 @@ impl PointsFlag {
     }
 }
 
-/// Runs the spectrum analysis of `model` (of spec `spec`) and writes its files into
-/// `out_dir`; returns the JSON summary (latent dimension per set, probe, method and timestep;
-/// manifold blocks).
-#[allow(clippy::too_many_arguments)]
+/// Runs the spectrum analysis of the loaded run `r` (its denoiser, at its training, held-out
+/// and, when given, sampled points) and writes its files into `out_dir`; returns the JSON
+/// summary (latent dimension per set, probe, method and timestep; manifold blocks).
 pub fn run_spectrum(
-    model: &dyn Denoiser,
-    spec: &ModelSpec,
-    diffusion: &Diffusion,
-    train: &Dataset,
-    heldout: &Dataset,
+    r: &LoadedRun,
     samples: Option<&[f32]>,
-    device: &Device,
     args: &SpectrumArgs,
     out_dir: &Path,
 ) -> Result<serde_json::Value> {
+    let (model, spec, diffusion) = (r.model.as_ref(), &r.cfg.model, &r.diffusion);
+    let (train, heldout, device) = (&r.train, &r.heldout, &r.device.device);
     let d = train.dim();
     let manifold = match &train.truth {
         Some(truth) => ManifoldBlocks::from_truth(truth, &train.samples, d)?,

@@ -10,7 +10,9 @@ use anyhow::{Context, Result, bail};
 use diffmem_data::Dataset;
 use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::*;
-use diffmem_model::{Denoiser, DeviceChoice, Diffusion, Net, Schedule, SelectedDevice};
+use diffmem_model::{
+    Denoiser, DeviceChoice, Diffusion, ModelContext, Net, Schedule, SelectedDevice,
+};
 use std::path::{Path, PathBuf};
 
 /// Which weights of a trained run.
@@ -40,6 +42,13 @@ pub struct LoadedRun {
     pub model: Box<dyn Denoiser>,
     /// Which weights were loaded (a description for reports).
     pub weights: String,
+}
+
+impl LoadedRun {
+    /// The loaded denoiser with its diffusion and device: the context of library calls.
+    pub fn ctx(&self) -> ModelContext<'_> {
+        ModelContext::new(self.model.as_ref(), &self.diffusion, &self.device.device)
+    }
 }
 
 /// Loads the run in `dir` on `device` (None: the run's own device setting).

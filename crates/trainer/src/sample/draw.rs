@@ -6,24 +6,21 @@ use crate::io::progress::{Progress, Verbosity};
 use crate::run::config::SampleSection;
 use anyhow::{Result, anyhow};
 use diffmem_data::SampleShape;
-use diffmem_model::burn::prelude::*;
+use diffmem_model::ModelContext;
 use diffmem_model::noise::{DeviceNoise, NoiseSource};
-use diffmem_model::sampler::sample;
-use diffmem_model::{Denoiser, Diffusion};
+use diffmem_model::sampler::{SampleJob, sample};
 use std::path::{Path, PathBuf};
 
 /// Draws `s.num` samples with the sampler of `s`, taking every Gaussian draw from `noise`
 /// (None: the device RNG seeded with `s.seed`); non-finite samples are an error.
 pub fn draw(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
+    ctx: ModelContext,
     s: &SampleSection,
     dim: usize,
-    device: &Device,
     progress: Verbosity,
     noise: Option<&mut dyn NoiseSource>,
 ) -> Result<Vec<f32>> {
-    let out = draw_unchecked(model, diffusion, s, dim, device, progress, noise)?;
+    let out = draw_unchecked(ctx, s, dim, progress, noise)?;
     if out.iter().any(|v| !v.is_finite()) {
         return Err(anyhow!(
             "sampling produced non-finite values: the model has diverged"
@@ -34,11 +31,9 @@ pub fn draw(
 
 /// [`draw`] that returns non-finite samples too (evaluation counts them, see `eval::health`).
 pub fn draw_unchecked(
-    model: &dyn Denoiser,
-    diffusion: &Diffusion,
+    ctx: ModelContext,
     s: &SampleSection,
     dim: usize,
-    device: &Device,
     progress: Verbosity,
     noise: Option<&mut dyn NoiseSource>,
 ) -> Result<Vec<f32>> {
@@ -46,23 +41,19 @@ pub fn draw_unchecked(
     let noise: &mut dyn NoiseSource = match noise {
         Some(n) => n,
         None => {
-            device_noise = DeviceNoise::seeded(device, s.seed);
+            device_noise = DeviceNoise::seeded(ctx.device, s.seed);
             &mut device_noise
         }
     };
     let progress = Progress::new("sample", s.num, 0, progress);
-    let out = sample(
-        model,
-        diffusion,
-        &s.sampler,
-        *s.clip_x0,
-        s.num,
+    let job = SampleJob {
+        n: s.num,
         dim,
-        s.batch,
-        noise,
-        device,
-        &mut |done, _| progress.report(done, "samples"),
-    )?;
+        batch: s.batch,
+    };
+    let out = sample(ctx, &s.sampler, *s.clip_x0, job, noise, &mut |done, _| {
+        progress.report(done, "samples")
+    })?;
     progress.finish();
     Ok(out)
 }

@@ -24,14 +24,6 @@ use std::path::Path;
 pub fn grid(run_dir: &Path, device: DeviceChoice, progress: Verbosity) -> Result<()> {
     let r = run::load(run_dir, Some(device), Weights::Ema)?;
     let s = &r.cfg.sample;
-    let samples = draw(
-        r.model.as_ref(),
-        &r.diffusion,
-        s,
-        r.train.dim(),
-        &r.device.device,
-        progress,
-        None,
-    )?;
+    let samples = draw(r.ctx(), s, r.train.dim(), progress, None)?;
     write(run_dir, &samples, r.train.shape)
 }

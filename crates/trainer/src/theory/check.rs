@@ -211,11 +211,9 @@ fn check_samples(
         clip_x0: None.into(),
     };
     let samples = sample::draw(
-        r.model.as_ref(),
-        &r.diffusion,
+        r.ctx(),
         &section,
         d,
-        &r.device.device,
         crate::io::progress::Verbosity::Silent,
         None,
     )?;

@@ -17,7 +17,7 @@ use diffmem_data::SampleShape;
 use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::Device;
 use diffmem_model::noise::HostNoise;
-use diffmem_model::{Denoiser, Diffusion, Net};
+use diffmem_model::{Denoiser, Diffusion, ModelContext, Net};
 use std::path::{Path, PathBuf};
 
 /// Most samples in one grid during training.
@@ -97,11 +97,9 @@ impl<'a> Figures<'a> {
         let mut noise = HostNoise::seeded(s.seed);
         let dim = self.shape.dim();
         let x = sample::draw(
-            model,
-            diffusion,
+            ModelContext::new(model, diffusion, self.device),
             &s,
             dim,
-            self.device,
             crate::io::progress::Verbosity::Silent,
             Some(&mut noise),
         )?;

@@ -7,11 +7,11 @@ use crate::run::RunDir;
 use crate::run::config::RunConfig;
 use anyhow::{Result, anyhow};
 use diffmem_data::Dataset;
-use diffmem_metrics::denoising_loss::{LossUnits, per_timestep_loss, timestep_grid};
+use diffmem_metrics::denoising_loss::{LossJob, LossUnits, per_timestep_loss, timestep_grid};
 use diffmem_model::burn::module::Module;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::to_vec;
-use diffmem_model::{Diffusion, Net, Objective};
+use diffmem_model::{Diffusion, ModelContext, Net, Objective};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -210,18 +210,15 @@ fn fixed_loss(
 ) -> Vec<f64> {
     let (d, m) = (data.dim(), data.len().min(rows));
     let grid = timestep_grid(diffusion.steps(), EVAL_TIMESTEPS);
-    let rows = &data.samples[..m * d];
-    per_timestep_loss(
-        net,
-        diffusion,
-        rows,
-        d,
-        &grid,
-        EVAL_NOISE_SEED,
-        512,
+    let job = LossJob {
+        rows: &data.samples[..m * d],
+        dim: d,
+        grid: &grid,
+        noise_seed: EVAL_NOISE_SEED,
+        batch: 512,
         units,
-        device,
-    )
+    };
+    per_timestep_loss(ModelContext::new(net, diffusion, device), &job)
 }
 
 /// The divergence error: which step, at which learning rate, the last good checkpoint.

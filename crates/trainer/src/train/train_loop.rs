@@ -16,7 +16,7 @@ use diffmem_model::burn::module::Module;
 use diffmem_model::burn::optim::ModuleOptimizer;
 use diffmem_model::burn::prelude::*;
 use diffmem_model::diffusion::{matrix, timesteps};
-use diffmem_model::step::train_step;
+use diffmem_model::step::{TrainJob, train_step};
 use diffmem_model::{Diffusion, Net, Schedule, ema};
 use std::path::Path;
 use std::time::Instant;
@@ -155,8 +155,14 @@ impl Model {
         cfg: &RunConfig,
     ) -> (Self, Tensor<1>) {
         let (x0, t, eps) = batch;
-        let clip = *cfg.optim.clip;
-        let (net, loss) = train_step(self.net, &mut self.optim, diffusion, x0, &t, eps, lr, clip);
+        let job = TrainJob {
+            x0,
+            t,
+            eps,
+            lr,
+            clip: *cfg.optim.clip,
+        };
+        let (net, loss) = train_step(self.net, &mut self.optim, diffusion, job);
         self.net = net;
         let tc = &cfg.train;
         let decay = optim::ema_decay(tc.ema_decay, tc.ema_warmup, self.state.step);
