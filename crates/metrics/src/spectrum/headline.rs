@@ -21,8 +21,9 @@
 //! over many ranks instead of in one step (docs/metrics.md, "Latent dimension").
 
 use super::field::NoiseLevels;
+use super::latent_dim::{DimParams, Flat, cliff_pooled, pooled_median};
 use super::manifold::ManifoldBlocks;
-use super::report::{Analysis, Probe};
+use super::report::{Analysis, Probe, SpectrumRecord};
 use super::summary::{BlocksSummary, method_kinds, probes, select};
 use crate::summary::DistributionSummary;
 use serde::Serialize;
@@ -133,6 +134,11 @@ pub struct HeadlineDim {
     pub std: f64,
     /// Fraction of spectra with a cliff (the rest are flat: dimension 0 or full).
     pub cliff_found: f64,
+    /// Median over points of the pooled-threshold cliff (the authors' code: one median of
+    /// second differences over all these spectra, [`super::latent_dim::cliff_pooled`]).
+    pub pooled_median: f64,
+    /// Fraction of spectra with a cliff under the pooled threshold.
+    pub pooled_found: f64,
 }
 
 /// Where one manifold block collapses, measured (per set and probe) and in theory.
@@ -192,6 +198,7 @@ impl Headline {
                         .map(|r| f64::from(u8::from(r.dims.cliff_found)))
                         .collect();
                     let s = DistributionSummary::of(&d);
+                    let (pooled, pooled_found) = pooled_dims(&recs, &a.config.dims, &a.levels);
                     dims.push(HeadlineDim {
                         set: set.clone(),
                         probe,
@@ -204,6 +211,8 @@ impl Headline {
                         mean: s.mean,
                         std: s.std,
                         cliff_found: DistributionSummary::of(&found).mean,
+                        pooled_median: DistributionSummary::of(&pooled).median,
+                        pooled_found,
                     });
                 }
             }
@@ -226,7 +235,7 @@ impl Headline {
             };
             out.push(format!(
                 "latent dim {} {} at {} (t={}, sigma_t {:.3}, sigma2_VE {:.2e}): {} [{}, {}] \
-                 (median [IQR] of {} spectra)",
+                 (median [IQR] of {} spectra; pooled threshold: {})",
                 d.set,
                 d.probe.label(),
                 d.level,
@@ -236,7 +245,8 @@ impl Headline {
                 num(d.median),
                 num(d.q25),
                 num(d.q75),
-                d.points
+                d.points,
+                num(d.pooled_median)
             ));
         }
         for c in &self.collapse {
@@ -255,6 +265,26 @@ impl Headline {
         }
         out
     }
+}
+
+/// The pooled-threshold cliff of every record of one (set, probe, method, kind, t) group (the
+/// flat reading where none is found) and the fraction of records with a cliff.
+fn pooled_dims(recs: &[&SpectrumRecord], p: &DimParams, levels: &NoiseLevels) -> (Vec<f64>, f64) {
+    let spectra: Vec<Vec<f64>> = recs.iter().map(|r| r.normalised()).collect();
+    let m = pooled_median(&spectra, p);
+    let mut found = 0usize;
+    let dims = recs
+        .iter()
+        .zip(&spectra)
+        .map(|(r, v)| match cliff_pooled(v, p, m) {
+            Some(k) => {
+                found += 1;
+                k as f64
+            }
+            None => Flat::from_level(&r.raw, levels.ddpm_sigma2(r.t)).dim(v.len()) as f64,
+        })
+        .collect();
+    (dims, found as f64 / recs.len().max(1) as f64)
 }
 
 /// A count or a quantile of counts: no decimals when whole.

@@ -46,7 +46,8 @@ pub fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, f64>) {
 /// are any (else the noised ones). `latent_dim.SET.tT` at each paper timestep T (1-based) of
 /// the grid, and `latent_dim.SET` at the smallest one, where every memorised direction has
 /// collapsed; `latent_dim.SET.LEVEL` (e.g. `latent_dim.train.achilli-t15`) = the headline's
-/// median over points at each of its levels. (Rows of metrics.json written before the
+/// median over points at each of its levels, and `latent_dim_pooled.SET.LEVEL` the same with the
+/// authors' pooled threshold. (Rows of metrics.json written before the
 /// paper's t have `t`, 0-based: read as t + 1.)
 pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
     let Some(rows) = spectrum.get("dims").and_then(Value::as_array) else {
@@ -102,6 +103,9 @@ pub fn latent_dims(spectrum: &Value, out: &mut BTreeMap<String, f64>) {
             (r["set"].as_str(), r["level"].as_str(), r["median"].as_f64())
         {
             out.insert(format!("latent_dim.{set}.{level}"), d);
+            if let Some(p) = r["pooled_median"].as_f64() {
+                out.insert(format!("latent_dim_pooled.{set}.{level}"), p);
+            }
         }
     }
 }
