@@ -65,6 +65,31 @@ pub fn case(family: &'static str, args: &[&str], exit: Exit, fragment: &'static 
     }
 }
 
+/// Rows of one `family` that each run `prefix` followed by their own flags and end with `exit`:
+/// one row per (flags, message fragment).
+pub fn flag_rows(
+    family: &'static str,
+    prefix: &[&str],
+    exit: Exit,
+    rows: &[(&[&str], &'static str)],
+) -> Vec<Case> {
+    rows.iter()
+        .map(|(flags, fragment)| {
+            let args: Vec<&str> = prefix.iter().chain(flags.iter()).copied().collect();
+            case(family, &args, exit, fragment)
+        })
+        .collect()
+}
+
+/// Those of the folders `names` under `root` that exist: a refused command leaves none behind.
+pub fn left_behind<'a>(root: &Path, names: &[&'a str]) -> Vec<&'a str> {
+    names
+        .iter()
+        .copied()
+        .filter(|name| root.join(name).exists())
+        .collect()
+}
+
 pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let t0 = Instant::now();
     while t0.elapsed() < limit {
