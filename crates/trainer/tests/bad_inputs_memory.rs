@@ -5,7 +5,7 @@
 mod bad_matrix;
 mod common;
 
-use bad_matrix::{Exit, case, flag_rows, left_behind, root, run_cases};
+use bad_matrix::{Exit, assert_refused_leaving_nothing, case, flag_rows, root, run_cases};
 use common::s;
 
 /// Memory is estimated before allocating, and the message names the flag to lower: training
@@ -78,11 +78,7 @@ fn image_size_and_timesteps_are_estimated_too() {
             ),
         ],
     );
-    let failures = run_cases(&cases);
-    let left = left_behind(&root, &["folder", "timesteps"]);
-    let _ = std::fs::remove_dir_all(&root);
-    assert!(left.is_empty(), "a refused command left {left:?} behind");
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_refused_leaving_nothing(&root, &["folder", "timesteps"], &cases);
 }
 
 /// Work that would run for days is refused by its cost: local patches, theory grids.
@@ -116,11 +112,7 @@ fn work_that_would_run_for_days_is_refused_by_its_cost() {
             ),
         ],
     ));
-    let failures = run_cases(&cases);
-    let left = left_behind(&root, &["local", "theory", "theory2"]);
-    let _ = std::fs::remove_dir_all(&root);
-    assert!(left.is_empty(), "a refused command left {left:?} behind");
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_refused_leaving_nothing(&root, &["local", "theory", "theory2"], &cases);
 }
 
 /// Under `ulimit -v` (RLIMIT_AS) the estimates use the room left under the limit, not the

@@ -5,7 +5,9 @@
 mod bad_matrix;
 mod common;
 
-use bad_matrix::{Action, Case, Exit, case, flag_rows, left_behind, root, run_cases, tiny_run};
+use bad_matrix::{
+    Action, Case, Exit, assert_refused_leaving_nothing, case, flag_rows, root, run_cases, tiny_run,
+};
 use common::{bin, s};
 
 /// Every numeric flag of `train` is checked at parse time, before any data is read.
@@ -135,11 +137,7 @@ fn model_shapes_are_checked_before_burn_sees_them() {
         Exit::Error,
         &[(&local, "--patch 99 is larger than these 28x28 images need")],
     ));
-    let failures = run_cases(&cases);
-    let left = left_behind(&root, &names);
-    let _ = std::fs::remove_dir_all(&root);
-    assert!(left.is_empty(), "a refused model left {left:?} behind");
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_refused_leaving_nothing(&root, &names, &cases);
 }
 
 /// A closed stdout ends quietly: no message, exit 0 or SIGPIPE.

@@ -40,7 +40,7 @@ fn train_tiny_unet(run: &Path) {
         "--device",
         "flex",
         "--out",
-        s(&run),
+        s(run),
     ]);
 }
 

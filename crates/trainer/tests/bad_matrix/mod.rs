@@ -81,13 +81,18 @@ pub fn flag_rows(
         .collect()
 }
 
-/// Those of the folders `names` under `root` that exist: a refused command leaves none behind.
-pub fn left_behind<'a>(root: &Path, names: &[&'a str]) -> Vec<&'a str> {
-    names
+/// Runs `cases`, whose commands were given the `--out` folders `names` under `root`, then
+/// removes `root`; fails the test on a failed row or on a folder a refused command left behind.
+pub fn assert_refused_leaving_nothing(root: &Path, names: &[&str], cases: &[Case]) {
+    let failures = run_cases(cases);
+    let left: Vec<&str> = names
         .iter()
         .copied()
         .filter(|name| root.join(name).exists())
-        .collect()
+        .collect();
+    let _ = std::fs::remove_dir_all(root);
+    assert!(left.is_empty(), "a refused command left {left:?} behind");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
