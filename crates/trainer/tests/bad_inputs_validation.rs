@@ -10,7 +10,7 @@ use bad_matrix::{
 };
 use common::{bin, s};
 
-/// Every numeric flag of `train` is checked at parse time, before any data is read.
+/// Every numeric flag of `train` is checked at parse time.
 #[test]
 fn train_flags_are_checked_at_parse_time() {
     let cases = flag_rows(
@@ -89,9 +89,9 @@ fn eval_and_sample_rows(r: &str) -> Vec<Case> {
     cases
 }
 
-/// The flags of `eval` and `sample` are checked against one tiny trained run.
+/// The flags of `eval` and `sample` are checked, on one tiny trained run.
 #[test]
-fn eval_and_sample_flags_are_checked_at_parse_time() {
+fn eval_and_sample_flags_are_checked_on_a_trained_run() {
     let root = root("validation");
     let run = tiny_run(&root);
     let failures = run_cases(&eval_and_sample_rows(s(&run)));
