@@ -5,12 +5,13 @@
 use diffmem_data::synthetic::haar_orthogonal;
 use diffmem_data::{DataSpec, SubsetSpec, train_and_heldout};
 use diffmem_metrics::spectrum::latent_dim::{DimParams, Flat, cliff, estimate, largest_gap};
-use diffmem_metrics::spectrum::report::{Probe, ProbeConfig, TimeGrid};
+use diffmem_metrics::spectrum::report::{Analysis, Probe, ProbeConfig, TimeGrid};
 use diffmem_metrics::spectrum::score_matrix::score_matrix_singular_values;
 use diffmem_metrics::spectrum::svd::{neg_sym_eigenvalues, singular_values};
 use diffmem_metrics::spectrum::{
     EmpiricalScore, GaussianScore, ManifoldBlocks, Method, ModelScore, NoiseLevels, Perturbation,
-    PointSet, ScoreField, ScoreMatrixConfig, SpectrumConfig, analyse, write_report,
+    PointSet, ScoreField, ScoreMatrixConfig, SpectrumConfig, SpectrumSummary, analyse,
+    write_report,
 };
 use diffmem_model::burn::prelude::*;
 use diffmem_model::denoiser::{Empirical, LinearExact};
@@ -20,6 +21,7 @@ use faer::Mat;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
+use std::path::Path;
 
 /// The Ho et al. schedule (beta 1e-4..0.02, T = 1000) on `device`.
 fn ho_diffusion(device: &Device) -> Diffusion {
@@ -389,6 +391,38 @@ fn noise_grid(levels: &NoiseLevels, k: usize) -> Vec<usize> {
     ts
 }
 
+/// The spectrum settings the tests share (Haar score-matrix perturbations, default dimension
+/// estimators, collapse at half the variance kept), at `timesteps` with `method`, `seed` and
+/// `probe`.
+fn spectrum_config(
+    timesteps: Vec<usize>,
+    method: Method,
+    seed: u64,
+    probe: ProbeConfig,
+) -> SpectrumConfig {
+    SpectrumConfig {
+        timesteps,
+        method,
+        score_matrix: ScoreMatrixConfig {
+            k_mult: 1.0,
+            perturbation: Perturbation::Haar,
+            symmetric: false,
+        },
+        dims: DimParams::default(),
+        seed,
+        collapse_threshold: 0.5,
+        probe,
+    }
+}
+
+/// Clean points and two noised draws of each.
+fn clean_and_two_noised() -> ProbeConfig {
+    ProbeConfig {
+        probes: vec![Probe::Clean, Probe::Noised],
+        noise_draws: 2,
+    }
+}
+
 /// The paper's experiment with the exact empirical score: on the normalised linear manifold
 /// (d = 30, 2 directions with std 1.0, 5 with std 0.3, 23 with std 0.01; N = 1000) the
 /// spectrum shows the 7 manifold directions at large noise, none at small noise, and the
@@ -410,83 +444,89 @@ fn empirical_score_loses_the_high_variance_block_first() {
         .unwrap()
         .unwrap();
     assert!(blocks.normalized);
-    let cfg = SpectrumConfig {
-        timesteps: noise_grid(&levels, 24),
-        method: Method::Jacobian,
-        score_matrix: ScoreMatrixConfig {
-            k_mult: 1.0,
-            perturbation: Perturbation::Haar,
-            symmetric: false,
-        },
-        dims: DimParams::default(),
-        seed: 0,
-        collapse_threshold: 0.5,
-        probe: ProbeConfig::default(),
-    };
+    let cfg = spectrum_config(
+        noise_grid(&levels, 24),
+        Method::Jacobian,
+        0,
+        ProbeConfig::default(),
+    );
     let points = PointSet::choose("train", &train.samples, d, 12, 1);
-    for (name, field) in [
-        ("closed form", &closed_form as &dyn ScoreField),
-        ("autodiff", &autodiff),
-    ] {
-        let a = analyse(
-            field,
-            &levels,
-            std::slice::from_ref(&points),
-            &cfg,
-            Some(&blocks),
-            &mut |_, _| {},
-        )
-        .unwrap();
-        let summary = diffmem_metrics::spectrum::SpectrumSummary::of(&a);
-        let bs = summary.blocks.as_ref().unwrap();
-        for b in &bs.blocks {
-            let c = &b.curves[0];
-            eprintln!(
-                "{name}: {} s2 {:.4} theory sigma2_c {:.3e} measured collapse {:?}",
-                b.label, b.s2, b.critical_sigma2, c.collapse_sigma2
+    check_collapse_order_and_dims("closed form", &closed_form, &levels, &points, &cfg, &blocks);
+    check_collapse_order_and_dims("autodiff", &autodiff, &levels, &points, &cfg, &blocks);
+}
+
+/// On the paper's manifold, the score field `field` (called `name`) has its std-1.0 block
+/// collapse at a larger noise level than its std-0.3 block, as theory orders them, and its
+/// latent dimension (cliff, symmetric part of -J) is the manifold's 7 at large noise and 0 at
+/// small noise, for every point.
+fn check_collapse_order_and_dims(
+    name: &str,
+    field: &dyn ScoreField,
+    levels: &NoiseLevels,
+    points: &PointSet,
+    cfg: &SpectrumConfig,
+    blocks: &ManifoldBlocks,
+) {
+    let a = analyse(
+        field,
+        levels,
+        std::slice::from_ref(points),
+        cfg,
+        Some(blocks),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let summary = diffmem_metrics::spectrum::SpectrumSummary::of(&a);
+    let bs = summary.blocks.as_ref().unwrap();
+    for b in &bs.blocks {
+        let c = &b.curves[0];
+        eprintln!(
+            "{name}: {} s2 {:.4} theory sigma2_c {:.3e} measured collapse {:?}",
+            b.label, b.s2, b.critical_sigma2, c.collapse_sigma2
+        );
+    }
+    let big = bs.blocks[0].curves[0]
+        .collapse_sigma2
+        .expect("std-1.0 block collapses on the grid");
+    let small = bs.blocks[1].curves[0]
+        .collapse_sigma2
+        .expect("std-0.3 block collapses on the grid");
+    assert!(
+        big > small,
+        "{name}: std-1.0 block collapses at sigma^2 {big:e}, std-0.3 block at {small:e}"
+    );
+    // Theory orders them the same way.
+    assert!(bs.blocks[0].critical_sigma2 > bs.blocks[1].critical_sigma2);
+    // Latent dimension (cliff, symmetric part of -J): the manifold's 7 at large noise,
+    // 0 at small noise, for every point.
+    for r in summary.dims.iter().filter(|r| r.kind == "neg-sym-eig") {
+        eprintln!(
+            "{name}: sigma2 {:.3e} cliff {:.2} +- {:.2}",
+            r.ve_sigma2, r.cliff_mean, r.cliff_std
+        );
+        if r.ve_sigma2 > 0.1 {
+            assert_eq!(
+                (r.cliff_mean, r.cliff_std),
+                (7.0, 0.0),
+                "{name} at sigma^2 {}",
+                r.ve_sigma2
             );
         }
-        let big = bs.blocks[0].curves[0]
-            .collapse_sigma2
-            .expect("std-1.0 block collapses on the grid");
-        let small = bs.blocks[1].curves[0]
-            .collapse_sigma2
-            .expect("std-0.3 block collapses on the grid");
-        assert!(
-            big > small,
-            "{name}: std-1.0 block collapses at sigma^2 {big:e}, std-0.3 block at {small:e}"
-        );
-        // Theory orders them the same way.
-        assert!(bs.blocks[0].critical_sigma2 > bs.blocks[1].critical_sigma2);
-        // Latent dimension (cliff, symmetric part of -J): the manifold's 7 at large noise,
-        // 0 at small noise, for every point.
-        for r in summary.dims.iter().filter(|r| r.kind == "neg-sym-eig") {
-            eprintln!(
-                "{name}: sigma2 {:.3e} cliff {:.2} +- {:.2}",
-                r.ve_sigma2, r.cliff_mean, r.cliff_std
+        if r.ve_sigma2 < 5e-4 {
+            assert_eq!(
+                (r.cliff_mean, r.cliff_std),
+                (0.0, 0.0),
+                "{name} at sigma^2 {}",
+                r.ve_sigma2
             );
-            if r.ve_sigma2 > 0.1 {
-                assert_eq!(
-                    (r.cliff_mean, r.cliff_std),
-                    (7.0, 0.0),
-                    "{name} at sigma^2 {}",
-                    r.ve_sigma2
-                );
-            }
-            if r.ve_sigma2 < 5e-4 {
-                assert_eq!(
-                    (r.cliff_mean, r.cliff_std),
-                    (0.0, 0.0),
-                    "{name} at sigma^2 {}",
-                    r.ve_sigma2
-                );
-            }
         }
     }
 }
 
-#[test]
-fn report_writes_csv_files_and_plots() {
+/// The analysis the report test writes: an empirical model of 50 rows of a 10-dimensional
+/// two-block manifold, 2 train and 2 held-out points, 4 log-spaced timesteps, both methods,
+/// clean points and two noised draws; with the data dimension.
+fn report_analysis() -> (Analysis, usize) {
     let device = Device::flex();
     let diffusion = ho_diffusion(&device);
     let spec = DataSpec::parse("manifold:d=10,blocks=2x1.0+2x0.3,ambient=0.01").unwrap();
@@ -501,22 +541,8 @@ fn report_writes_csv_files_and_plots() {
     let levels = NoiseLevels::of(&diffusion.schedule);
     let blocks =
         ManifoldBlocks::from_truth(train.truth.as_ref().unwrap(), &train.samples, d).unwrap();
-    let cfg = SpectrumConfig {
-        timesteps: "log:4".parse::<TimeGrid>().unwrap().resolve(1000).unwrap(),
-        method: Method::Both,
-        score_matrix: ScoreMatrixConfig {
-            k_mult: 1.0,
-            perturbation: Perturbation::Haar,
-            symmetric: false,
-        },
-        dims: DimParams::default(),
-        seed: 3,
-        collapse_threshold: 0.5,
-        probe: ProbeConfig {
-            probes: vec![Probe::Clean, Probe::Noised],
-            noise_draws: 2,
-        },
-    };
+    let timesteps = "log:4".parse::<TimeGrid>().unwrap().resolve(1000).unwrap();
+    let cfg = spectrum_config(timesteps, Method::Both, 3, clean_and_two_noised());
     assert_eq!(cfg.timesteps, vec![0, 9, 99, 999]);
     let sets = [
         PointSet::choose("train", &train.samples, d, 2, 0),
@@ -536,8 +562,23 @@ fn report_writes_csv_files_and_plots() {
     // 2 sets x 2 points x 4 timesteps x (1 clean + 2 noised) x (2 Jacobian kinds + score
     // matrix).
     assert_eq!(a.spectra.len(), 144);
-    let dir = std::env::temp_dir().join(format!("diffmem-spectrum-{}", std::process::id()));
-    let summary = write_report(&a, &dir).unwrap();
+    (a, d)
+}
+
+/// The header columns of the CSV file `dir/f`.
+fn csv_header(dir: &Path, f: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(f)).unwrap();
+    text.lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect()
+}
+
+/// The report's files in `dir`: every CSV and plot written and non-empty, one spectra row per
+/// singular value, the paper's t (1..=T) in a column named so, the probe of each row.
+fn check_report_files(dir: &Path, d: usize) {
     for f in [
         "spectra.csv",
         "dims.csv",
@@ -555,17 +596,8 @@ fn report_writes_csv_files_and_plots() {
     assert_eq!(spectra.lines().count(), 1 + 144 * d);
     // One timestep convention: the paper's t (1..=T), in a column named so; each row says
     // which probe it measured.
-    let header = |f: &str| -> Vec<String> {
-        let text = std::fs::read_to_string(dir.join(f)).unwrap();
-        text.lines()
-            .next()
-            .unwrap()
-            .split(',')
-            .map(String::from)
-            .collect()
-    };
     for f in ["spectra.csv", "dims.csv", "blocks.csv"] {
-        let h = header(f);
+        let h = csv_header(dir, f);
         assert!(
             h.contains(&"paper_t".into()) && !h.contains(&"t".into()),
             "{f}: {h:?}"
@@ -575,7 +607,7 @@ fn report_writes_csv_files_and_plots() {
             "{f}: {h:?}"
         );
     }
-    assert!(header("dims.csv").contains(&"cliff_authors".into()));
+    assert!(csv_header(dir, "dims.csv").contains(&"cliff_authors".into()));
     let dims = std::fs::read_to_string(dir.join("dims.csv")).unwrap();
     let ts: std::collections::BTreeSet<&str> = dims
         .lines()
@@ -596,7 +628,13 @@ fn report_writes_csv_files_and_plots() {
             .count(),
         64
     );
-    let json = serde_json::to_value(&summary).unwrap();
+}
+
+/// The report's summary: a dimension row per (set, probe, method and kind, timestep), all at a
+/// paper t, one block curve per (set, probe), and each block's critical level given as the
+/// paper t where the VE noise variance first reaches it.
+fn check_summary_json(summary: &SpectrumSummary, levels: &NoiseLevels) {
+    let json = serde_json::to_value(summary).unwrap();
     // 2 sets x 2 probes x 3 (method, kind) x 4 timesteps.
     let rows = json["dims"].as_array().unwrap();
     assert_eq!(rows.len(), 2 * 2 * 3 * 4);
@@ -612,9 +650,23 @@ fn report_writes_csv_files_and_plots() {
     let crit_t = blocks[0]["critical_paper_t"].as_u64().unwrap() as usize;
     let crit = blocks[0]["critical_sigma2"].as_f64().unwrap();
     assert!(levels.ve_sigma2(crit_t - 1) >= crit && levels.ve_sigma2(crit_t - 2) < crit);
+}
+
+#[test]
+fn report_writes_csv_files_and_plots() {
+    let (a, d) = report_analysis();
+    let dir = std::env::temp_dir().join(format!("diffmem-spectrum-{}", std::process::id()));
+    let summary = write_report(&a, &dir).unwrap();
+    check_report_files(&dir, d);
+    check_summary_json(&summary, &a.levels);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Time grids: a log grid needs at least one point, and lists are the paper's t (1..=T, so
+/// 0 and T + 1 are refused).
+#[test]
+fn time_grid_lists_are_the_papers_t() {
     assert!("log:0".parse::<TimeGrid>().is_err());
-    // Lists are the paper's t: 1..=T.
     assert_eq!(TimeGrid::List(vec![1000]).resolve(1000).unwrap(), vec![999]);
     assert_eq!(
         "1,10".parse::<TimeGrid>().unwrap().resolve(1000).unwrap(),
@@ -646,22 +698,12 @@ fn headline_gives_the_manifold_dimension_before_collapse() {
     let headline_levels = diffmem_metrics::spectrum::headline::levels(&levels, Some(&blocks));
     let names: Vec<&str> = headline_levels.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["before-collapse", "achilli-t2", "achilli-t15"]);
-    let cfg = SpectrumConfig {
-        timesteps: headline_levels.iter().map(|l| l.t).collect(),
-        method: Method::Jacobian,
-        score_matrix: ScoreMatrixConfig {
-            k_mult: 1.0,
-            perturbation: Perturbation::Haar,
-            symmetric: false,
-        },
-        dims: DimParams::default(),
-        seed: 0,
-        collapse_threshold: 0.5,
-        probe: ProbeConfig {
-            probes: vec![Probe::Clean, Probe::Noised],
-            noise_draws: 2,
-        },
-    };
+    let cfg = spectrum_config(
+        headline_levels.iter().map(|l| l.t).collect(),
+        Method::Jacobian,
+        0,
+        clean_and_two_noised(),
+    );
     let points = PointSet::choose("train", &train.samples, d, 8, 3);
     for (name, field, low_noise) in [
         ("linear-exact", &gaussian as &dyn ScoreField, 7.0),

@@ -7,9 +7,10 @@
 mod bad_matrix;
 mod common;
 
-use bad_matrix::{Action, Case, Exit, case, copy_dir, root, run_cases, tiny, tiny_run};
+use bad_matrix::{Action, Case, Exit, case, copy_dir, flag_rows, root, run_cases, tiny, tiny_run};
 use common::{bin, s};
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -29,69 +30,37 @@ fn logged_steps(dir: &Path) -> Vec<u64> {
         .collect()
 }
 
-#[test]
-fn resume_lock_signal_and_checkpoint_rows() {
-    let root = root("resume");
-    let run = tiny_run(&root);
-    let r = s(&run);
-    let step40 = run.join("checkpoints/step-0000040");
+/// A copy of `run` in `root/name` (without its lock).
+fn copy_of(run: &Path, root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    copy_dir(run, &dir);
+    dir
+}
 
-    // A copy whose newest checkpoint is corrupt (a flipped byte in its weights).
-    let corrupt = root.join("corrupt");
-    copy_dir(&run, &corrupt);
+/// Takes the lock of the run directory `dir` for this test process, as a running diffmem
+/// would (the lock file names its pid); the lock is held while the file is.
+fn hold_lock(dir: &Path) -> File {
+    let lock = File::create(dir.join(".lock")).unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(dir.join(".lock"), format!("{}\n", std::process::id())).unwrap();
+    lock
+}
+
+/// A copy of `run` whose newest checkpoint is corrupt (a flipped byte in its weights).
+fn corrupt_copy(run: &Path, root: &Path) -> PathBuf {
+    let corrupt = copy_of(run, root, "corrupt");
     let model = corrupt.join("checkpoints/step-0000040/model.bpk");
     let mut bytes = std::fs::read(&model).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
     std::fs::write(&model, bytes).unwrap();
-    let corrupt40 = corrupt.join("checkpoints/step-0000040");
-    // A copy with corrupt final weights.
-    let bad_weights = root.join("bad-weights");
-    copy_dir(&run, &bad_weights);
-    std::fs::write(bad_weights.join("weights/model.bpk"), b"garbage").unwrap();
-    let never = root.join("never-started");
-    // A run whose lock is held by this test process.
-    let locked = root.join("locked");
-    copy_dir(&run, &locked);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(locked.join(".lock"))
-        .unwrap();
-    lock.try_lock().unwrap();
-    std::fs::write(locked.join(".lock"), format!("{}\n", std::process::id())).unwrap();
-    // Runs to stop with signals.
-    let (term, int, late) = (root.join("term"), root.join("int"), root.join("late"));
-    let mut late_args = tiny(&late, "10");
-    let num = late_args.iter().position(|a| a == "--num").unwrap();
-    late_args[num + 1] = "50000".into();
-    late_args.extend(["--sample-batch".to_string(), "16".to_string()]);
-    let fork = root.join("fork");
-    // Sweeps: one long MLP point to stop with SIGTERM; one point whose directory is locked.
-    let spec = |steps: &str| {
-        format!(
-            "name = \"one\"\n[base]\ndata.spec = \"gaussian:d=4,spectrum=power:1\"\n\
-             data.heldout = 32\ndiffusion.timesteps = 50\ntrain.steps = {steps}\n\
-             train.batch_size = 8\ntrain.log_every = 10\ntrain.checkpoint_every = 10\n\
-             sample.num = 8\n[axes]\nmodel = [\"small\"]\nn = [16]\n[models.small]\n\
-             name = \"mlp\"\nwidth = 16\ndepth = 1\ntemb = 8\n"
-        )
-    };
-    let (long_spec, short_spec) = (root.join("long.toml"), root.join("short.toml"));
-    std::fs::write(&long_spec, spec("1000000")).unwrap();
-    std::fs::write(&short_spec, spec("10")).unwrap();
-    let (sweep_term, sweep_locked) = (root.join("sw-term"), root.join("sw-locked"));
-    let busy = sweep_locked.join("runs/small-n16");
-    std::fs::create_dir_all(&busy).unwrap();
-    let busy_lock = std::fs::File::create(busy.join(".lock")).unwrap();
-    busy_lock.try_lock().unwrap();
-    std::fs::write(busy.join(".lock"), format!("{}\n", std::process::id())).unwrap();
+    corrupt
+}
 
-    // A run killed before its first checkpoint: its config, indices, log and loss curves; no
-    // checkpoint, no weights, none of the files written at the end.
-    let early = root.join("early");
-    copy_dir(&run, &early);
+/// A copy of `run` killed before its first checkpoint: its config, indices, log and loss
+/// curves; no checkpoint, no weights, none of the files written at the end.
+fn early_copy(run: &Path, root: &Path) -> PathBuf {
+    let early = copy_of(run, root, "early");
     for d in ["checkpoints", "weights"] {
         std::fs::remove_dir_all(early.join(d)).unwrap();
     }
@@ -103,12 +72,16 @@ fn resume_lock_signal_and_checkpoint_rows() {
     ] {
         let _ = std::fs::remove_file(early.join(f));
     }
-    let early_config = early.join("config.toml");
-    let e = s(&early);
+    early
+}
 
-    let cases = vec![
-        // No dead end before the first checkpoint: every refusal names the command that starts
-        // the run over in place, and that command works; a run with checkpoints is kept.
+/// No dead end before the first checkpoint: every refusal names the command that starts the
+/// run over in place (of `early`), and that command works; a run with checkpoints is kept.
+fn dead_end_rows(run: &Path, early: &Path) -> Vec<Case> {
+    let (r, e) = (s(run), s(early));
+    let run_config = format!("{r}/config.toml");
+    let early_config = format!("{e}/config.toml");
+    vec![
         case(
             "dead-end",
             &["train", "--resume", e],
@@ -124,21 +97,14 @@ fn resume_lock_signal_and_checkpoint_rows() {
         ),
         Case {
             family: "dead-end",
-            args: tiny(&early, "40"),
+            args: tiny(early, "40"),
             exit: Exit::Error,
             fragment: "already holds a run that stopped before its first checkpoint",
             action: Action::Run,
         },
         case(
             "dead-end",
-            &[
-                "train",
-                "--config",
-                &format!("{r}/config.toml"),
-                "--out",
-                r,
-                "--restart",
-            ],
+            &["train", "--config", &run_config, "--out", r, "--restart"],
             Exit::Error,
             "has checkpoints or weights; resume it with --resume",
         ),
@@ -147,7 +113,7 @@ fn resume_lock_signal_and_checkpoint_rows() {
             &[
                 "train",
                 "--config",
-                s(&early_config),
+                &early_config,
                 "--out",
                 e,
                 "--restart",
@@ -156,229 +122,280 @@ fn resume_lock_signal_and_checkpoint_rows() {
             Exit::Ok,
             "restarting",
         ),
-        // Resume: explicit; flags that would change the run are refused by name.
-        case(
-            "resume",
-            &["train", "--resume", r, "--width", "64"],
-            Exit::Error,
-            "--width",
-        ),
-        case(
-            "resume",
-            &["train", "--resume", r, "--lr", "0.1", "--min-snr", "5"],
-            Exit::Error,
-            "--min-snr, --lr would change it",
-        ),
-        case(
-            "resume",
-            &[
-                "train",
-                "--resume",
-                r,
-                "--config",
-                &format!("{r}/config.toml"),
-            ],
-            Exit::Error,
-            "--config",
-        ),
-        case(
-            "resume",
-            &["train", "--resume", r, "--seed", "3"],
-            Exit::Error,
-            "--seed",
-        ),
-        case(
-            "resume",
-            &["train", "--resume", r, "--steps", "10"],
-            Exit::Error,
-            "below the step",
-        ),
+    ]
+}
+
+/// Resume is explicit; flags that would change the run are refused by name; a fork into
+/// `fork` works once; a start that fails (here: a missing data file) leaves no `never` behind.
+fn resume_rows(run: &Path, fork: &Path, never: &Path) -> Vec<Case> {
+    let r = s(run);
+    let config = format!("{r}/config.toml");
+    let mut cases = flag_rows(
+        "resume",
+        &["train", "--resume", r],
+        Exit::Error,
+        &[
+            (&["--width", "64"], "--width"),
+            (
+                &["--lr", "0.1", "--min-snr", "5"],
+                "--min-snr, --lr would change it",
+            ),
+            (&["--config", &config], "--config"),
+            (&["--seed", "3"], "--seed"),
+            (&["--steps", "10"], "below the step"),
+        ],
+    );
+    let fork_args = [
+        "train",
+        "--resume",
+        r,
+        "--out",
+        s(fork),
+        "--steps",
+        "50",
+        "--quiet",
+    ];
+    let missing_data = [
+        "train",
+        "--data",
+        "mnist:/nonexistent/diffmem-images.idx",
+        "--out",
+        s(never),
+    ];
+    cases.extend([
         case(
             "resume",
             &["train", "--resume", "latest"],
             Exit::Error,
             "needs --out",
         ),
+        case("resume", &fork_args, Exit::Ok, "forked"),
         case(
             "resume",
-            &[
-                "train",
-                "--resume",
-                r,
-                "--out",
-                s(&fork),
-                "--steps",
-                "50",
-                "--quiet",
-            ],
-            Exit::Ok,
-            "forked",
-        ),
-        case(
-            "resume",
-            &["train", "--resume", r, "--out", s(&fork)],
+            &["train", "--resume", r, "--out", s(fork)],
             Exit::Error,
             "already holds a run",
         ),
-        // One writer per run directory.
-        case(
-            "lock",
-            &["train", "--resume", s(&locked), "--quiet"],
-            Exit::Error,
-            "in use by another diffmem (pid",
-        ),
-        case(
-            "lock",
-            &["eval", s(&locked), "--metrics", "mem", "--num", "4"],
-            Exit::Error,
-            "in use by another diffmem (pid",
-        ),
-        case(
-            "lock",
-            &["sample", s(&locked), "--num", "2"],
-            Exit::Error,
-            "in use by another diffmem (pid",
-        ),
-        // A start that fails (here: a missing data file) leaves no run directory behind.
         case(
             "resume",
-            &[
-                "train",
-                "--data",
-                "mnist:/nonexistent/diffmem-images.idx",
-                "--out",
-                s(&never),
-            ],
+            &missing_data,
             Exit::Error,
             "/nonexistent/diffmem-images.idx",
         ),
-        // Signals: checkpoint, exit 128 + signal, resume hint; during sampling, keep weights.
-        Case {
-            family: "signal",
-            args: tiny(&term, "100000"),
-            exit: Exit::Signal(143),
-            fragment: "interrupted (SIGTERM)",
-            action: Action::SignalWhen {
-                dir: term.clone(),
-                file: "checkpoints/latest",
-                signal: "TERM",
-            },
-        },
-        Case {
-            family: "signal",
-            args: tiny(&int, "100000"),
-            exit: Exit::Signal(130),
-            fragment: "Resume with: diffmem train --resume",
-            action: Action::SignalWhen {
-                dir: int.clone(),
-                file: "checkpoints/latest",
-                signal: "INT",
-            },
-        },
-        Case {
-            family: "signal",
-            args: late_args,
-            exit: Exit::Signal(130),
-            fragment: "weights are saved",
-            action: Action::SignalWhen {
-                dir: late.clone(),
-                file: "weights/SHA256SUMS",
-                signal: "INT",
-            },
-        },
-        Case {
-            family: "signal",
-            args: [
-                "sweep",
-                s(&long_spec),
-                "--out",
-                s(&sweep_term),
-                "--no-report",
-            ]
-            .iter()
-            .map(|a| a.to_string())
-            .collect(),
-            exit: Exit::Signal(143),
-            fragment: "interrupted (SIGTERM); resume with: diffmem sweep",
-            action: Action::SignalWhen {
-                dir: sweep_term.join("runs/small-n16"),
-                file: "checkpoints/latest",
-                signal: "TERM",
-            },
-        },
-        case(
-            "lock",
-            &[
-                "sweep",
-                s(&short_spec),
-                "--out",
-                s(&sweep_locked),
-                "--no-report",
-            ],
-            Exit::Error,
-            "being written by another diffmem (pid",
-        ),
-        // Corrupt checkpoints and weights are named, never loaded.
+    ]);
+    cases
+}
+
+/// One writer per run directory: train, eval and sample all refuse the `locked` one.
+fn lock_rows(locked: &Path) -> Vec<Case> {
+    let l = s(locked);
+    flag_rows(
+        "lock",
+        &[],
+        Exit::Error,
+        &[
+            (
+                &["train", "--resume", l, "--quiet"],
+                "in use by another diffmem (pid",
+            ),
+            (
+                &["eval", l, "--metrics", "mem", "--num", "4"],
+                "in use by another diffmem (pid",
+            ),
+            (
+                &["sample", l, "--num", "2"],
+                "in use by another diffmem (pid",
+            ),
+        ],
+    )
+}
+
+/// Corrupt checkpoints and weights are named, never loaded: resume falls back to the checkpoint
+/// before the corrupt one; sampling from corrupt weights is refused.
+fn checkpoint_rows(corrupt: &Path, bad_weights: &Path) -> Vec<Case> {
+    let corrupt40 = corrupt.join("checkpoints/step-0000040");
+    let resume40 = ["train", "--resume", s(&corrupt40), "--quiet"];
+    let latest = [
+        "train",
+        "--resume",
+        "latest",
+        "--out",
+        s(corrupt),
+        "--quiet",
+    ];
+    vec![
+        case("checkpoint", &resume40, Exit::Error, "corrupt checkpoint"),
+        case("checkpoint", &resume40, Exit::Error, "step-0000030 instead"),
+        case("checkpoint", &latest, Exit::Ok, "using"),
         case(
             "checkpoint",
-            &["train", "--resume", s(&corrupt40), "--quiet"],
-            Exit::Error,
-            "corrupt checkpoint",
-        ),
-        case(
-            "checkpoint",
-            &["train", "--resume", s(&corrupt40), "--quiet"],
-            Exit::Error,
-            "step-0000030 instead",
-        ),
-        case(
-            "checkpoint",
-            &[
-                "train",
-                "--resume",
-                "latest",
-                "--out",
-                s(&corrupt),
-                "--quiet",
-            ],
-            Exit::Ok,
-            "using",
-        ),
-        case(
-            "checkpoint",
-            &["sample", s(&bad_weights), "--num", "2"],
+            &["sample", s(bad_weights), "--num", "2"],
             Exit::Error,
             "corrupt",
         ),
-    ];
-    let failures = run_cases(&cases);
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    // The restarted run trained in place, and its log has each step once.
+    ]
+}
+
+/// The restarted run (`early`) trained in place and its log has each step once; the fork left
+/// the original `run` untouched (still 40 steps, its checkpoints intact); the failed start
+/// left no `never` behind.
+fn check_restart_fork_and_failed_start(run: &Path, early: &Path, fork: &Path, never: &Path) {
     assert!(early.join("checkpoints/step-0000040").exists());
-    assert_eq!(logged_steps(&early), [10, 20, 30, 40]);
-    // The fork left the original untouched: still 40 steps, its checkpoints intact.
+    assert_eq!(logged_steps(early), [10, 20, 30, 40]);
     let state = std::fs::read_to_string(run.join("train_state.json")).unwrap();
     assert!(state.contains("\"step\": 40"), "{state}");
-    assert!(step40.join("SHA256SUMS").exists());
+    assert!(run.join("checkpoints/step-0000040/SHA256SUMS").exists());
     assert!(fork.join("checkpoints/step-0000050").exists());
     assert!(
         !never.exists(),
         "a failed start left {} behind",
         never.display()
     );
-    // The sweep stopped its child: the run's lock is free and its checkpoint is there.
-    let child_lock = std::fs::File::open(sweep_term.join("runs/small-n16/.lock")).unwrap();
+}
+
+/// Resuming with changed flags, dead ends before the first checkpoint, one writer per run
+/// directory and corrupt checkpoints, on one tiny trained run (built once); the rows that
+/// damage a run work on their own copy.
+#[test]
+fn resume_dead_end_lock_and_checkpoint_rows() {
+    let root = root("resume");
+    let run = tiny_run(&root);
+    let corrupt = corrupt_copy(&run, &root);
+    let bad_weights = copy_of(&run, &root, "bad-weights");
+    std::fs::write(bad_weights.join("weights/model.bpk"), b"garbage").unwrap();
+    let locked = copy_of(&run, &root, "locked");
+    let lock = hold_lock(&locked);
+    let early = early_copy(&run, &root);
+    let (fork, never) = (root.join("fork"), root.join("never-started"));
+    let mut cases = dead_end_rows(&run, &early);
+    cases.extend(resume_rows(&run, &fork, &never));
+    cases.extend(lock_rows(&locked));
+    cases.extend(checkpoint_rows(&corrupt, &bad_weights));
+    let failures = run_cases(&cases);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    check_restart_fork_and_failed_start(&run, &early, &fork, &never);
+    drop(lock);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A run stopped by SIGTERM or SIGINT saves a checkpoint, exits 128 + signal and says how to
+/// resume; stopped while sampling, it keeps the weights it saved.
+#[test]
+fn a_stopped_run_checkpoints_and_exits_128_plus_the_signal() {
+    let root = root("signal");
+    let (term, int, late) = (root.join("term"), root.join("int"), root.join("late"));
+    let mut late_args = tiny(&late, "10");
+    let num = late_args.iter().position(|a| a == "--num").unwrap();
+    late_args[num + 1] = "50000".into();
+    late_args.extend(["--sample-batch".to_string(), "16".to_string()]);
+    let stop = |args, code, fragment, dir: &Path, file, signal| Case {
+        family: "signal",
+        args,
+        exit: Exit::Signal(code),
+        fragment,
+        action: Action::SignalWhen {
+            dir: dir.to_path_buf(),
+            file,
+            signal,
+        },
+    };
+    let cases = [
+        stop(
+            tiny(&term, "100000"),
+            143,
+            "interrupted (SIGTERM)",
+            &term,
+            "checkpoints/latest",
+            "TERM",
+        ),
+        stop(
+            tiny(&int, "100000"),
+            130,
+            "Resume with: diffmem train --resume",
+            &int,
+            "checkpoints/latest",
+            "INT",
+        ),
+        stop(
+            late_args,
+            130,
+            "weights are saved",
+            &late,
+            "weights/SHA256SUMS",
+            "INT",
+        ),
+    ];
+    let failures = run_cases(&cases);
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A one-point sweep spec (a tiny MLP on a 4-dimensional Gaussian) training `steps` steps,
+/// written to `root/name`.
+fn sweep_spec(root: &Path, name: &str, steps: &str) -> PathBuf {
+    let spec = format!(
+        "name = \"one\"\n[base]\ndata.spec = \"gaussian:d=4,spectrum=power:1\"\n\
+         data.heldout = 32\ndiffusion.timesteps = 50\ntrain.steps = {steps}\n\
+         train.batch_size = 8\ntrain.log_every = 10\ntrain.checkpoint_every = 10\n\
+         sample.num = 8\n[axes]\nmodel = [\"small\"]\nn = [16]\n[models.small]\n\
+         name = \"mlp\"\nwidth = 16\ndepth = 1\ntemb = 8\n"
+    );
+    let path = root.join(name);
+    std::fs::write(&path, spec).unwrap();
+    path
+}
+
+/// A sweep stopped by SIGTERM stops its child: the child's lock is free, its checkpoint is
+/// there, and the sweep says how to resume.
+#[test]
+fn a_stopped_sweep_stops_its_child() {
+    let root = root("sweep-signal");
+    let spec = sweep_spec(&root, "long.toml", "1000000");
+    let sweep = root.join("sw-term");
+    let cases = [Case {
+        family: "signal",
+        args: ["sweep", s(&spec), "--out", s(&sweep), "--no-report"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        exit: Exit::Signal(143),
+        fragment: "interrupted (SIGTERM); resume with: diffmem sweep",
+        action: Action::SignalWhen {
+            dir: sweep.join("runs/small-n16"),
+            file: "checkpoints/latest",
+            signal: "TERM",
+        },
+    }];
+    let failures = run_cases(&cases);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let child_lock = File::open(sweep.join("runs/small-n16/.lock")).unwrap();
     assert!(
         child_lock.try_lock().is_ok(),
         "the sweep's child still runs"
     );
-    assert!(
-        sweep_term
-            .join("runs/small-n16/checkpoints/latest")
-            .exists()
-    );
-    drop((lock, busy_lock));
+    assert!(sweep.join("runs/small-n16/checkpoints/latest").exists());
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A sweep refuses a point whose run directory another diffmem is writing.
+#[test]
+fn a_sweep_refuses_a_point_another_diffmem_writes() {
+    let root = root("sweep-lock");
+    let spec = sweep_spec(&root, "short.toml", "10");
+    let sweep = root.join("sw-locked");
+    let busy = sweep.join("runs/small-n16");
+    std::fs::create_dir_all(&busy).unwrap();
+    let lock = hold_lock(&busy);
+    let cases = [case(
+        "lock",
+        &["sweep", s(&spec), "--out", s(&sweep), "--no-report"],
+        Exit::Error,
+        "being written by another diffmem (pid",
+    )];
+    let failures = run_cases(&cases);
+    drop(lock);
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// The command with its output discarded.

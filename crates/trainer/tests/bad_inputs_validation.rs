@@ -5,253 +5,145 @@
 mod bad_matrix;
 mod common;
 
-use bad_matrix::{Action, Case, Exit, case, root, run_cases, tiny_run};
+use bad_matrix::{
+    Action, Case, Exit, assert_refused_leaving_nothing, case, flag_rows, root, run_cases, tiny_run,
+};
 use common::{bin, s};
 
+/// Every numeric flag of `train` is checked at parse time.
 #[test]
-fn validation_rows() {
+fn train_flags_are_checked_at_parse_time() {
+    let cases = flag_rows(
+        "validation",
+        &["train"],
+        Exit::Error,
+        &[
+            (&["--min-snr=-1"], "--min-snr"),
+            (&["--min-snr", "nan"], "--min-snr"),
+            (&["--heldout", "0"], "--heldout"),
+            (&["--clip-x0=-1"], "--clip-x0"),
+            (&["--clip-x0", "nan"], "--clip-x0"),
+            (&["--clip", "inf"], "--clip"),
+            (&["--weight-decay=-1"], "--weight-decay"),
+            (&["--adam-eps", "nan"], "--adam-eps"),
+            (&["--lr", "nan"], "--lr"),
+            (&["--ema", "1.5"], "--ema"),
+            (&["--epochs", "0"], "--epochs"),
+            (&["--patience", "0"], "--patience"),
+            (&["--timesteps", "0"], "--timesteps"),
+        ],
+    );
+    let failures = run_cases(&cases);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The rows of `eval` and `sample` on the trained run `r`: numeric flags rejected by the
+/// parser, the ratio threshold of R_mem in (0, 1) (1.5 would memorise every sample), a --num
+/// too large for memory, and eval --against the run itself (a warning).
+fn eval_and_sample_rows(r: &str) -> Vec<Case> {
+    let mut cases = flag_rows(
+        "validation",
+        &["eval", r],
+        Exit::Usage,
+        &[
+            (&["--spectrum-k", "0"], "--spectrum-k"),
+            (&["--spectrum-k=-1"], "--spectrum-k"),
+            (&["--spectrum-k", "nan"], "--spectrum-k"),
+            (&["--spectrum-floor", "nan"], "floor"),
+            (&["--spectrum-c", "nan"], "--spectrum-c"),
+            (&["--num", "0"], "--num"),
+            (
+                &["--spectrum-rows-per-pass", "0"],
+                "--spectrum-rows-per-pass",
+            ),
+            (&["--threshold=-1"], "--threshold"),
+            (&["--threshold", "1.5"], "--threshold"),
+            (&["--threshold", "0"], "strictly between 0 and 1"),
+        ],
+    );
+    cases.extend(flag_rows(
+        "validation",
+        &["sample", r],
+        Exit::Usage,
+        &[(&["--num", "0"], "--num"), (&["--clip-x0=-1"], "--clip-x0")],
+    ));
+    cases.push(case(
+        "memory",
+        &["eval", r, "--num", "100000000000"],
+        Exit::Error,
+        "lower --num",
+    ));
+    let against = [
+        "eval",
+        r,
+        "--against",
+        r,
+        "--metrics",
+        "mem",
+        "--num",
+        "4",
+        "--steps",
+        "5",
+    ];
+    cases.push(case("against", &against, Exit::Ok, "the run itself"));
+    cases
+}
+
+/// The flags of `eval` and `sample` are checked, on one tiny trained run.
+#[test]
+fn eval_and_sample_flags_are_checked_on_a_trained_run() {
     let root = root("validation");
     let run = tiny_run(&root);
-    let r = s(&run);
-    let out = |name: &str| s(&root.join(name)).to_string();
-    let mut cases = vec![
-        // Validation of every numeric flag, at parse time.
-        case(
-            "validation",
-            &["train", "--min-snr=-1"],
-            Exit::Error,
-            "--min-snr",
-        ),
-        case(
-            "validation",
-            &["train", "--min-snr", "nan"],
-            Exit::Error,
-            "--min-snr",
-        ),
-        case(
-            "validation",
-            &["train", "--heldout", "0"],
-            Exit::Error,
-            "--heldout",
-        ),
-        case(
-            "validation",
-            &["train", "--clip-x0=-1"],
-            Exit::Error,
-            "--clip-x0",
-        ),
-        case(
-            "validation",
-            &["train", "--clip-x0", "nan"],
-            Exit::Error,
-            "--clip-x0",
-        ),
-        case(
-            "validation",
-            &["train", "--clip", "inf"],
-            Exit::Error,
-            "--clip",
-        ),
-        case(
-            "validation",
-            &["train", "--weight-decay=-1"],
-            Exit::Error,
-            "--weight-decay",
-        ),
-        case(
-            "validation",
-            &["train", "--adam-eps", "nan"],
-            Exit::Error,
-            "--adam-eps",
-        ),
-        case("validation", &["train", "--lr", "nan"], Exit::Error, "--lr"),
-        case(
-            "validation",
-            &["train", "--ema", "1.5"],
-            Exit::Error,
-            "--ema",
-        ),
-        case(
-            "validation",
-            &["train", "--epochs", "0"],
-            Exit::Error,
-            "--epochs",
-        ),
-        case(
-            "validation",
-            &["train", "--patience", "0"],
-            Exit::Error,
-            "--patience",
-        ),
-        case(
-            "validation",
-            &["train", "--timesteps", "0"],
-            Exit::Error,
-            "--timesteps",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--spectrum-k", "0"],
-            Exit::Usage,
-            "--spectrum-k",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--spectrum-k=-1"],
-            Exit::Usage,
-            "--spectrum-k",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--spectrum-k", "nan"],
-            Exit::Usage,
-            "--spectrum-k",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--spectrum-floor", "nan"],
-            Exit::Usage,
-            "floor",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--spectrum-c", "nan"],
-            Exit::Usage,
-            "--spectrum-c",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--num", "0"],
-            Exit::Usage,
-            "--num",
-        ),
-        case(
-            "memory",
-            &["eval", r, "--num", "100000000000"],
-            Exit::Error,
-            "lower --num",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--spectrum-rows-per-pass", "0"],
-            Exit::Usage,
-            "--spectrum-rows-per-pass",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--threshold=-1"],
-            Exit::Usage,
-            "--threshold",
-        ),
-        case(
-            "validation",
-            &["sample", r, "--num", "0"],
-            Exit::Usage,
-            "--num",
-        ),
-        case(
-            "validation",
-            &["sample", r, "--clip-x0=-1"],
-            Exit::Usage,
-            "--clip-x0",
-        ),
-        // eval --against the run itself warns.
-        case(
-            "against",
-            &[
-                "eval",
-                r,
-                "--against",
-                r,
-                "--metrics",
-                "mem",
-                "--num",
-                "4",
-                "--steps",
-                "5",
-            ],
-            Exit::Ok,
-            "the run itself",
-        ),
-        // Model shapes are checked before burn sees them (an odd --base used to panic in it).
-        case(
-            "shape",
-            &[
-                "train",
-                "--model",
-                "unet",
-                "--base",
-                "3",
-                "--out",
-                &out("base3"),
-            ],
-            Exit::Error,
-            "even --base",
-        ),
-        case(
-            "shape",
-            &[
-                "train",
-                "--model",
-                "unet",
-                "--mults",
-                "1,0",
-                "--out",
-                &out("mults"),
-            ],
-            Exit::Error,
-            "--mults",
-        ),
-        case(
-            "shape",
-            &[
-                "train",
-                "--model",
-                "unet",
-                "--attn",
-                "8",
-                "--out",
-                &out("attn"),
-            ],
-            Exit::Error,
-            "--attn 8 matches no level of this unet: its levels work at 28, 14, 7 pixels",
-        ),
-        case(
-            "shape",
-            &[
-                "train",
-                "--model",
-                "local",
-                "--patch",
-                "99",
-                "--n",
-                "16",
-                "--timesteps",
-                "10",
-                "--num",
-                "2",
-                "--out",
-                &out("patch"),
-            ],
-            Exit::Error,
-            "--patch 99 is larger than these 28x28 images need",
-        ),
-        // The ratio threshold of R_mem lies in (0, 1): 1.5 would memorise every sample.
-        case(
-            "validation",
-            &["eval", r, "--threshold", "1.5"],
-            Exit::Usage,
-            "--threshold",
-        ),
-        case(
-            "validation",
-            &["eval", r, "--threshold", "0"],
-            Exit::Usage,
-            "strictly between 0 and 1",
-        ),
+    let failures = run_cases(&eval_and_sample_rows(s(&run)));
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Model shapes are checked before burn sees them (an odd --base used to panic in it), and a
+/// refused model leaves no run directory behind.
+#[test]
+fn model_shapes_are_checked_before_burn_sees_them() {
+    let root = root("shape");
+    let names = ["base3", "mults", "attn", "patch"];
+    let [base3, mults, attn, patch] = names.map(|name| s(&root.join(name)).to_string());
+    let mut cases = flag_rows(
+        "shape",
+        &["train", "--model", "unet"],
+        Exit::Error,
+        &[
+            (&["--base", "3", "--out", &base3], "even --base"),
+            (&["--mults", "1,0", "--out", &mults], "--mults"),
+            (
+                &["--attn", "8", "--out", &attn],
+                "--attn 8 matches no level of this unet: its levels work at 28, 14, 7 pixels",
+            ),
+        ],
+    );
+    let local = [
+        "--patch",
+        "99",
+        "--n",
+        "16",
+        "--timesteps",
+        "10",
+        "--num",
+        "2",
+        "--out",
+        &patch,
     ];
-    // A closed stdout ends quietly.
-    cases.push(Case {
+    cases.extend(flag_rows(
+        "shape",
+        &["train", "--model", "local"],
+        Exit::Error,
+        &[(&local, "--patch 99 is larger than these 28x28 images need")],
+    ));
+    assert_refused_leaving_nothing(&root, &names, &cases);
+}
+
+/// A closed stdout ends quietly: no message, exit 0 or SIGPIPE.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let cases = [Case {
         family: "pipe",
         args: ["data", "inspect", "--data", "mnist-5k", "--n", "16"]
             .iter()
@@ -260,16 +152,8 @@ fn validation_rows() {
         exit: Exit::Quiet,
         fragment: "",
         action: Action::ClosedStdout,
-    });
-
+    }];
     let failures = run_cases(&cases);
-    for name in ["base3", "mults", "attn", "patch"] {
-        assert!(
-            !root.join(name).exists(),
-            "a refused model left {name} behind"
-        );
-    }
-    let _ = std::fs::remove_dir_all(&root);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

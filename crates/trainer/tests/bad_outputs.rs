@@ -181,11 +181,10 @@ fn symbolic_links_out_of_a_run_are_never_followed() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn sample_keeps_the_training_samples_and_eval_keeps_only_its_own_files() {
-    let dir = tmpdir("badout", "own");
-    let run = dir.join("run");
-    train(&run, "10");
+/// `sample` names each draw by its sampler, steps and seed, gives other settings under the same
+/// name a name of their own and reuses it for the same ones, and leaves the training-time
+/// samples of `run` untouched.
+fn check_sample_names_its_draws(run: &Path) {
     let grid = (
         std::fs::read(run.join("samples.png")).unwrap(),
         std::fs::read(run.join("samples.npy")).unwrap(),
@@ -193,7 +192,7 @@ fn sample_keeps_the_training_samples_and_eval_keeps_only_its_own_files() {
     let draw = |extra: &[&str]| {
         let mut args = vec![
             "sample",
-            s(&run),
+            s(run),
             "--sampler",
             "ddim",
             "--steps",
@@ -217,11 +216,15 @@ fn sample_keeps_the_training_samples_and_eval_keeps_only_its_own_files() {
         std::fs::read(run.join("samples.npy")).unwrap(),
     );
     assert!(after == grid, "the training-time samples are untouched");
-    // eval: a second evaluation with other metrics removes the first one's other files.
+}
+
+/// A second evaluation of `run` with other metrics removes the first one's other files and
+/// says so; the run's own files stay.
+fn check_eval_removes_its_earlier_files(run: &Path) {
     let eval = |metrics: &str| {
         let args = [
             "eval",
-            s(&run),
+            s(run),
             "--metrics",
             metrics,
             "--num",
@@ -263,6 +266,15 @@ fn sample_keeps_the_training_samples_and_eval_keeps_only_its_own_files() {
     assert!(run.join("loss_gap.png").exists() && run.join("samples.png").exists());
     assert!(run.join("config.toml").exists() && run.join("log.jsonl").exists());
     assert!(second["metrics"].get("mem").is_none());
+}
+
+#[test]
+fn sample_keeps_the_training_samples_and_eval_keeps_only_its_own_files() {
+    let dir = tmpdir("badout", "own");
+    let run = dir.join("run");
+    train(&run, "10");
+    check_sample_names_its_draws(&run);
+    check_eval_removes_its_earlier_files(&run);
     std::fs::remove_dir_all(&dir).ok();
 }
 

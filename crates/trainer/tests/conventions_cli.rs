@@ -227,6 +227,40 @@ fn sample_ddpm_keeps_the_runs_last_step_noise() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The Gaussian score keeps every block at t = T: kappa = 1 in float64 (the float32 autodiff
+/// path gave 0.978), for clean and noised probes alike, in the run `r`'s blocks.csv.
+fn check_every_block_kept_at_t_max(r: &Path) {
+    let blocks = std::fs::read_to_string(r.join("blocks.csv")).unwrap();
+    let h = header(&r.join("blocks.csv"));
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let mut at_t_max = 0;
+    for line in blocks.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[col("paper_t")] == "1000" {
+            let kept: f64 = f[col("kept")].parse().unwrap();
+            assert!((kept - 1.0).abs() < 1e-3, "{line}");
+            at_t_max += 1;
+        }
+    }
+    // 2 points x (1 clean + 2 noised) x 2 blocks.
+    assert_eq!(at_t_max, 12);
+}
+
+/// Timestep 0 is not a paper t: a spectrum asked at it is refused, naming the range 1..=T.
+fn check_timestep_zero_is_refused(r: &Path) {
+    let out = run(&[
+        "eval",
+        s(r),
+        "--metrics",
+        "spectrum",
+        "--spectrum-timesteps",
+        "0,10",
+        "--quiet",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1..=1000"));
+}
+
 #[test]
 fn exact_spectra_are_float64_and_every_output_uses_the_papers_t() {
     let dir = tmpdir("spectrum");
@@ -284,34 +318,8 @@ fn exact_spectra_are_float64_and_every_output_uses_the_papers_t() {
         );
     }
     assert!(header(&r.join("dims.csv")).contains(&"cliff_authors".into()));
-    // The Gaussian score keeps every block at t = T: kappa = 1 in float64 (the float32
-    // autodiff path gave 0.978), for clean and noised probes alike.
-    let blocks = std::fs::read_to_string(r.join("blocks.csv")).unwrap();
-    let h = header(&r.join("blocks.csv"));
-    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
-    let mut at_t_max = 0;
-    for line in blocks.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        if f[col("paper_t")] == "1000" {
-            let kept: f64 = f[col("kept")].parse().unwrap();
-            assert!((kept - 1.0).abs() < 1e-3, "{line}");
-            at_t_max += 1;
-        }
-    }
-    // 2 points x (1 clean + 2 noised) x 2 blocks.
-    assert_eq!(at_t_max, 12);
-    // Timestep 0 is not a paper t.
-    let out = run(&[
-        "eval",
-        s(&r),
-        "--metrics",
-        "spectrum",
-        "--spectrum-timesteps",
-        "0,10",
-        "--quiet",
-    ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1..=1000"));
+    check_every_block_kept_at_t_max(&r);
+    check_timestep_zero_is_refused(&r);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -386,10 +394,20 @@ fn theory_shares_trains_schedule_and_normalises_with_exact_variances() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The row indices a run trained on (its train_indices.txt), as numbers.
+fn train_indices(run: &Path) -> Vec<f64> {
+    std::fs::read_to_string(run.join("train_indices.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect()
+}
+
+/// Synthetic data: `data export --run` writes the run's rows, unit norm (manifold:paper), equal
+/// to the rows the same flags export, held-out rows and indices included; no labels.
 #[test]
 fn data_export_writes_the_rows_a_run_trains_on() {
     let dir = tmpdir("export");
-    // Synthetic: the run's rows, unit norm (manifold:paper), equal to the flags' rows.
     let r = exact(
         &dir,
         "m",
@@ -426,11 +444,7 @@ fn data_export_writes_the_rows_a_run_trains_on() {
         let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
         assert!((norm - 1.0).abs() < 1e-6, "{norm}");
     }
-    let idx: Vec<f64> = std::fs::read_to_string(r.join("train_indices.txt"))
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
+    let idx = train_indices(&r);
     assert_eq!(npy(&r.join("train_rows_indices.npy")).0, idx);
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("flags/rows.json")).unwrap())
@@ -440,7 +454,13 @@ fn data_export_writes_the_rows_a_run_trains_on() {
         "{meta}"
     );
     assert!(!dir.join("flags/rows_labels.npy").exists());
-    // Labelled data, half b: labels beside the rows, indices = the run's.
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Labelled data, half b: labels beside the rows, indices = the run's.
+#[test]
+fn data_export_writes_labels_beside_the_rows_of_labelled_data() {
+    let dir = tmpdir("export-labelled");
     let r = exact(
         &dir,
         "digits",
@@ -464,11 +484,7 @@ fn data_export_writes_the_rows_a_run_trains_on() {
         "--out",
         s(&out),
     ]);
-    let idx: Vec<f64> = std::fs::read_to_string(r.join("train_indices.txt"))
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
+    let idx = train_indices(&r);
     assert_eq!(npy(&dir.join("digits_indices.npy")).0, idx);
     let (labels, lshape) = npy(&dir.join("digits_labels.npy"));
     assert_eq!(lshape, [20]);
@@ -476,12 +492,16 @@ fn data_export_writes_the_rows_a_run_trains_on() {
     let (rows, shape) = npy(&out);
     assert_eq!(shape, [20, 784]);
     assert!(rows.iter().all(|v| (-1.0..=1.0).contains(v)));
-    // Clear errors.
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// data export without --out, or of a folder that is not a run, fails clearly.
+#[test]
+fn data_export_errors_are_clear() {
     let bad = run(&["data", "export", "--data", "manifold:paper", "--n", "5"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--out"));
     let bad = run(&["data", "export", "--run", "/nonexistent/run"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a run directory"));
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -7,25 +7,11 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{csv, npy, ok, s, tmpdir};
+use common::{csv, npy, ok, python, python_has, s, safetensors_header, tmpdir};
 
-/// The Python used for the PyTorch check: `$DIFFMEM_PYTHON`, else `python3`.
-fn python() -> String {
-    std::env::var("DIFFMEM_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// The JSON header of a safetensors file.
-fn header(path: &Path) -> serde_json::Value {
-    let bytes = std::fs::read(path).unwrap();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    serde_json::from_slice(&bytes[8..8 + n]).unwrap()
-}
-
-#[test]
-fn unet_export_is_reproduced_by_the_pytorch_module() {
-    let dir = tmpdir("export", "unet");
-    let run = dir.join("run");
-    // Four levels pad 28 px to 32 (the crop path); attention at 8 px; skip convs on the way up.
+/// Trains a tiny UNet on 16 digits into `run` for 3 steps: four levels pad 28 px to 32 (the
+/// crop path), attention at 8 px, skip convs on the way up.
+fn train_tiny_unet(run: &Path) {
     ok(&[
         "train",
         "--data",
@@ -54,11 +40,14 @@ fn unet_export_is_reproduced_by_the_pytorch_module() {
         "--device",
         "flex",
         "--out",
-        s(&run),
+        s(run),
     ]);
-    let file = dir.join("unet.safetensors");
-    ok(&["export", s(&run), "--weights", s(&file)]);
-    let h = header(&file);
+}
+
+/// The UNet's safetensors export: its settings as metadata, the shapes of the input conv, the
+/// time embedding and the check outputs, attention at 8 px and a skip conv on the way up.
+fn check_unet_safetensors(file: &Path) {
+    let h = safetensors_header(file);
     let meta = &h["__metadata__"];
     assert_eq!(meta["model"], "unet", "{meta}");
     assert_eq!(meta["mults"], "1,2,2,2");
@@ -79,28 +68,40 @@ fn unet_export_is_reproduced_by_the_pytorch_module() {
         h.get("up.3.res.skip.weight").is_some(),
         "skip conv on the way up"
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/export/unet_torch.py");
-    let has_torch = Command::new(python())
-        .args(["-c", "import torch"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if has_torch {
-        let o = Command::new(python())
-            .arg(&script)
-            .arg(&file)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        eprintln!("{text}{}", String::from_utf8_lossy(&o.stderr));
-        assert!(o.status.success(), "{text}");
-        assert!(text.contains("max |torch - diffmem|"), "{text}");
-    } else {
+}
+
+/// The PyTorch module of `scripts/export/unet_torch.py` loads the export and reproduces its
+/// check outputs; skipped, with a message, where the checks' Python has no torch.
+fn check_unet_in_torch(file: &Path) {
+    if !python_has("import torch") {
         eprintln!(
             "skipped the PyTorch check of the UNet export: `{} -c 'import torch'` fails (set \
              DIFFMEM_PYTHON to a Python with torch)",
             python()
         );
+        return;
     }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/export/unet_torch.py");
+    let o = Command::new(python())
+        .arg(&script)
+        .arg(file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    eprintln!("{text}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("max |torch - diffmem|"), "{text}");
+}
+
+#[test]
+fn unet_export_is_reproduced_by_the_pytorch_module() {
+    let dir = tmpdir("export", "unet");
+    let run = dir.join("run");
+    train_tiny_unet(&run);
+    let file = dir.join("unet.safetensors");
+    ok(&["export", s(&run), "--weights", s(&file)]);
+    check_unet_safetensors(&file);
+    check_unet_in_torch(&file);
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -77,13 +77,10 @@ fn mtime(p: &Path) -> std::time::SystemTime {
     std::fs::metadata(p).unwrap().modified().unwrap()
 }
 
-#[test]
-fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
-    let dir = tmpdir("grid");
-    write_spec(&dir, SPEC);
-    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--jobs", "2"]);
-    assert!(out.contains("4 ran, 0 already finished, 0 failed"), "{out}");
-    let sw = dir.join("sw");
+/// The first run of the 2 x 2 grid in `sw`: every point evaluated with R_mem, one report row
+/// each, the report's page and figures; no figure (nor mention) of a metric no run measured
+/// (membership inference, sample quality, reference following).
+fn check_first_sweep(sw: &Path) {
     let names = [
         "linear-exact-n16",
         "linear-exact-n32",
@@ -100,21 +97,17 @@ fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
     assert_eq!(csv_rows(&sw.join("report.csv")), 4);
     assert!(sw.join("report.html").exists() && sw.join("r_mem.png").exists());
     assert!(sw.join("kl.png").exists() && sw.join("kl_theory.csv").exists());
-    // No run measured membership inference, sample quality or reference following: none of
-    // their figures, and the page does not mention them.
     let html = std::fs::read_to_string(sw.join("report.html")).unwrap();
     for f in SCIENCE_FIGURES {
         assert!(!sw.join(f).exists(), "{f} drawn without its metric");
         assert!(!html.contains(f), "report.html shows {f}");
     }
+}
 
-    // A second invocation skips every finished point.
-    let before = mtime(&sw.join("runs/small-n16/metrics.json"));
-    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--no-report"]);
-    assert!(out.contains("0 ran, 4 already finished"), "{out}");
-    assert_eq!(mtime(&sw.join("runs/small-n16/metrics.json")), before);
-
-    // A run interrupted after 10 of 30 steps resumes from its checkpoint.
+/// A run of the sweep in `dir` interrupted after 10 of its 30 steps is shown as to resume, and
+/// the next sweep resumes it from its checkpoint and evaluates it, leaving the others.
+fn check_an_interrupted_point_resumes(dir: &Path) {
+    let sw = dir.join("sw");
     let run_dir = sw.join("runs/small-n32");
     let point = std::fs::read_to_string(run_dir.join("point.toml")).unwrap();
     std::fs::remove_dir_all(&run_dir).unwrap();
@@ -122,7 +115,7 @@ fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
     std::fs::write(dir.join("point.toml"), point).unwrap();
     let rd = run_dir.display().to_string();
     let out = run(
-        &dir,
+        dir,
         &[
             "train",
             "--config",
@@ -135,17 +128,20 @@ fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
         ],
     );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
-    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--dry-run"]);
+    let out = ok(dir, &["sweep", "tiny.toml", "--out", "sw", "--dry-run"]);
     assert!(out.contains("small-n32") && out.contains("resume"), "{out}");
-    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw"]);
+    let out = ok(dir, &["sweep", "tiny.toml", "--out", "sw"]);
     assert!(out.contains("small-n32 ok (resume + eval)"), "{out}");
     assert!(out.contains("1 ran, 3 already finished"), "{out}");
     let summary = std::fs::read_to_string(run_dir.join("summary.json")).unwrap();
     assert!(summary.contains("\"steps\": 30"), "{summary}");
+}
 
-    // --json: one document on stdout with every point's outcome and the report.
+/// --json: one document on stdout with every point's outcome and the report (of the finished
+/// sweep in `dir`), and a dry run's document says every point is done.
+fn check_sweep_json(dir: &Path) {
     let json = |args: &[&str]| -> serde_json::Value {
-        let out = run(&dir, args);
+        let out = run(dir, args);
         assert!(out.status.success(), "{}", text(&out));
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
     };
@@ -158,6 +154,23 @@ fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
     let points = v["points"].as_array().unwrap();
     assert!(points.iter().all(|p| p["state"] == "done"), "{v}");
     assert!(points.iter().any(|p| p["axes"]["n"] == "32"), "{v}");
+}
+
+#[test]
+fn grid_runs_skips_finished_points_and_resumes_interrupted_ones() {
+    let dir = tmpdir("grid");
+    write_spec(&dir, SPEC);
+    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--jobs", "2"]);
+    assert!(out.contains("4 ran, 0 already finished, 0 failed"), "{out}");
+    let sw = dir.join("sw");
+    check_first_sweep(&sw);
+    // A second invocation skips every finished point.
+    let before = mtime(&sw.join("runs/small-n16/metrics.json"));
+    let out = ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--no-report"]);
+    assert!(out.contains("0 ran, 4 already finished"), "{out}");
+    assert_eq!(mtime(&sw.join("runs/small-n16/metrics.json")), before);
+    check_an_interrupted_point_resumes(&dir);
+    check_sweep_json(&dir);
 }
 
 #[test]
@@ -370,12 +383,10 @@ fn csv_value(csv: &str, run: &str, column: &str) -> f64 {
     row[col].parse().unwrap()
 }
 
-#[test]
-fn report_plots_membership_quality_and_reference_following_against_n() {
-    let dir = tmpdir("science");
-    // The exact models need no training: quick, and with known answers.
-    let spec = SPEC
-        .replace("gaussian:d=4,spectrum=power:1", "mnist-5k")
+/// The tiny spec with the exact models on digits, evaluated with reference following,
+/// sample quality and membership inference (quick, and with known answers).
+fn science_spec() -> String {
+    SPEC.replace("gaussian:d=4,spectrum=power:1", "mnist-5k")
         .replace(
             "\"linear-exact\", \"small\"",
             "\"linear-exact\", \"empirical\"",
@@ -383,12 +394,13 @@ fn report_plots_membership_quality_and_reference_following_against_n() {
         .replace("\"gaussian\"", "\"ref\", \"quality\", \"mia\"")
         .replace("\"--num\", \"64\"", "\"--num\", \"16\", \"--steps\", \"5\"")
         .replace("\"--loss-points\", \"4\"", "\"--loss-points\", \"8\"")
-        .replace("\"--loss-rows\", \"32\"", "\"--loss-rows\", \"8\"");
-    write_spec(&dir, &spec);
-    ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--jobs", "2"]);
-    let sw = dir.join("sw");
-    let html = std::fs::read_to_string(sw.join("report.html")).unwrap();
-    let srcs = image_sources(&html);
+        .replace("\"--loss-rows\", \"32\"", "\"--loss-rows\", \"8\"")
+}
+
+/// Every figure of `--metrics mia`, `quality` and `ref` against N is drawn in the sweep `sw`,
+/// as PNG and SVG, shown on the page `html` with a link to its SVG.
+fn check_science_figures(sw: &Path, html: &str) {
+    let srcs = image_sources(html);
     for f in SCIENCE_FIGURES {
         assert!(sw.join(f).is_file(), "{f} missing");
         let svg = Path::new(f).with_extension("svg");
@@ -399,6 +411,10 @@ fn report_plots_membership_quality_and_reference_following_against_n() {
             "no SVG link for {f}"
         );
     }
+}
+
+/// The SVG figures of the sweep `sw` carry their axis labels and legends.
+fn check_science_figure_texts(sw: &Path) {
     let svg = |f: &str| std::fs::read_to_string(sw.join(f)).unwrap();
     let mia = svg("mia_auc.svg");
     for text in [
@@ -437,8 +453,11 @@ fn report_plots_membership_quality_and_reference_following_against_n() {
             assert!(text.contains(t), "{t} missing from ref_{band}.svg");
         }
     }
-    // The known answers reach report.csv, the data behind the figures: each exact model
-    // follows itself with r^2 = 1.
+}
+
+/// The known answers reach report.csv, the data behind the figures: each exact model follows
+/// itself with r^2 = 1; each run's verdict comes from the same decision table as eval's.
+fn check_science_known_answers(sw: &Path, html: &str) {
     let csv = std::fs::read_to_string(sw.join("report.csv")).unwrap();
     for (run, reference) in [
         ("empirical-n16", "empirical"),
@@ -459,6 +478,19 @@ fn report_plots_membership_quality_and_reference_following_against_n() {
         .unwrap();
     assert_eq!(row.split(',').nth(col), Some("copies"), "{row}");
     assert!(html.contains(">copies its training set</td>"), "{html}");
+}
+
+#[test]
+fn report_plots_membership_quality_and_reference_following_against_n() {
+    let dir = tmpdir("science");
+    // The exact models need no training: quick, and with known answers.
+    write_spec(&dir, &science_spec());
+    ok(&dir, &["sweep", "tiny.toml", "--out", "sw", "--jobs", "2"]);
+    let sw = dir.join("sw");
+    let html = std::fs::read_to_string(sw.join("report.html")).unwrap();
+    check_science_figures(&sw, &html);
+    check_science_figure_texts(&sw);
+    check_science_known_answers(&sw, &html);
 }
 
 #[test]

@@ -65,6 +65,36 @@ pub fn case(family: &'static str, args: &[&str], exit: Exit, fragment: &'static 
     }
 }
 
+/// Rows of one `family` that each run `prefix` followed by their own flags and end with `exit`:
+/// one row per (flags, message fragment).
+pub fn flag_rows(
+    family: &'static str,
+    prefix: &[&str],
+    exit: Exit,
+    rows: &[(&[&str], &'static str)],
+) -> Vec<Case> {
+    rows.iter()
+        .map(|(flags, fragment)| {
+            let args: Vec<&str> = prefix.iter().chain(flags.iter()).copied().collect();
+            case(family, &args, exit, fragment)
+        })
+        .collect()
+}
+
+/// Runs `cases`, whose commands were given the `--out` folders `names` under `root`, then
+/// removes `root`; fails the test on a failed row or on a folder a refused command left behind.
+pub fn assert_refused_leaving_nothing(root: &Path, names: &[&str], cases: &[Case]) {
+    let failures = run_cases(cases);
+    let left: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| root.join(name).exists())
+        .collect();
+    let _ = std::fs::remove_dir_all(root);
+    assert!(left.is_empty(), "a refused command left {left:?} behind");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let t0 = Instant::now();
     while t0.elapsed() < limit {

@@ -209,3 +209,23 @@ pub fn sample_npy(dir: &Path) -> PathBuf {
     assert_eq!(found.len(), 1, "one .npy in {}: {found:?}", dir.display());
     found[0].clone()
 }
+
+/// The Python used for the checks of exports: `$DIFFMEM_PYTHON`, else `python3`.
+pub fn python() -> String {
+    std::env::var("DIFFMEM_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Whether `python -c code` succeeds (the modules it imports are there).
+pub fn python_has(code: &str) -> bool {
+    Command::new(python())
+        .args(["-c", code])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The JSON header of a safetensors file.
+pub fn safetensors_header(path: &Path) -> serde_json::Value {
+    let bytes = read(path);
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    serde_json::from_slice(&bytes[8..8 + n]).unwrap()
+}
