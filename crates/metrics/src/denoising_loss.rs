@@ -106,6 +106,24 @@ pub fn per_example_loss(ctx: ModelContext, job: &LossJob) -> Vec<Vec<f64>> {
     out
 }
 
+/// The normalised loss gap: the mean over timesteps of (held-out(t) - train(t)) / held-out(t),
+/// over the timesteps whose held-out loss is positive and finite (None when none is).
+///
+/// The plain mean gap, mean_t held-out(t) - mean_t train(t), is dominated by the lowest
+/// timesteps, whose eps-loss is largest; each term here is a fraction of its own timestep's
+/// loss, so every timestep weighs the same. A per-timestep weight cancels in the ratio, so the
+/// value is the same in eps, x0 or v units (x0_err = sqrt((1 - abar_t) / abar_t) eps_err): the
+/// one gap `train` and `eval` print alike.
+pub fn normalised_gap(train: &[f64], heldout: &[f64]) -> Option<f64> {
+    let terms: Vec<f64> = train
+        .iter()
+        .zip(heldout)
+        .filter(|(t, h)| t.is_finite() && h.is_finite() && **h > 0.0)
+        .map(|(t, h)| (h - t) / h)
+        .collect();
+    (!terms.is_empty()).then(|| terms.iter().sum::<f64>() / terms.len() as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +224,22 @@ mod tests {
         }
         // At t = 0 the eps units blow the same error up ~1e4 times.
         assert!(eps[0] > 1e3 * x0[0], "{eps:?} vs {x0:?}");
+    }
+
+    #[test]
+    fn normalised_gap_weighs_every_timestep_alike() {
+        // By hand: (2 - 1) / 2 = 0.5, (0.11 - 0.1) / 0.11 = 1/11, (0.01 - 0.01) / 0.01 = 0;
+        // mean (0.5 + 1/11 + 0) / 3 = 0.19697. The plain mean gap, (2.12 - 1.11) / 3 = 0.3367,
+        // is almost all the first timestep's.
+        let g = normalised_gap(&[1.0, 0.1, 0.01], &[2.0, 0.11, 0.01]).unwrap();
+        assert!((g - (0.5 + 1.0 / 11.0) / 3.0).abs() < 1e-12, "{g}");
+        // Scaling each timestep (another objective's units) leaves it unchanged.
+        let w = [3.0, 0.5, 7.0];
+        let s = |v: &[f64]| -> Vec<f64> { v.iter().zip(&w).map(|(a, b)| a * b).collect() };
+        let scaled = normalised_gap(&s(&[1.0, 0.1, 0.01]), &s(&[2.0, 0.11, 0.01])).unwrap();
+        assert!((scaled - g).abs() < 1e-12);
+        // Timesteps without a positive finite held-out loss are left out.
+        assert_eq!(normalised_gap(&[1.0, 0.5], &[0.0, 1.0]), Some(0.5));
+        assert_eq!(normalised_gap(&[1.0], &[f64::NAN]), None);
     }
 }

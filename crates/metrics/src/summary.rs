@@ -66,6 +66,18 @@ fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
+/// The median of the finite values of `v` (the mean of the middle two for an even count).
+pub fn median(v: &[f64]) -> Option<f64> {
+    let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(x[n / 2]),
+        _ => Some((x[n / 2 - 1] + x[n / 2]) / 2.0),
+    }
+}
+
 /// The p-quantile (0 <= p <= 1) of ascending `sorted` values by linear interpolation between
 /// order statistics at position p (n - 1) (Hyndman and Fan type 7); NaN when empty.
 pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
@@ -80,6 +92,15 @@ pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The median by hand: odd count the middle value, even count the mean of the middle two,
+    /// non-finite values left out.
+    #[test]
+    fn median_of_the_finite_values() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, f64::NAN, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+    }
 
     #[test]
     fn quantiles_interpolate_like_numpy() {

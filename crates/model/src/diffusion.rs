@@ -8,7 +8,8 @@
 //! weights the implied x_0 error by min(SNR, gamma).
 
 use crate::denoiser::Denoiser;
-use crate::schedule::{DeviceSchedule, Schedule};
+use crate::schedule::{DeviceSchedule, Schedule, ScheduleTables};
+pub use crate::tensor::{matrix, timesteps, to_vec};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -156,21 +157,12 @@ impl Diffusion {
     }
 }
 
-/// Timesteps as an Int tensor on `device`.
-pub fn timesteps(t: &[usize], device: &Device) -> Tensor<1, Int> {
-    let v: Vec<i64> = t.iter().map(|&x| x as i64).collect();
-    Tensor::<1, Int>::from_data(TensorData::new(v, [t.len()]), device)
-}
+impl ScheduleTables for Diffusion {
+    fn host(&self) -> &Schedule {
+        &self.schedule
+    }
 
-/// A `[rows, cols]` f32 tensor from a host slice.
-pub fn matrix(data: &[f32], rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-    Tensor::<2>::from_data(TensorData::new(data.to_vec(), [rows, cols]), device)
-}
-
-/// Reads a tensor back to the host as f32.
-pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap_or_default()
+    fn device(&self) -> &DeviceSchedule {
+        &self.dev
+    }
 }

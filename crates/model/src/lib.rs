@@ -16,6 +16,7 @@ pub mod sampler;
 pub mod schedule;
 pub mod spec;
 pub mod step;
+pub mod tensor;
 
 pub use context::ModelContext;
 pub use denoiser::{Denoiser, Net};

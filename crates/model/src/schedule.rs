@@ -238,6 +238,15 @@ impl DeviceSchedule {
     }
 }
 
+/// A schedule's host tables with their device copies: what the exact denoisers read (the
+/// [`crate::Diffusion`] of a run provides both).
+pub trait ScheduleTables {
+    /// Host tables in float64.
+    fn host(&self) -> &Schedule;
+    /// Device tables.
+    fn device(&self) -> &DeviceSchedule;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

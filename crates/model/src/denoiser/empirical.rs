@@ -29,7 +29,7 @@ impl Empirical {
     pub fn new(
         rows: &[f32],
         dim: usize,
-        diffusion: &crate::diffusion::Diffusion,
+        diffusion: &dyn crate::schedule::ScheduleTables,
         chunk: usize,
         device: &Device,
     ) -> Self {
@@ -47,8 +47,8 @@ impl Empirical {
         Self {
             points,
             norms,
-            sqrt_abar: diffusion.dev.sqrt_abar.clone(),
-            sqrt_one_minus_abar: diffusion.dev.sqrt_one_minus_abar.clone(),
+            sqrt_abar: diffusion.device().sqrt_abar.clone(),
+            sqrt_one_minus_abar: diffusion.device().sqrt_one_minus_abar.clone(),
             n,
         }
     }

@@ -7,9 +7,9 @@
 //! for all t from ONE eigendecomposition Sigma0 = U diag(l) U^T.
 //! On the device: eps = ((x - sqrt(abar_t) mu0) U) diag(w_t) U^T.
 
-use crate::diffusion::Diffusion;
 use crate::error::{ModelError, Result};
 use crate::linear_gaussian::GaussianMoments;
+use crate::schedule::ScheduleTables;
 use burn::prelude::*;
 
 /// The closed-form optimal affine denoiser, on a device.
@@ -31,7 +31,7 @@ impl LinearExact {
         rows: &[f32],
         dim: usize,
         lambda: f64,
-        diffusion: &Diffusion,
+        diffusion: &dyn ScheduleTables,
         device: &Device,
     ) -> Result<Self> {
         if lambda < 0.0 || !lambda.is_finite() {
@@ -40,7 +40,7 @@ impl LinearExact {
             )));
         }
         let moments = GaussianMoments::from_samples(rows, dim)?;
-        let s = &diffusion.schedule;
+        let s = diffusion.host();
         let scales: Vec<f32> = (0..s.len())
             .flat_map(|i| moments.optimum_gains(s.level(i), lambda))
             .map(|x| x as f32)
@@ -53,7 +53,7 @@ impl LinearExact {
             ),
             mean: Tensor::from_data(TensorData::new(f32s(&moments.mean), [1, dim]), device),
             scales: Tensor::from_data(TensorData::new(scales, [s.len(), dim]), device),
-            sqrt_abar: diffusion.dev.sqrt_abar.clone(),
+            sqrt_abar: diffusion.device().sqrt_abar.clone(),
             moments,
             lambda,
         })

@@ -249,5 +249,5 @@ fn run_plan(a: &TrainArgs, plan: Plan) -> Result<()> {
     let d = crate::verdict::of_training(&run_dir, &summary);
     (summary["verdict"], summary["next"]) = (d.line().into(), d.next.clone().into());
     summary["verdict_kind"] = d.kind.key().into();
-    summary::finish(&run_dir, &summary, a.json)
+    summary::finish(&RunDir::at(&run_dir).summary(), &summary, a.json)
 }

@@ -4,7 +4,7 @@
 //!
 //! The EMA is updated after every optimiser step s >= 1 with
 //! decay_s = min(decay, (1 + s) / (10 + s)) when `train.ema_warmup` is on (else decay_s = decay)
-//! and starts as a copy of the step-0 network (`crate::train::optim::ema_decay`). After S steps:
+//! and starts as a copy of the step-0 network (`diffmem_model::ema::ema_decay`). After S steps:
 //! - `effective_decay` = decay_{S-1}, the decay of the last update;
 //! - `initial_weight` = prod_{s=1}^{S-1} decay_s, the weight the step-0 network still has
 //!   (0.999^(S-1) without warm-up: 22% at S = 1500; ~10! / S^9 with it);
@@ -13,7 +13,7 @@
 use crate::run::LoadedRun;
 use crate::run::WeightFile;
 use crate::run::checkpoint::LoopState;
-use crate::train::optim::ema_decay;
+use diffmem_model::ema::ema_decay;
 use serde_json::{Value, json};
 use std::path::Path;
 

@@ -23,12 +23,9 @@ const KEYS: [&str; 13] = [
     "sample_seconds",
 ];
 
-/// Writes `run_dir/summary.json` and prints the summary.
-pub fn finish(run_dir: &Path, summary: &Value, json: bool) -> Result<()> {
-    write_atomic(
-        &crate::run::RunDir::at(run_dir).summary(),
-        serde_json::to_string_pretty(summary)?.as_bytes(),
-    )?;
+/// Writes `summary` to `path` (a run's `summary.json`) and prints it.
+pub fn finish(path: &Path, summary: &Value, json: bool) -> Result<()> {
+    write_atomic(path, serde_json::to_string_pretty(summary)?.as_bytes())?;
     if json {
         crate::io::print_json(summary);
         return Ok(());

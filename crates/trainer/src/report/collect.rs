@@ -3,7 +3,8 @@
 use super::flatten::{flatten, latent_dims};
 use crate::run::RunDir;
 use crate::run::config::RunConfig;
-use crate::sweep::{AXES_FILE, POINT_CONFIG, RUNS_DIR, STATUS_FILE};
+use crate::run::layout::POINT_CONFIG;
+use crate::sweep::{AXES_FILE, RUNS_DIR, STATUS_FILE};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::collections::BTreeMap;

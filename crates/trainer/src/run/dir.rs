@@ -114,7 +114,7 @@ pub fn check_train_out(o: &Path) -> Result<()> {
     if RunDir::at(o).holds_run() {
         bail!("{}", crate::run::restart::already_holds(o));
     }
-    if is_new_or_empty(o) || o.join(crate::sweep::POINT_CONFIG).exists() {
+    if is_new_or_empty(o) || o.join(crate::run::layout::POINT_CONFIG).exists() {
         return Ok(());
     }
     bail!(
@@ -175,7 +175,7 @@ mod tests {
             err.contains("notes.txt") && err.contains("not a run"),
             "{err}"
         );
-        std::fs::write(d.join(crate::sweep::POINT_CONFIG), "").unwrap();
+        std::fs::write(d.join(crate::run::layout::POINT_CONFIG), "").unwrap();
         assert!(check_train_out(&d).is_ok());
         std::fs::write(crate::run::RunDir::at(&d).config(), "").unwrap();
         let err = format!("{:#}", check_train_out(&d).unwrap_err());

@@ -26,6 +26,9 @@ pub struct RunDir {
 
 /// The name of the file that makes a directory a run.
 pub const CONFIG_FILE: &str = "config.toml";
+/// The resolved config of a sweep's grid point, written into its run directory before the run
+/// starts (so `train --out` accepts that directory as a new run).
+pub const POINT_CONFIG: &str = "point.toml";
 
 impl RunDir {
     /// The run directory at `root` (which may not exist yet).

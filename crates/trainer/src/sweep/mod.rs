@@ -23,8 +23,6 @@ pub mod toml_path;
 pub const RUNS_DIR: &str = "runs";
 /// The grid point's axes, written into its run directory (read by `diffmem report`).
 pub const AXES_FILE: &str = "axes.json";
-/// The resolved config of a grid point, written before its run starts.
-pub const POINT_CONFIG: &str = "point.toml";
 /// Outcome of the last sweep attempt at a grid point.
 pub const STATUS_FILE: &str = "sweep_status.json";
 /// Output of the child processes of a grid point.

@@ -4,8 +4,9 @@
 
 use super::grid::GridPoint;
 use super::state::{State, inspect};
-use super::{AXES_FILE, EVAL_ARGS_FILE, LOG_FILE, POINT_CONFIG, STATUS_FILE};
+use super::{AXES_FILE, EVAL_ARGS_FILE, LOG_FILE, STATUS_FILE};
 use crate::io::atomic::write_atomic;
+use crate::run::layout::POINT_CONFIG;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::process::CommandExt;

@@ -129,7 +129,7 @@ pub struct Logged {
     /// The median over the timesteps of the eps-unit training-row loss.
     pub train_fixed_eps_median: f64,
     /// Mean over the timesteps of (held-out(t) - train(t)) / held-out(t): the same in every
-    /// unit (`crate::eval::loss::normalised_gap`).
+    /// unit (`diffmem_metrics::denoising_loss::normalised_gap`).
     pub normalised_gap: f64,
     /// The objective whose units `loss`, `train_fixed` and `heldout` are in (eps, x0, v).
     pub units: &'static str,
@@ -180,8 +180,9 @@ impl Logged {
             heldout: mean(&he),
             train_fixed_eps: mean(&tr_eps),
             heldout_eps: mean(&he_eps),
-            train_fixed_eps_median: crate::verdict::signals::median(&tr_eps).unwrap_or(f64::NAN),
-            normalised_gap: crate::eval::loss::normalised_gap(&tr, &he).unwrap_or(f64::NAN),
+            train_fixed_eps_median: diffmem_metrics::summary::median(&tr_eps).unwrap_or(f64::NAN),
+            normalised_gap: diffmem_metrics::denoising_loss::normalised_gap(&tr, &he)
+                .unwrap_or(f64::NAN),
             units: objective_name(diffusion.objective),
         }
     }

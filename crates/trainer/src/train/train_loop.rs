@@ -165,7 +165,7 @@ impl Model {
         let (net, loss) = train_step(self.net, &mut self.optim, diffusion, job);
         self.net = net;
         let tc = &cfg.train;
-        let decay = optim::ema_decay(tc.ema_decay, tc.ema_warmup, self.state.step);
+        let decay = diffmem_model::ema::ema_decay(tc.ema_decay, tc.ema_warmup, self.state.step);
         self.ema = update_ema(self.ema.take(), &self.net, decay);
         self.state.step += 1;
         self.state.has_ema = self.ema.is_some();

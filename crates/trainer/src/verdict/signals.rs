@@ -5,6 +5,7 @@
 
 use crate::io::show::num;
 use crate::train::curves::Curves;
+use diffmem_metrics::summary::median;
 use serde_json::Value;
 use std::path::Path;
 
@@ -100,18 +101,6 @@ pub struct Signals {
 
 fn f(v: &Value) -> Option<f64> {
     v.as_f64().filter(|x| x.is_finite())
-}
-
-/// The median of the finite values of `v` (the mean of the middle two for an even count).
-pub fn median(v: &[f64]) -> Option<f64> {
-    let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    x.sort_by(f64::total_cmp);
-    let n = x.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(x[n / 2]),
-        _ => Some((x[n / 2 - 1] + x[n / 2]) / 2.0),
-    }
 }
 
 /// The default curve of an along-training entry (`curves.raw|ema|fitted` named by

@@ -4,7 +4,7 @@
 //! in docs/export.md takes them as they are.
 
 use super::Mlp;
-use crate::diffusion::to_vec;
+use crate::tensor::to_vec;
 use burn::nn::Linear;
 
 /// One named tensor: name, shape, row-major f32 values.
@@ -95,7 +95,7 @@ mod tests {
         assert_eq!(t[2].shape, vec![6, 5]); // input: 5 -> 6, PyTorch [out, in]
         assert_eq!(t[12].shape, vec![5, 6]);
         // Transposed: PyTorch weight[o][i] is burn's weight[i][o].
-        let burn_w = crate::diffusion::to_vec(net.input.weight.val());
+        let burn_w = crate::tensor::to_vec(net.input.weight.val());
         let (fan_in, fan_out) = (5, 6);
         for i in 0..fan_in {
             for o in 0..fan_out {

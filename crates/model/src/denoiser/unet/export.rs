@@ -7,7 +7,7 @@
 
 use super::{Attention, Level, ResBlock, Unet};
 use crate::denoiser::mlp::NamedTensor;
-use crate::diffusion::to_vec;
+use crate::tensor::to_vec;
 use burn::nn::conv::Conv2d;
 use burn::nn::{GroupNorm, Linear};
 
