@@ -15,7 +15,7 @@
 //! best AUC over them; [`sima_grid`] scales that grid to a schedule of T steps.
 //!
 //! For an eps-predicting model eps_theta is its output; for x_0- and v-objectives the implied
-//! eps ([`Diffusion::predict_eps`]).
+//! eps ([`diffmem_model::Diffusion::predict_eps`]).
 
 use diffmem_model::ModelContext;
 use diffmem_model::diffusion::{matrix, timesteps, to_vec};

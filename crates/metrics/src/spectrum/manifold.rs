@@ -21,6 +21,17 @@
 //! Theory: the critical VE noise level sigma^2_c = s^2 / (2 ln N) for normalised data and
 //! [s^2 + sqrt(s^4 + 4 ln N sum_j s_j^4)] / (4 ln N) otherwise ([`crate::theory::critical`]).
 //! Higher-variance blocks collapse at larger noise.
+//!
+//! The empirical score weighs every training point by one softmax over whole-row distances,
+//! so the blocks do not collapse independently: a competitor x_j keeps weight at a probe
+//! x = x_i + sigma z only if it is close in every direction at once. Averaged over Gaussian
+//! competitors, the total weight of the other N - 1 points against x_i's own is
+//! (N - 1) prod_k (1 + lambda_k / sigma^2)^(-1/2) over the training covariance's eigenvalues
+//! lambda_k, which falls below 1 where 1/2 sum_k ln(1 + lambda_k / sigma^2) = ln N: the
+//! collapse level of the whole training set, Biroli et al.'s collapse time t_C (arXiv
+//! 2402.18491, [`crate::theory::collapse`]) written as a VE noise level,
+//! sigma_C^2 = e^{2 t_C} - 1. [`ManifoldBlocks::joint_sigma2`] carries it beside the per-block
+//! levels; docs/reproductions.md (achilli-manifold) compares both with the measurements.
 
 use super::svd::neg_sym_eigenvalues;
 use crate::theory::critical::{critical_sigma2, critical_sigma2_normalized};
@@ -56,6 +67,9 @@ pub struct ManifoldBlocks {
     pub normalized: bool,
     /// Training-set size N.
     pub n: usize,
+    /// The whole training set's collapse level (VE sigma^2, module docs): the root of
+    /// 1/2 sum_k ln(1 + lambda_k / sigma^2) = ln N over the training covariance's eigenvalues.
+    pub joint_sigma2: f64,
 }
 
 impl ManifoldBlocks {
@@ -133,8 +147,21 @@ impl ManifoldBlocks {
             blocks,
             normalized,
             n,
+            joint_sigma2: joint_collapse_sigma2(&cov, n)?,
         })
     }
+}
+
+/// The collapse level of the whole training set with covariance `cov` and `n` rows: Biroli et
+/// al.'s collapse time t_C over the covariance's eigenvalues as a VE noise level e^{2 t_C} - 1
+/// (module docs).
+pub fn joint_collapse_sigma2(cov: &Mat<f64>, n: usize) -> Result<f64> {
+    let eig = cov
+        .self_adjoint_eigenvalues(faer::Side::Lower)
+        .map_err(|e| MetricsError::Linalg(format!("training covariance eigenvalues: {e:?}")))?;
+    let spectrum: Vec<f64> = eig.into_iter().map(|l| l.max(0.0)).collect();
+    let t_c = crate::theory::collapse::collapse_time(&spectrum, n as f64)?;
+    Ok((2.0 * t_c).exp_m1())
 }
 
 /// Eigenvalues of B^T (-(J + J^T)/2) B, descending.
@@ -226,4 +253,71 @@ fn covariance(rows: &[f32], d: usize) -> Mat<f64> {
     }
     let c = Mat::<f64>::from_fn(n, d, |i, j| rows[i * d + j] as f64 - mean[j]);
     c.transpose() * &c * faer::Scale(1.0 / n as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, StandardNormal};
+
+    /// The mean posterior weight the empirical score puts on a training point x_i at probes
+    /// x_i + sigma z (VE noise sigma^2), over `probes` training points.
+    fn own_weight(rows: &[Vec<f64>], sigma2: f64, probes: usize, rng: &mut ChaCha8Rng) -> f64 {
+        let mut total = 0.0;
+        for x_i in rows.iter().take(probes) {
+            let x: Vec<f64> = x_i
+                .iter()
+                .map(|v| {
+                    let z: f64 = StandardNormal.sample(rng);
+                    v + sigma2.sqrt() * z
+                })
+                .collect();
+            let dist = |r: &[f64]| r.iter().zip(&x).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+            let own = dist(x_i);
+            let others: f64 = rows
+                .iter()
+                .map(|r| (-(dist(r) - own) / (2.0 * sigma2)).exp())
+                .sum::<f64>()
+                - 1.0;
+            total += 1.0 / (1.0 + others);
+        }
+        total / probes as f64
+    }
+
+    /// Known answer: the joint level is where the empirical posterior concentrates on one
+    /// training point. On Gaussian rows (two directions of variance 1, three of 0.1, one of
+    /// 0.01; N = 300) the mean weight on the probe's own point, computed exactly from the
+    /// softmax, is small at 4 sigma_C^2 and large at sigma_C^2 / 4, and crosses 1/2 within a
+    /// factor 2 of sigma_C^2; the per-block formula of the low-variance block (s^2 / (2 ln N),
+    /// 0.0088) lies far below it, as the measured d2 collapse does.
+    #[test]
+    fn joint_level_is_where_the_empirical_posterior_concentrates() {
+        let (n, scales) = (300usize, [1.0, 1.0, 0.1, 0.1, 0.1, 0.01_f64]);
+        let d = scales.len();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let rows: Vec<Vec<f64>> = (0..n)
+            .map(|_| {
+                scales
+                    .iter()
+                    .map(|s| {
+                        let z: f64 = StandardNormal.sample(&mut rng);
+                        s.sqrt() * z
+                    })
+                    .collect()
+            })
+            .collect();
+        let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+        let s_c = joint_collapse_sigma2(&covariance(&flat, d), n).unwrap();
+        let w = |s2: f64, rng: &mut ChaCha8Rng| own_weight(&rows, s2, 100, rng);
+        let (high, low) = (w(4.0 * s_c, &mut rng), w(s_c / 4.0, &mut rng));
+        assert!(
+            high < 0.2 && low > 0.8,
+            "sigma_C^2 {s_c}: {high} at 4x, {low} at 1/4"
+        );
+        assert!(w(2.0 * s_c, &mut rng) < 0.5 && w(s_c / 2.0, &mut rng) > 0.5);
+        let per_block = crate::theory::critical::critical_sigma2_normalized(0.1, n as f64);
+        assert!(per_block < s_c / 3.0, "{per_block} vs {s_c}");
+    }
 }

@@ -98,6 +98,9 @@ pub struct BlocksSummary {
     pub n: usize,
     /// Kept fraction below which a block counts as collapsed.
     pub threshold: f64,
+    /// The whole training set's collapse level (VE sigma^2; Biroli et al.'s t_C over the
+    /// training covariance, [`super::manifold::joint_collapse_sigma2`]).
+    pub joint_sigma2: f64,
     /// One entry per block.
     pub blocks: Vec<BlockSummary>,
 }
@@ -290,6 +293,7 @@ fn blocks_summary(a: &Analysis) -> Option<BlocksSummary> {
         normalized: m.normalized,
         n: m.n,
         threshold: thr,
+        joint_sigma2: m.joint_sigma2,
         blocks,
     })
 }
