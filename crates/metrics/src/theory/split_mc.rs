@@ -3,7 +3,7 @@
 //! denoisers and the exact (noise-averaged) disagreement of two DDPM samplers, all in f64.
 
 use super::split_agreement::source_variance;
-use super::split_rmt::sources_at;
+use super::split_rmt::{SourceValues, sources_at};
 use diffmem_model::Schedule;
 use diffmem_model::linear_gaussian::{Eigen, GaussianMoments};
 use faer::c64;
@@ -99,7 +99,7 @@ pub fn denoiser_pair(a: &GaussianMoments, b: &GaussianMoments, sigma2: f64, y: &
 
 /// Every source's g_s and h at each eigenvalue of a fit (index [s][j]; the last row is h).
 fn source_table(m: &GaussianMoments, s: &Schedule, lambda: f64) -> Vec<Vec<f64>> {
-    let per: Vec<(Vec<c64>, c64)> = m
+    let per: Vec<SourceValues> = m
         .eigen
         .values
         .iter()
