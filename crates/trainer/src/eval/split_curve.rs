@@ -1,6 +1,7 @@
 //! `split_theory.csv` and `split_theory.png`: the first-order and the random-matrix
 //! predictions of the split disagreement over a grid of N/d, with the measured point of the
 //! evaluated pair (mean squared difference per coordinate +- 2 standard errors over samples).
+//! Large problems (d^2 T above 10^8) get only the run's own N.
 
 use super::split_theory::Inputs;
 use crate::io::csv::{number, write_csv};
@@ -11,8 +12,16 @@ use std::path::Path;
 /// Grid points between N/d = 1/4 and 50 (and the run's own N).
 const POINTS: usize = 13;
 
-/// Distinct N >= 2 on a geometric grid of N/d from 1/4 to 50, with `n` included, ascending.
-fn grid(d: usize, n: usize) -> Vec<usize> {
+/// The first-order formula costs d^2 T per N: above this the grid is skipped (about 2 s a
+/// point at the bound on one core).
+const MAX_COST: usize = 100_000_000;
+
+/// Distinct N >= 2 on a geometric grid of N/d from 1/4 to 50, with `n` included, ascending;
+/// only `n` when d^2 `steps` exceeds [`MAX_COST`].
+fn grid(d: usize, n: usize, steps: usize) -> Vec<usize> {
+    if d * d * steps > MAX_COST {
+        return vec![n];
+    }
     let (lo, hi) = ((0.25 * d as f64).ln(), (50.0 * d as f64).ln());
     let mut out: Vec<usize> = (0..POINTS)
         .map(|k| {
@@ -31,7 +40,7 @@ fn grid(d: usize, n: usize) -> Vec<usize> {
 /// Writes both files for the pair's inputs, its N = `n` and its measured (msd, standard error).
 pub fn write(out: &Path, t: &Inputs, n: usize, (measured, se): (f64, f64)) -> Result<()> {
     let d = t.spectrum.len();
-    let ns = grid(d, n);
+    let ns = grid(d, n, t.schedule.len());
     let first: Vec<f64> = ns.iter().map(|&k| t.first_order(k)).collect();
     let rmt: Vec<f64> = ns.iter().map(|&k| t.rmt(k)).collect();
     let rows: Vec<Vec<String>> = ns
@@ -88,11 +97,12 @@ mod tests {
 
     #[test]
     fn grid_spans_a_quarter_to_fifty_and_holds_the_run() {
-        let g = grid(8, 37);
+        let g = grid(8, 37, 1000);
         assert_eq!((g[0], *g.last().unwrap()), (2, 400));
         assert!(
             g.contains(&37) && g.windows(2).all(|w| w[0] < w[1]),
             "{g:?}"
         );
+        assert_eq!(grid(1000, 37, 1000), vec![37]);
     }
 }
