@@ -9,6 +9,9 @@
 //! - §2 (Achilli et al., arXiv 2410.08727): critical noise levels of geometric memorisation
 //!   ([`critical`]).
 //! - §3 (Biroli et al., arXiv 2402.18491): collapse and speciation times ([`collapse`]).
+//! - Split agreement of two linear models trained on disjoint splits: to first order in 1/N
+//!   ([`split_agreement`]) and in random-matrix theory (Wang, Zavatone-Veth & Pehlevan, arXiv
+//!   2602.02908: [`kappa`], [`spectral_contour`], [`split_rmt`]).
 //!
 //! The linear-Gaussian core (mu0, the eigendecomposition of Sigma0, W_t*) and the float64
 //! schedule are the model crate's ([`diffmem_model::linear_gaussian`],
@@ -23,11 +26,16 @@ pub mod collapse;
 pub mod critical;
 pub mod curves;
 pub mod divergence;
+pub mod kappa;
 pub mod linear;
 pub mod losses;
 pub mod overlay;
 pub mod sampling;
+pub mod spectral_contour;
 pub mod split_agreement;
+#[cfg(test)]
+mod split_mc;
+pub mod split_rmt;
 
 pub use curves::{
     CurveConfig, FlowPoint, LinearPoint, PointStats, Summary, Truth, flow_curve, linear_curve,

@@ -40,16 +40,44 @@ use diffmem_model::Schedule;
 #[derive(Clone, Copy, Debug)]
 struct Dual(f64, f64);
 
-/// The step factor M_i(l) of the exact optimum with ridge `lambda` at 0-based step i and its
-/// derivative in the eigenvalue l: M = (abar l + (1 - beta)(1 - abar_{i-1}) + lambda) /
-/// ((abar l + 1 - abar + lambda) sqrt(1 - beta)).
-fn step(s: &Schedule, i: usize, l: f64, lambda: f64) -> Dual {
+/// The pieces of the step factor M_i(l) = (abar l + c1) / ((abar l + c2) r) of the exact
+/// optimum with ridge `lambda` at 0-based step i: c1 = (1 - beta)(1 - abar_{i-1}) + lambda,
+/// c2 = 1 - abar + lambda, r = sqrt(1 - beta). Its pole l = -c2 / abar is on the negative axis.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StepCoefficients {
+    pub abar: f64,
+    pub c1: f64,
+    pub c2: f64,
+    pub r: f64,
+}
+
+/// [`StepCoefficients`] at 0-based step i.
+pub(crate) fn step_coefficients(s: &Schedule, i: usize, lambda: f64) -> StepCoefficients {
     let beta = s.betas[i];
     let prev = if i == 0 { 0.0 } else { s.one_minus_abar[i - 1] };
-    let (c1, c2) = ((1.0 - beta) * prev + lambda, s.one_minus_abar[i] + lambda);
-    let (num, den) = (s.abar[i] * l + c1, s.abar[i] * l + c2);
-    let r = (1.0 - beta).sqrt();
-    Dual(num / (den * r), s.abar[i] * (c2 - c1) / (den * den * r))
+    StepCoefficients {
+        abar: s.abar[i],
+        c1: (1.0 - beta) * prev + lambda,
+        c2: s.one_minus_abar[i] + lambda,
+        r: (1.0 - beta).sqrt(),
+    }
+}
+
+/// The variance v_s of source s: 1 for x_T (s = 0), beta_i for the noise of 0-based step
+/// i = s - 1, none at the last step (s = 1) unless `last_step_noise`.
+pub(crate) fn source_variance(s: &Schedule, k: usize, last_step_noise: bool) -> f64 {
+    match k {
+        0 => 1.0,
+        1 if !last_step_noise => 0.0,
+        k => s.betas[k - 1],
+    }
+}
+
+/// The step factor M_i(l) and its derivative in the eigenvalue l.
+fn step(s: &Schedule, i: usize, l: f64, lambda: f64) -> Dual {
+    let StepCoefficients { abar, c1, c2, r } = step_coefficients(s, i, lambda);
+    let (num, den) = (abar * l + c1, abar * l + c2);
+    Dual(num / (den * r), abar * (c2 - c1) / (den * den * r))
 }
 
 /// Every source's (g, g') at eigenvalue l: index 0 is x_T (g = P), index 1 + i the noise added
@@ -98,24 +126,62 @@ pub fn split_msd(
         .iter()
         .map(|&l| sources(schedule, l, lambda))
         .collect();
-    let var = |k: usize| match k {
-        0 => 1.0,
-        1 if !last_step_noise => 0.0,
-        k => schedule.betas[k - 1],
-    };
     let mut total = 0.0;
     for i in 0..d {
         for j in 0..d {
-            let (li, lj) = (spectrum[i], spectrum[j]);
-            let cov = li * lj * if i == j { 2.0 } else { 1.0 };
-            let noise: f64 = (0..=schedule.len())
-                .map(|k| var(k) * divided(per[i].0[k], per[j].0[k], li, lj).powi(2))
-                .sum();
-            let mean = divided(per[i].1, per[j].1, li, lj).powi(2) * mean_coords[j].powi(2);
-            total += cov * (noise + mean);
+            let cov = spectrum[i] * spectrum[j] * if i == j { 2.0 } else { 1.0 };
+            total += cov * pair_term(&per, spectrum, mean_coords, schedule, last_step_noise, i, j);
         }
         total += per[i].1.0.powi(2) * spectrum[i];
     }
+    2.0 * total / (n as f64 * d as f64)
+}
+
+/// sum_s v_s g_s^[1](l_i, l_j)^2 + h^[1](l_i, l_j)^2 m_j^2: the (i, j) term of the sums S.
+fn pair_term(
+    per: &[(Vec<Dual>, Dual)],
+    spectrum: &[f64],
+    mean_coords: &[f64],
+    schedule: &Schedule,
+    last_step_noise: bool,
+    i: usize,
+    j: usize,
+) -> f64 {
+    let (li, lj) = (spectrum[i], spectrum[j]);
+    let noise: f64 = (0..=schedule.len())
+        .map(|k| {
+            let v = source_variance(schedule, k, last_step_noise);
+            v * divided(per[i].0[k], per[j].0[k], li, lj).powi(2)
+        })
+        .sum();
+    noise + divided(per[i].1, per[j].1, li, lj).powi(2) * mean_coords[j].powi(2)
+}
+
+/// The part of [`split_msd`] that the delta_ij of the Gaussian fourth moment adds,
+/// 2/(N d) sum_i l_i^2 [sum_s v_s g_s'(l_i)^2 + h'(l_i)^2 m_i^2]: the O(1/d)-relative term that
+/// random-matrix deterministic equivalents ([`super::split_rmt`]) leave out for real data.
+pub fn diagonal_correction(
+    spectrum: &[f64],
+    mean_coords: &[f64],
+    n: usize,
+    schedule: &Schedule,
+    lambda: f64,
+    last_step_noise: bool,
+) -> f64 {
+    let d = spectrum.len();
+    if d == 0 || n == 0 || schedule.is_empty() {
+        return f64::NAN;
+    }
+    let per: Vec<(Vec<Dual>, Dual)> = spectrum
+        .iter()
+        .map(|&l| sources(schedule, l, lambda))
+        .collect();
+    let total: f64 = (0..d)
+        .map(|i| {
+            let t = pair_term(&per, spectrum, mean_coords, schedule, last_step_noise, i, i);
+            spectrum[i].powi(2) * t
+        })
+        .sum();
     2.0 * total / (n as f64 * d as f64)
 }
 

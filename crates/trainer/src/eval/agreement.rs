@@ -65,6 +65,7 @@ pub fn run(ctx: &EvalContext<'_>, samples: &[f32], nn1: Option<&[usize]>) -> Res
         .filter(|i| other.train.provenance.indices.contains(i))
         .count();
     v["shared_training_indices"] = shared.into();
-    v["split_theory"] = super::split_theory::compare(r, &other, ctx.section, samples, &theirs);
+    let pair = (samples, theirs.as_slice());
+    v["split_theory"] = super::split_theory::compare(r, &other, ctx.section, pair, ctx.out)?;
     Ok(v)
 }

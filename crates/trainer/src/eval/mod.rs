@@ -21,6 +21,7 @@ pub mod science_summary;
 pub mod score_agreement;
 pub mod sima;
 pub mod spectrum;
+pub mod split_curve;
 pub mod split_theory;
 pub mod summary;
 pub mod weights;

@@ -1,15 +1,21 @@
 //! The split-agreement theory beside the measured agreement of `--metrics agree`: for two
 //! `linear-exact` runs of the same N on the same synthetic Gaussian (trained on disjoint
 //! splits, `--split a|b`) sampled with the DDPM sampler (`--sampler ddpm`, sigma_t^2 = beta_t),
-//! the measured mean squared difference of paired samples per coordinate beside the
-//! first-order prediction of `diffmem_metrics::theory::split_agreement` (derived for diffmem,
-//! valid for N >> d; not the closed form of arXiv 2602.02908).
+//! the measured mean squared difference of paired samples per coordinate beside two
+//! predictions: the first-order one of `diffmem_metrics::theory::split_agreement` (derived for
+//! diffmem, valid for N >> d) and the random-matrix one of
+//! `diffmem_metrics::theory::split_rmt` (Wang, Zavatone-Veth & Pehlevan, arXiv 2602.02908,
+//! valid down to N ~ d and below). Files: `split_theory.csv` and `split_theory.png`, both
+//! predictions over a grid of N/d with the measured point ([`super::split_curve`]).
 
 use crate::run::LoadedRun;
 use crate::run::config::SampleSection;
+use anyhow::Result;
 use diffmem_metrics::theory::split_agreement::split_msd;
-use diffmem_model::{DdpmVariance, ModelSpec, SamplerConfig};
+use diffmem_metrics::theory::split_rmt::sampler_split_msd;
+use diffmem_model::{DdpmVariance, ModelSpec, SamplerConfig, Schedule};
 use serde_json::{Value, json};
+use std::path::Path;
 
 /// Why the theory does not apply to this pair, or None when it does.
 fn inapplicable(a: &LoadedRun, b: &LoadedRun, section: &SampleSection) -> Option<&'static str> {
@@ -34,63 +40,122 @@ fn inapplicable(a: &LoadedRun, b: &LoadedRun, section: &SampleSection) -> Option
     }
 }
 
+/// What the two predictions need from the runs: the truth's spectrum and mean in its
+/// eigenbasis, the schedule, the ridge and whether the last step adds noise.
+pub struct Inputs {
+    /// Eigenvalues of the true covariance.
+    pub spectrum: Vec<f64>,
+    /// U^T mu of the true mean.
+    pub mean_coords: Vec<f64>,
+    /// The diffusion schedule both runs sample with.
+    pub schedule: Schedule,
+    /// Ridge of `linear-exact`.
+    pub lambda: f64,
+    /// Noise at the last DDPM step.
+    pub last_step_noise: bool,
+}
+
+impl Inputs {
+    /// The inputs of run `a` sampled as `section` says; None without a Gaussian truth.
+    fn of(a: &LoadedRun, section: &SampleSection) -> Option<Inputs> {
+        let truth = a.train.truth.as_ref()?;
+        let d = a.train.dim();
+        let mean_coords: Vec<f64> = match &truth.cov.basis {
+            None => truth.mean.clone(),
+            Some(q) => (0..d)
+                .map(|i| (0..d).map(|r| q[r * d + i] * truth.mean[r]).sum())
+                .collect(),
+        };
+        let lambda = match a.cfg.model {
+            ModelSpec::LinearExact { lambda } => lambda,
+            _ => 0.0,
+        };
+        let last_step_noise = matches!(
+            section.sampler,
+            SamplerConfig::Ddpm {
+                last_noise: true,
+                ..
+            }
+        );
+        Some(Inputs {
+            spectrum: truth.cov.variances.clone(),
+            mean_coords,
+            schedule: a.diffusion.schedule.clone(),
+            lambda,
+            last_step_noise,
+        })
+    }
+
+    /// The first-order (delta-method) prediction at N = `n`.
+    pub fn first_order(&self, n: usize) -> f64 {
+        let (l, m, s) = (&self.spectrum, &self.mean_coords, &self.schedule);
+        split_msd(l, m, n, s, self.lambda, self.last_step_noise)
+    }
+
+    /// The random-matrix prediction at N = `n`.
+    pub fn rmt(&self, n: usize) -> f64 {
+        let (l, m, s) = (&self.spectrum, &self.mean_coords, &self.schedule);
+        sampler_split_msd(l, m, n, s, self.lambda, self.last_step_noise)
+    }
+}
+
+/// The mean over paired rows of the squared difference per coordinate, and its standard error
+/// over the rows (the sampler noise only; one pair of training sets).
+fn measured_msd(ours: &[f32], theirs: &[f32], d: usize) -> (f64, f64) {
+    let per: Vec<f64> = ours
+        .chunks(d.max(1))
+        .zip(theirs.chunks(d.max(1)))
+        .map(|(x, y)| {
+            let sq = x
+                .iter()
+                .zip(y)
+                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2));
+            sq.sum::<f64>() / d.max(1) as f64
+        })
+        .collect();
+    let k = per.len().max(1) as f64;
+    let mean = per.iter().sum::<f64>() / k;
+    let var = per.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0).max(1.0);
+    (mean, (var / k).sqrt())
+}
+
 /// The measured and predicted mean squared difference per coordinate of paired samples
-/// `ours` and `theirs` (`[M, d]`), or a note saying why there is no prediction.
+/// `ours` and `theirs` (`[M, d]`), or a note saying why there is no prediction; where there is
+/// one, also `split_theory.csv` and `split_theory.png` in `out`.
 pub fn compare(
     a: &LoadedRun,
     b: &LoadedRun,
     section: &SampleSection,
-    ours: &[f32],
-    theirs: &[f32],
-) -> Value {
+    (ours, theirs): (&[f32], &[f32]),
+    out: &Path,
+) -> Result<Value> {
     let d = a.train.dim();
-    let rows = ours.len() / d.max(1);
-    let measured = ours
-        .iter()
-        .zip(theirs)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum::<f64>()
-        / (rows.max(1) * d.max(1)) as f64;
+    let (measured, se) = measured_msd(ours, theirs, d);
     if let Some(why) = inapplicable(a, b, section) {
-        return json!({ "measured_msd": measured, "theory": Value::Null, "note": why });
+        return Ok(json!({
+            "measured_msd": measured,
+            "theory_first_order": Value::Null,
+            "theory_rmt": Value::Null,
+            "note": why,
+        }));
     }
-    let Some(truth) = a.train.truth.as_ref() else {
-        return Value::Null;
+    let Some(inputs) = Inputs::of(a, section) else {
+        return Ok(Value::Null);
     };
-    let spectrum = &truth.cov.variances;
-    let mean_coords: Vec<f64> = match &truth.cov.basis {
-        None => truth.mean.clone(),
-        Some(q) => (0..d)
-            .map(|i| (0..d).map(|r| q[r * d + i] * truth.mean[r]).sum())
-            .collect(),
-    };
-    let lambda = match a.cfg.model {
-        ModelSpec::LinearExact { lambda } => lambda,
-        _ => 0.0,
-    };
-    let last = matches!(
-        section.sampler,
-        SamplerConfig::Ddpm {
-            last_noise: true,
-            ..
-        }
-    );
     let n = a.train.len();
-    let theory = split_msd(
-        spectrum,
-        &mean_coords,
-        n,
-        &a.diffusion.schedule,
-        lambda,
-        last,
-    );
-    json!({
+    let (first, rmt) = (inputs.first_order(n), inputs.rmt(n));
+    super::split_curve::write(out, &inputs, n, (measured, se))?;
+    Ok(json!({
         "n": n,
         "d": d,
         "n_over_d": n as f64 / d as f64,
         "measured_msd": measured,
-        "theory": theory,
-        "ratio": measured / theory,
-        "formula": "first order in 1/N (delta method), docs/metrics.md",
-    })
+        "measured_se": se,
+        "theory_first_order": first,
+        "ratio_first_order": measured / first,
+        "theory_rmt": rmt,
+        "ratio_rmt": measured / rmt,
+        "formula_first_order": "first order in 1/N (delta method), docs/metrics.md",
+        "formula_rmt": "random-matrix deterministic equivalent (arXiv 2602.02908), docs/metrics.md",
+    }))
 }
