@@ -195,7 +195,13 @@ fn run_sweep(a: &ReproduceArgs, spec: PathBuf, dir: &Path) -> Result<()> {
 
 /// Decides the claims from the runs in `dir`, writes claims.json and prints the summary.
 fn judge(r: &Reproduction, dir: &Path, ci: bool) -> Result<()> {
-    let runs = crate::report::collect::collect(dir)?;
+    // The main sweep may not have run (`--only PANEL`): its claims are then not measured.
+    let main_ran = dir.join(crate::sweep::RUNS_DIR).is_dir();
+    let runs = if main_ran || r.panels.iter().all(|p| !ran(dir, p)) {
+        crate::report::collect::collect(dir)?
+    } else {
+        Vec::new()
+    };
     let outcome = (r.judge)(&Context {
         dir,
         runs: &runs,
