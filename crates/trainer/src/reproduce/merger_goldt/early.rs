@@ -269,13 +269,8 @@ fn figures(dir: &Path, curves: &[Along], files: &mut Vec<String>) -> Result<()> 
             };
             s.push(Series::new(format!("N/d = {nd} {th}"), a.step.clone(), t.clone()).as_dashed());
         }
-        let axes = Axes {
-            title,
-            x: "training step (theory: tau = c * step, c fitted)",
-            y,
-            log_y: true,
-        };
-        draw(dir, file, &axes, s, files)?;
+        let x = "training step (theory: tau = c * step, c fitted)";
+        draw(dir, file, &Axes::log_log(title, x, y), s, files)?;
     }
     Ok(())
 }

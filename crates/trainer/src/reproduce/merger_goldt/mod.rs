@@ -369,13 +369,13 @@ fn kl_figure(
         let fit = format!("{} + fit from M = {}", c.label, c.samples);
         s.push(Series::new(fit, x, c.kl_fit.clone()).as_dashed());
     }
-    let axes = Axes {
-        title: f.title,
-        x: "N / d",
-        y: "KL",
-        log_y: true,
-    };
-    draw(dir, f.file, &axes, s, files)
+    draw(
+        dir,
+        f.file,
+        &Axes::log_log(f.title, "N / d", "KL"),
+        s,
+        files,
+    )
 }
 
 /// Held-out loss of the lines of `f` against N/d beside the theory's test loss.
@@ -398,11 +398,6 @@ fn loss_figure(
         let y = points.iter().map(|p| theory_loss(p, &grid)).collect();
         s.push(Series::new("theory test loss", x, y).as_dashed());
     }
-    let axes = Axes {
-        title: f.title,
-        x: "N / d",
-        y: "eps-loss per coordinate (mean over eval timesteps)",
-        log_y: true,
-    };
-    draw(dir, f.file, &axes, s, files)
+    let y = "eps-loss per coordinate (mean over eval timesteps)";
+    draw(dir, f.file, &Axes::log_log(f.title, "N / d", y), s, files)
 }

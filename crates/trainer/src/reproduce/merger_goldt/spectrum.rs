@@ -120,12 +120,8 @@ fn figure(
         let label = format!("theory + fit, k = {k}");
         s.push(Series::new(label, x, c.kl_fit.clone()).as_dashed());
     }
-    let axes = Axes {
-        title: "Merger & Goldt open question: spectrum lambda ~ nu^-k, KL vs N/d",
-        x: "N / d",
-        y: "KL",
-        log_y: true,
-    };
+    let title = "Merger & Goldt open question: spectrum lambda ~ nu^-k, KL vs N/d";
+    let axes = Axes::log_log(title, "N / d", "KL");
     draw(ctx.dir, "merger_goldt_spectrum.png", &axes, s, files)
 }
 
