@@ -41,6 +41,10 @@ fn list_names_the_four_reproductions() {
     ] {
         assert!(out.contains(name), "{name} missing from:\n{out}");
     }
+    assert!(
+        out.contains("panels: mlp, early-stopping, spectrum"),
+        "{out}"
+    );
 }
 
 fn claims(dir: &Path) -> serde_json::Value {
@@ -83,6 +87,11 @@ fn a_tiny_merger_goldt_writes_claims_figures_and_exits_zero() {
     ] {
         assert!(ids.contains(&id), "{id} missing: {ids:?}");
     }
+    // --spec runs the edited main sweep alone: the panels are not run, and say so.
+    for panel in ["mlp", "early-stopping", "spectrum"] {
+        let c = list.iter().find(|c| c["id"] == format!("panel-{panel}"));
+        assert_eq!(c.unwrap()["status"], "not measured", "{panel}");
+    }
     for claim in list {
         let status = claim["status"].as_str().unwrap();
         assert!(["holds", "does not hold", "not measured"].contains(&status));
@@ -115,5 +124,35 @@ fn an_edited_copy_of_the_shipped_file_is_not_overwritten() {
     assert_eq!(std::fs::read_to_string(&copy).unwrap(), "# my edit\n");
     let unknown = common::run(&["reproduce", "nope"]);
     assert!(!unknown.status.success());
+    // --only names a part (main or a panel); --spec replaces the main sweep only.
+    let other = dir.join("other");
+    let part = common::run(&[
+        "reproduce",
+        "merger-goldt",
+        "--only",
+        "nope",
+        "--out",
+        common::s(&other),
+    ]);
+    let err = String::from_utf8_lossy(&part.stderr);
+    assert!(
+        !part.status.success() && err.contains("main mlp early-stopping spectrum"),
+        "{err}"
+    );
+    let spec = common::run(&[
+        "reproduce",
+        "merger-goldt",
+        "--spec",
+        common::s(&copy),
+        "--only",
+        "mlp",
+        "--out",
+        common::s(&other),
+    ]);
+    let err = String::from_utf8_lossy(&spec.stderr);
+    assert!(
+        !spec.status.success() && err.contains("add --only main"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

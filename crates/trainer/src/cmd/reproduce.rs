@@ -1,12 +1,12 @@
 //! `diffmem reproduce NAME`: one source paper's experiment (see `crate::reproduce`): writes
 //! the shipped sweep file into the output directory, runs it with `diffmem sweep` (which ends
-//! with `diffmem report`), decides the claims, draws the figures, writes `claims.json` and
-//! prints a one-screen summary. A claim that does not hold is a result, not an error: the exit
+//! with `diffmem report`), then each panel's sweep into its own directory under it, decides
+//! the claims, draws the figures, writes `claims.json` and prints a one-screen summary. A claim that does not hold is a result, not an error: the exit
 //! status is non-zero only when something failed to run.
 
 use crate::cmd::sweep::{self, SweepArgs};
 use crate::io::atomic::write_atomic;
-use crate::reproduce::{ALL, Context, Reproduction, claims, find};
+use crate::reproduce::{ALL, Context, Panel, Reproduction, claims, find};
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -31,10 +31,16 @@ pub struct ReproduceArgs {
     /// Output directory (default reproductions/NAME, or reproductions/NAME-ci with --ci).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Run this sweep file instead of the shipped one (an edited copy of NAME.toml).
+    /// Run this sweep file instead of the shipped one (an edited copy of NAME.toml); the
+    /// panels are not run then.
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Override a sweep value, e.g. `axes.seed=[0]` (repeatable; as `diffmem sweep --set`).
+    /// Run only these parts: `main` (the main sweep) or a panel's name (repeatable; default
+    /// all; the claims are decided from every part found in the output directory).
+    #[arg(long, value_name = "PART")]
+    pub only: Vec<String>,
+    /// Override a sweep value, e.g. `axes.seed=[0]` (repeatable; as `diffmem sweep --set`),
+    /// in every part that runs.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// Only decide the claims from the runs already in the output directory.
@@ -68,15 +74,73 @@ pub fn run(a: &ReproduceArgs) -> Result<()> {
     if a.claims_only {
         return judge(r, &dir, a.ci);
     }
-    let Err(e) = run_sweep(a, r, &dir) else {
+    let Err(e) = run_parts(a, r, &dir) else {
         return judge(r, &dir, a.ci);
     };
-    if !dir.join(crate::sweep::RUNS_DIR).is_dir() {
+    if !dir.join(crate::sweep::RUNS_DIR).is_dir() && r.panels.iter().all(|p| !ran(&dir, p)) {
         return Err(e);
     }
-    eprintln!("the sweep did not finish: {e:#}\ndeciding the claims from the runs that did");
+    eprintln!("a sweep did not finish: {e:#}\ndeciding the claims from the runs that did");
     judge(r, &dir, a.ci)?;
     Err(e)
+}
+
+/// Whether panel `p` has runs under `dir`.
+fn ran(dir: &Path, p: &Panel) -> bool {
+    dir.join(p.name).join(crate::sweep::RUNS_DIR).is_dir()
+}
+
+/// The parts to run: `--only`, else the main sweep and (without `--spec`) every panel.
+fn parts<'r>(a: &ReproduceArgs, r: &'r Reproduction) -> Result<(bool, Vec<&'r Panel>)> {
+    let known = |p: &str| p == "main" || r.panels.iter().any(|q| q.name == p);
+    if let Some(bad) = a.only.iter().find(|p| !known(p)) {
+        let panels: Vec<&str> = r.panels.iter().map(|p| p.name).collect();
+        bail!(
+            "--only {bad}: the parts of {} are main {}",
+            r.name,
+            panels.join(" ")
+        );
+    }
+    if a.only.is_empty() {
+        let panels = if a.spec.is_some() {
+            Vec::new()
+        } else {
+            r.panels.iter().collect()
+        };
+        return Ok((true, panels));
+    }
+    let main = a.only.iter().any(|p| p == "main");
+    if a.spec.is_some() && !main {
+        bail!("--spec replaces the main sweep: add --only main");
+    }
+    let panels = r
+        .panels
+        .iter()
+        .filter(|p| a.only.iter().any(|o| o == p.name));
+    Ok((main, panels.collect()))
+}
+
+/// Runs the selected parts in order; every part runs even when an earlier one failed, and
+/// the first failure is returned.
+fn run_parts(a: &ReproduceArgs, r: &Reproduction, dir: &Path) -> Result<()> {
+    let (main, panels) = parts(a, r)?;
+    let mut first: Option<anyhow::Error> = None;
+    if main {
+        let spec = match &a.spec {
+            Some(p) => p.clone(),
+            None => shipped(dir, &format!("{}.toml", r.name), r.spec)?,
+        };
+        first = run_sweep(a, spec, dir).err();
+    }
+    for p in panels {
+        let sub = dir.join(p.name);
+        let res = shipped(&sub, &p.file_name(r.name), p.spec).and_then(|f| run_sweep(a, f, &sub));
+        if let Err(e) = res {
+            eprintln!("panel {} did not finish: {e:#}", p.name);
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 fn names() -> Vec<&'static str> {
@@ -91,29 +155,33 @@ pub fn listing() -> String {
             "{:<18} {}\n{:<18} runs: {}\n{:<18} state: {}\n",
             r.name, r.paper, "", r.summary, "", r.state
         ));
+        if !r.panels.is_empty() {
+            let names: Vec<&str> = r.panels.iter().map(|p| p.name).collect();
+            s.push_str(&format!("{:<18} panels: {}\n", "", names.join(", ")));
+        }
     }
     s
 }
 
-/// Writes the sweep file into `dir` (unless --spec) and runs the sweep there.
-fn run_sweep(a: &ReproduceArgs, r: &Reproduction, dir: &Path) -> Result<()> {
+/// Writes the shipped sweep file `text` as `dir/file` (an identical copy may be there; an
+/// edited one is never overwritten) and returns its path.
+fn shipped(dir: &Path, file: &str, text: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let spec = match &a.spec {
-        Some(p) => p.clone(),
-        None => {
-            let p = dir.join(format!("{}.toml", r.name));
-            match std::fs::read_to_string(&p) {
-                Ok(text) if text != r.spec => bail!(
-                    "{} differs from the shipped sweep file: run your edit with --spec {0}, or \
-                     remove it",
-                    p.display()
-                ),
-                Ok(_) => {}
-                Err(_) => write_atomic(&p, r.spec.as_bytes())?,
-            }
-            p
-        }
-    };
+    let p = dir.join(file);
+    match std::fs::read_to_string(&p) {
+        Ok(old) if old != text => bail!(
+            "{} differs from the shipped sweep file: run your edit with --spec {0}, or remove it",
+            p.display()
+        ),
+        Ok(_) => {}
+        Err(_) => write_atomic(&p, text.as_bytes())?,
+    }
+    Ok(p)
+}
+
+/// Runs the sweep file `spec` into `dir`.
+fn run_sweep(a: &ReproduceArgs, spec: PathBuf, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     sweep::run(&SweepArgs {
         spec,
         out: Some(dir.to_path_buf()),
@@ -127,7 +195,13 @@ fn run_sweep(a: &ReproduceArgs, r: &Reproduction, dir: &Path) -> Result<()> {
 
 /// Decides the claims from the runs in `dir`, writes claims.json and prints the summary.
 fn judge(r: &Reproduction, dir: &Path, ci: bool) -> Result<()> {
-    let runs = crate::report::collect::collect(dir)?;
+    // The main sweep may not have run (`--only PANEL`): its claims are then not measured.
+    let main_ran = dir.join(crate::sweep::RUNS_DIR).is_dir();
+    let runs = if main_ran || r.panels.iter().all(|p| !ran(dir, p)) {
+        crate::report::collect::collect(dir)?
+    } else {
+        Vec::new()
+    };
     let outcome = (r.judge)(&Context {
         dir,
         runs: &runs,

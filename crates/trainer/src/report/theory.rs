@@ -34,6 +34,8 @@ struct Key {
 pub struct TheoryCurve {
     /// Legend label.
     pub label: String,
+    /// The data spec of its runs (e.g. `gaussian:d=100,spectrum=power:1`).
+    pub spec: String,
     /// Data dimension d.
     pub d: usize,
     /// Samples M behind eval's Gaussian fit.
@@ -144,6 +146,7 @@ fn curve(key: &Key, eig: &[f64], ns: &[usize], seeds: usize) -> Result<TheoryCur
     };
     Ok(TheoryCurve {
         label: format!("theory, d = {d}{ridge}"),
+        spec: key.spec.clone(),
         d,
         samples: key.samples,
         n: all,

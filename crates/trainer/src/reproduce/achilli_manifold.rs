@@ -30,6 +30,7 @@ pub const REPRODUCTION: Reproduction = Reproduction {
     summary: "empirical score + MLP on manifold:paper, N 250..20000: block collapse levels vs sigma_c^2 = s^2/(2 ln N)",
     state: "built: collapse-level claims (per-block formula and the whole set's collapse level) and figures",
     spec: include_str!("../../../../scripts/reproduce/achilli-manifold.toml"),
+    panels: &[],
     judge,
 };
 

@@ -16,6 +16,7 @@ pub const REPRODUCTION: Reproduction = Reproduction {
     summary: "MLP on MNIST-5k, N 64..1024, 20 snapshots: tau_mem ~ N^a (a = 1?) and tau_gen flat",
     state: "claims built, full size not run here (25 min on 2 cores, see the sweep file); Gaussian-mixture setting not built",
     spec: include_str!("../../../../scripts/reproduce/bonnaire.toml"),
+    panels: &[],
     judge,
 };
 

@@ -17,6 +17,18 @@ pub struct Axes<'a> {
     pub log_y: bool,
 }
 
+impl<'a> Axes<'a> {
+    /// Axes with a logarithmic y axis (the x axis always is).
+    pub fn log_log(title: &'a str, x: &'a str, y: &'a str) -> Self {
+        Axes {
+            title,
+            x,
+            y,
+            log_y: true,
+        }
+    }
+}
+
 /// Draws `series` (x on a log axis) into `dir/file` and its SVG, and pushes `file` onto
 /// `figures`; nothing when no series has a finite value.
 pub fn draw(

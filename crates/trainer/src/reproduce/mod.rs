@@ -5,7 +5,8 @@
 //! draws the paper-style figures.
 //!
 //! - [`merger_goldt`]: trained linear denoisers on Gaussian data against the exact theory
-//!   (Merger & Goldt, arXiv 2505.24769);
+//!   (Merger & Goldt, arXiv 2505.24769), with three panels of its open questions (an MLP, early
+//!   stopping, the spectrum exponent), each a sweep of its own ([`Panel`]);
 //! - [`achilli_manifold`]: block collapse on the linear manifold (Achilli et al., arXiv
 //!   2410.08727);
 //! - [`achilli_mnist`]: latent dimension of the learned score against N on MNIST (same paper);
@@ -36,6 +37,33 @@ pub struct Context<'a> {
     pub ci: bool,
 }
 
+impl Context<'_> {
+    /// The runs of panel `name` (its sweep directory `dir/name`); empty when it was not run.
+    pub fn panel_runs(&self, name: &str) -> Result<Vec<RunRecord>> {
+        let dir = self.dir.join(name);
+        if !dir.join(crate::sweep::RUNS_DIR).is_dir() {
+            return Ok(Vec::new());
+        }
+        crate::report::collect::collect(&dir)
+    }
+}
+
+/// A further sweep of a reproduction (one panel of the paper's figure), run into its own
+/// directory `DIR/NAME` after the main sweep and judged with it.
+pub struct Panel {
+    /// Its directory under the reproduction's and its name for `--only`.
+    pub name: &'static str,
+    /// The sweep file (scripts/reproduce/REPRODUCTION-NAME.toml).
+    pub spec: &'static str,
+}
+
+impl Panel {
+    /// The file name of its sweep file in its directory.
+    pub fn file_name(&self, reproduction: &str) -> String {
+        format!("{reproduction}-{}.toml", self.name)
+    }
+}
+
 /// One reproduction: its sweep file and its judge.
 pub struct Reproduction {
     /// Name on the command line.
@@ -48,6 +76,8 @@ pub struct Reproduction {
     pub state: &'static str,
     /// The sweep file (scripts/reproduce/NAME.toml).
     pub spec: &'static str,
+    /// Further sweeps run after the main one (none for most).
+    pub panels: &'static [Panel],
     /// Decides the claims and writes the figures.
     pub judge: fn(&Context) -> Result<Outcome>,
 }
@@ -72,12 +102,16 @@ mod tests {
     #[test]
     fn every_shipped_sweep_file_parses_at_both_sizes() {
         for r in &ALL {
-            for ci in [false, true] {
-                let root: toml::Table = toml::from_str(r.spec).unwrap();
-                let spec = crate::sweep::spec::SweepSpec::from_table(root, r.name, ci, &[], r.name)
-                    .unwrap_or_else(|e| panic!("{} (ci {ci}): {e:#}", r.name));
-                crate::sweep::grid::expand(&spec)
-                    .unwrap_or_else(|e| panic!("{} (ci {ci}): {e:#}", r.name));
+            let panels = r.panels.iter().map(|p| (p.file_name(r.name), p.spec));
+            for (name, text) in std::iter::once((r.name.to_string(), r.spec)).chain(panels) {
+                for ci in [false, true] {
+                    let root: toml::Table = toml::from_str(text).unwrap();
+                    let spec =
+                        crate::sweep::spec::SweepSpec::from_table(root, &name, ci, &[], &name)
+                            .unwrap_or_else(|e| panic!("{name} (ci {ci}): {e:#}"));
+                    crate::sweep::grid::expand(&spec)
+                        .unwrap_or_else(|e| panic!("{name} (ci {ci}): {e:#}"));
+                }
             }
         }
         assert!(find("merger-goldt").is_some() && find("nope").is_none());

@@ -15,14 +15,22 @@
 //!
 //! linear-exact (the closed-form optimum, no training) is the known answer: its claims test
 //! the measurement chain itself.
+//!
+//! The paper's open questions are panels, each a sweep of its own with its claims: an MLP on
+//! the same axes ([`mlp`]), the KL along training beside the gradient flow ([`early`]), and
+//! the spectrum exponent k ([`spectrum`]).
+
+pub mod early;
+pub mod mlp;
+pub mod spectrum;
 
 use super::claims::{Claim, Outcome, decreasing};
 use super::figure::{Axes, draw, scaled};
 use super::isotropic_c;
 use super::records::{at, line, metrics, sizes};
-use super::{Context, Reproduction};
+use super::{Context, Panel, Reproduction};
 use crate::report::collect::RunRecord;
-use crate::report::theory::{Theory, compute};
+use crate::report::theory::{Theory, TheoryCurve, compute};
 use anyhow::Result;
 use diffmem_data::DataSpec;
 use diffmem_metrics::plot::Series;
@@ -36,8 +44,9 @@ pub const REPRODUCTION: Reproduction = Reproduction {
     name: "merger-goldt",
     paper: "Merger & Goldt, Generalization dynamics of linear diffusion models (arXiv 2505.24769)",
     summary: "trained linear + linear-exact on gaussian:d=100,spectrum=power:1, N/d 0.25..50, 3 seeds: KL and test loss vs theory",
-    state: "built: KL, test loss and c panels; open-question panels (spectrum k, early stopping, MLP) not built",
-    spec: include_str!("../../../../scripts/reproduce/merger-goldt.toml"),
+    state: "built: KL, test loss and c; panels of the open questions: MLP, early stopping, spectrum k",
+    spec: include_str!("../../../../../scripts/reproduce/merger-goldt.toml"),
+    panels: &[mlp::PANEL, early::PANEL, spectrum::PANEL],
     judge,
 };
 
@@ -48,6 +57,10 @@ const TRAINED: &str = "linear";
 const EXACT: &str = "linear-exact";
 /// Training sets per N behind the theory (the runs have 3 seeds).
 const THEORY_SEEDS: usize = 5;
+/// The metric of the KL figures and claims.
+const KL: &str = "gaussian.kl_samples_fit_to_truth";
+/// The metric of the held-out loss figures and claims.
+const HELDOUT: &str = "loss.mean_heldout_loss";
 
 /// The tolerances of one size, fixed before any measurement.
 struct Tolerances {
@@ -80,12 +93,12 @@ const MIN_N_OVER_D: f64 = 2.0;
 
 fn judge(ctx: &Context) -> Result<Outcome> {
     let tol = if ctx.ci { &CI } else { &FULL };
-    let theory = compute(ctx.runs, THEORY_SEEDS)?;
+    let mlp_runs = ctx.panel_runs(mlp::PANEL.name)?;
+    let all: Vec<RunRecord> = ctx.runs.iter().chain(&mlp_runs).cloned().collect();
+    let theory = compute(&all, THEORY_SEEDS)?;
     let mut out = Outcome::default();
     kl_claims(&theory, tol, &mut out.claims);
-    let kl_trained = line(ctx.runs, TRAINED, |r| {
-        r.get("gaussian.kl_samples_fit_to_truth")
-    });
+    let kl_trained = line(ctx.runs, TRAINED, |r| r.get(KL));
     let falls = kl_trained.as_ref().and_then(|l| decreasing(&l.mean));
     out.claims.push(
         Claim::decided(
@@ -96,16 +109,36 @@ fn judge(ctx: &Context) -> Result<Outcome> {
         )
         .with_note("seed means at each N, strictly decreasing"),
     );
-    let losses = loss_theory(ctx.runs)?;
+    let losses = loss_theory(&all)?;
     loss_claims(ctx.runs, &losses, tol, &mut out.claims);
     c_claims(ctx, &losses, tol, &mut out.claims)?;
     figures(ctx, &theory, &losses, &mut out.figures)?;
-    out.not_built = vec![
-        "spectrum exponent k in {0.5, 1, 2} panel (not built in this version)".into(),
-        "early stopping against the gradient-flow theory (not built)".into(),
-        "linear against non-linear (MLP on the same axes; not built)".into(),
-    ];
+    let panel = mlp::Inputs {
+        all: &all,
+        theory: &theory,
+        losses: &losses,
+    };
+    mlp::judge(ctx, &panel, &mut out)?;
+    early::judge(ctx, &mut out)?;
+    spectrum::judge(ctx, &theory.curves, &mut out)?;
     Ok(out)
+}
+
+/// A panel that left no runs: one claim saying so (a missing measurement never holds).
+fn panel_not_run(ctx: &Context, panel: &Panel, claims: &mut Vec<Claim>) {
+    claims.push(
+        Claim::decided(
+            format!("panel-{}", panel.name),
+            format!("the {} panel's claims", panel.name),
+            "Merger & Goldt 2505.24769 (open questions)",
+            None,
+        )
+        .with_note(format!(
+            "no runs in {}: run `diffmem reproduce merger-goldt --only {}`",
+            ctx.dir.join(panel.name).display(),
+            panel.name
+        )),
+    );
 }
 
 /// KL claims: linear-exact at every N/d, the trained model at N/d >= 2 (full size only).
@@ -204,7 +237,7 @@ fn loss_claims(
         }
         let (Some(grid), measured) = (
             loss_grid(runs, label),
-            line(runs, label, |r| r.get("loss.mean_heldout_loss")),
+            line(runs, label, |r| r.get(HELDOUT)),
         ) else {
             continue;
         };
@@ -288,50 +321,83 @@ fn figures(
     losses: &Option<(usize, Vec<LinearPoint>)>,
     files: &mut Vec<String>,
 ) -> Result<()> {
-    let d = theory
-        .curves
-        .first()
-        .map(|c| c.d)
-        .or(losses.as_ref().map(|l| l.0))
-        .unwrap_or(1) as f64;
+    let lines = [TRAINED, EXACT];
+    let title = "Merger & Goldt: KL(samples || truth) vs N/d";
+    let kl = NdFigure {
+        runs: ctx.runs,
+        labels: &lines,
+        file: "merger_goldt_kl.png",
+        title,
+    };
+    kl_figure(ctx.dir, &kl, &theory.curves, files)?;
+    let loss = NdFigure {
+        file: "merger_goldt_test_loss.png",
+        title: "Merger & Goldt: held-out eps-loss vs N/d",
+        ..kl
+    };
+    loss_figure(ctx.dir, &loss, losses, files)
+}
+
+/// One figure against N/d: which runs and lines, where, and its title.
+#[derive(Clone, Copy)]
+struct NdFigure<'a> {
+    /// The runs.
+    runs: &'a [RunRecord],
+    /// The plot lines drawn (solid, with their min..max bands).
+    labels: &'a [&'a str],
+    /// File name.
+    file: &'a str,
+    /// Title.
+    title: &'a str,
+}
+
+/// KL of the lines of `f` against N/d beside the theory curves (with and without fit term).
+fn kl_figure(
+    dir: &std::path::Path,
+    f: &NdFigure,
+    curves: &[TheoryCurve],
+    files: &mut Vec<String>,
+) -> Result<()> {
+    let d = curves.first().map_or(1, |c| c.d) as f64;
     let mut s = Vec::new();
-    for label in [TRAINED, EXACT] {
-        let kl = line(ctx.runs, label, |r| {
-            r.get("gaussian.kl_samples_fit_to_truth")
-        });
-        s.extend(kl.map(|l| scaled(label, &l, d)));
+    for label in f.labels {
+        s.extend(line(f.runs, label, |r| r.get(KL)).map(|l| scaled(label, &l, d)));
     }
-    for c in &theory.curves {
-        let x: Vec<f64> = c.n.iter().map(|&n| n as f64 / d).collect();
+    for c in curves {
+        let x: Vec<f64> = c.n.iter().map(|&n| n as f64 / c.d as f64).collect();
         s.push(Series::new(&c.label, x.clone(), c.kl.clone()).as_dashed());
         let fit = format!("{} + fit from M = {}", c.label, c.samples);
         s.push(Series::new(fit, x, c.kl_fit.clone()).as_dashed());
     }
-    let axes = Axes {
-        title: "Merger & Goldt: KL(samples || truth) vs N/d",
-        x: "N / d",
-        y: "KL",
-        log_y: true,
-    };
-    draw(ctx.dir, "merger_goldt_kl.png", &axes, s, files)?;
-    let Some((_, points)) = losses else {
+    draw(
+        dir,
+        f.file,
+        &Axes::log_log(f.title, "N / d", "KL"),
+        s,
+        files,
+    )
+}
+
+/// Held-out loss of the lines of `f` against N/d beside the theory's test loss.
+fn loss_figure(
+    dir: &std::path::Path,
+    f: &NdFigure,
+    losses: &Option<(usize, Vec<LinearPoint>)>,
+    files: &mut Vec<String>,
+) -> Result<()> {
+    let Some((d, points)) = losses else {
         return Ok(());
     };
     let mut s = Vec::new();
-    for label in [TRAINED, EXACT] {
-        let l = line(ctx.runs, label, |r| r.get("loss.mean_heldout_loss"));
-        s.extend(l.map(|l| scaled(&format!("{label} held-out"), &l, d)));
+    for label in f.labels {
+        let l = line(f.runs, label, |r| r.get(HELDOUT));
+        s.extend(l.map(|l| scaled(&format!("{label} held-out"), &l, *d as f64)));
     }
-    if let Some(grid) = loss_grid(ctx.runs, TRAINED).or(loss_grid(ctx.runs, EXACT)) {
+    if let Some(grid) = f.labels.iter().find_map(|l| loss_grid(f.runs, l)) {
         let x = points.iter().map(|p| p.n_over_d).collect();
         let y = points.iter().map(|p| theory_loss(p, &grid)).collect();
         s.push(Series::new("theory test loss", x, y).as_dashed());
     }
-    let axes = Axes {
-        title: "Merger & Goldt: held-out eps-loss vs N/d",
-        x: "N / d",
-        y: "eps-loss per coordinate (mean over eval timesteps)",
-        log_y: true,
-    };
-    draw(ctx.dir, "merger_goldt_test_loss.png", &axes, s, files)
+    let y = "eps-loss per coordinate (mean over eval timesteps)";
+    draw(dir, f.file, &Axes::log_log(f.title, "N / d", y), s, files)
 }
