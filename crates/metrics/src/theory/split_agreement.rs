@@ -105,84 +105,103 @@ fn divided(ga: Dual, gb: Dual, a: f64, b: f64) -> f64 {
     }
 }
 
-/// The predicted E||x_A - x_B||^2 / d of two exact linear models (ridge `lambda`) trained on
-/// independent sets of `n` rows of N(mu, Sigma) and sampled with shared DDPM noise
-/// (sigma_t^2 = beta_t, none at the last step unless `last_step_noise`), to first order in
-/// 1/N. `spectrum` = eigenvalues l_i of Sigma, `mean_coords` = U^T mu (same order; zeros for a
-/// centred truth).
-pub fn split_msd(
-    spectrum: &[f64],
-    mean_coords: &[f64],
-    n: usize,
-    schedule: &Schedule,
-    lambda: f64,
-    last_step_noise: bool,
-) -> f64 {
-    let d = spectrum.len();
-    if d == 0 || n == 0 || schedule.is_empty() {
+/// Two exact linear models (ridge `lambda`) trained on independent sets of `n` rows of
+/// N(mu, Sigma) and sampled with shared DDPM noise (sigma_t^2 = beta_t, none at the last step
+/// unless `last_step_noise`): what every split-agreement prediction takes. `spectrum` =
+/// eigenvalues l_i of Sigma, `mean_coords` = U^T mu (same order; zeros for a centred truth).
+#[derive(Clone, Copy, Debug)]
+pub struct SplitSetting<'a> {
+    /// Eigenvalues l_i of the data covariance.
+    pub spectrum: &'a [f64],
+    /// The data mean in the eigenbasis, U^T mu.
+    pub mean_coords: &'a [f64],
+    /// Rows per split.
+    pub n: usize,
+    /// The sampler's schedule.
+    pub schedule: &'a Schedule,
+    /// Ridge of the exact models.
+    pub lambda: f64,
+    /// Whether the last DDPM step adds noise.
+    pub last_step_noise: bool,
+}
+
+impl<'a> SplitSetting<'a> {
+    /// `n` rows per split of data with `spectrum` and `mean_coords`, no ridge, no noise at the
+    /// last step.
+    pub fn new(
+        spectrum: &'a [f64],
+        mean_coords: &'a [f64],
+        n: usize,
+        schedule: &'a Schedule,
+    ) -> Self {
+        SplitSetting {
+            spectrum,
+            mean_coords,
+            n,
+            schedule,
+            lambda: 0.0,
+            last_step_noise: false,
+        }
+    }
+
+    /// Whether a prediction can be made: some direction, at least `min_n` rows, a schedule.
+    pub fn usable(&self, min_n: usize) -> bool {
+        !self.spectrum.is_empty() && self.n >= min_n.max(1) && !self.schedule.is_empty()
+    }
+
+    /// Every source's (g, g') and h per eigenvalue ([`sources`]).
+    fn per_direction(&self) -> Vec<(Vec<Dual>, Dual)> {
+        self.spectrum
+            .iter()
+            .map(|&l| sources(self.schedule, l, self.lambda))
+            .collect()
+    }
+
+    /// sum_s v_s g_s^[1](l_i, l_j)^2 + h^[1](l_i, l_j)^2 m_j^2: the (i, j) term of the sums S.
+    fn pair_term(&self, per: &[(Vec<Dual>, Dual)], i: usize, j: usize) -> f64 {
+        let (li, lj) = (self.spectrum[i], self.spectrum[j]);
+        let noise: f64 = (0..=self.schedule.len())
+            .map(|k| {
+                let v = source_variance(self.schedule, k, self.last_step_noise);
+                v * divided(per[i].0[k], per[j].0[k], li, lj).powi(2)
+            })
+            .sum();
+        noise + divided(per[i].1, per[j].1, li, lj).powi(2) * self.mean_coords[j].powi(2)
+    }
+}
+
+/// The predicted E||x_A - x_B||^2 / d of `s` to first order in 1/N (module docs); NaN when
+/// `s` is not usable.
+pub fn split_msd(s: &SplitSetting) -> f64 {
+    if !s.usable(1) {
         return f64::NAN;
     }
-    let per: Vec<(Vec<Dual>, Dual)> = spectrum
-        .iter()
-        .map(|&l| sources(schedule, l, lambda))
-        .collect();
+    let (d, l) = (s.spectrum.len(), s.spectrum);
+    let per = s.per_direction();
     let mut total = 0.0;
     for i in 0..d {
         for j in 0..d {
-            let cov = spectrum[i] * spectrum[j] * if i == j { 2.0 } else { 1.0 };
-            total += cov * pair_term(&per, spectrum, mean_coords, schedule, last_step_noise, i, j);
+            let cov = l[i] * l[j] * if i == j { 2.0 } else { 1.0 };
+            total += cov * s.pair_term(&per, i, j);
         }
-        total += per[i].1.0.powi(2) * spectrum[i];
+        total += per[i].1.0.powi(2) * l[i];
     }
-    2.0 * total / (n as f64 * d as f64)
-}
-
-/// sum_s v_s g_s^[1](l_i, l_j)^2 + h^[1](l_i, l_j)^2 m_j^2: the (i, j) term of the sums S.
-fn pair_term(
-    per: &[(Vec<Dual>, Dual)],
-    spectrum: &[f64],
-    mean_coords: &[f64],
-    schedule: &Schedule,
-    last_step_noise: bool,
-    i: usize,
-    j: usize,
-) -> f64 {
-    let (li, lj) = (spectrum[i], spectrum[j]);
-    let noise: f64 = (0..=schedule.len())
-        .map(|k| {
-            let v = source_variance(schedule, k, last_step_noise);
-            v * divided(per[i].0[k], per[j].0[k], li, lj).powi(2)
-        })
-        .sum();
-    noise + divided(per[i].1, per[j].1, li, lj).powi(2) * mean_coords[j].powi(2)
+    2.0 * total / (s.n as f64 * d as f64)
 }
 
 /// The part of [`split_msd`] that the delta_ij of the Gaussian fourth moment adds,
 /// 2/(N d) sum_i l_i^2 [sum_s v_s g_s'(l_i)^2 + h'(l_i)^2 m_i^2]: the O(1/d)-relative term that
 /// random-matrix deterministic equivalents ([`super::split_rmt`]) leave out for real data.
-pub fn diagonal_correction(
-    spectrum: &[f64],
-    mean_coords: &[f64],
-    n: usize,
-    schedule: &Schedule,
-    lambda: f64,
-    last_step_noise: bool,
-) -> f64 {
-    let d = spectrum.len();
-    if d == 0 || n == 0 || schedule.is_empty() {
+pub fn diagonal_correction(s: &SplitSetting) -> f64 {
+    if !s.usable(1) {
         return f64::NAN;
     }
-    let per: Vec<(Vec<Dual>, Dual)> = spectrum
-        .iter()
-        .map(|&l| sources(schedule, l, lambda))
-        .collect();
+    let per = s.per_direction();
+    let d = s.spectrum.len();
     let total: f64 = (0..d)
-        .map(|i| {
-            let t = pair_term(&per, spectrum, mean_coords, schedule, last_step_noise, i, i);
-            spectrum[i].powi(2) * t
-        })
+        .map(|i| s.spectrum[i].powi(2) * s.pair_term(&per, i, i))
         .sum();
-    2.0 * total / (n as f64 * d as f64)
+    2.0 * total / (s.n as f64 * d as f64)
 }
 
 #[cfg(test)]
@@ -257,7 +276,10 @@ mod tests {
     fn first_order_split_disagreement_matches_monte_carlo() {
         let s = Schedule::linear(1e-3, 5e-2, 60).unwrap();
         for (n, last) in [(400, false), (200, true)] {
-            let want = split_msd(&SPECTRUM, &MEAN, n, &s, 0.0, last);
+            let want = split_msd(&SplitSetting {
+                last_step_noise: last,
+                ..SplitSetting::new(&SPECTRUM, &MEAN, n, &s)
+            });
             let got = monte_carlo(n, &s, 300, 20, last);
             assert!(
                 (got / want - 1.0).abs() < 0.12,
@@ -270,22 +292,20 @@ mod tests {
     #[test]
     fn scales_as_one_over_n_and_handles_degenerate_spectra() {
         let s = Schedule::linear(1e-3, 5e-2, 60).unwrap();
-        let a = split_msd(&SPECTRUM, &MEAN, 100, &s, 0.0, false);
-        let b = split_msd(&SPECTRUM, &MEAN, 200, &s, 0.0, false);
+        let a = split_msd(&SplitSetting::new(&SPECTRUM, &MEAN, 100, &s));
+        let b = split_msd(&SplitSetting::new(&SPECTRUM, &MEAN, 200, &s));
         assert!((a / b - 2.0).abs() < 1e-12);
-        let flat = split_msd(&[1.0; 4], &[0.0; 4], 100, &s, 0.0, false);
-        let near = split_msd(
+        let flat = split_msd(&SplitSetting::new(&[1.0; 4], &[0.0; 4], 100, &s));
+        let near = split_msd(&SplitSetting::new(
             &[1.0, 1.0 + 1e-6, 1.0 - 1e-6, 1.0],
             &[0.0; 4],
             100,
             &s,
-            0.0,
-            false,
-        );
+        ));
         assert!(
             flat.is_finite() && (flat / near - 1.0).abs() < 1e-4,
             "{flat} {near}"
         );
-        assert!(split_msd(&[], &[], 100, &s, 0.0, false).is_nan());
+        assert!(split_msd(&SplitSetting::new(&[], &[], 100, &s)).is_nan());
     }
 }

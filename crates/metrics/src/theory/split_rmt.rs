@@ -45,7 +45,7 @@
 
 use super::kappa::Silverstein;
 use super::spectral_contour::SpectralMeasures;
-use super::split_agreement::{source_variance, step_coefficients};
+use super::split_agreement::{SplitSetting, source_variance, step_coefficients};
 use diffmem_model::Schedule;
 use faer::c64;
 
@@ -100,18 +100,19 @@ fn moments(q: &SpectralMeasures, i: usize, f: &[c64], f2: &[c64]) -> (f64, f64) 
 /// trained on independent sets of `n` rows of N(mu, Sigma) and sampled by DDPM with shared
 /// noise (sigma_t^2 = beta_t, none at the last step unless `last_step_noise`). `spectrum` =
 /// eigenvalues of Sigma, `mean_coords` = U^T mu. NaN when n < 2 or the contour fails.
-pub fn sampler_split_msd(
-    spectrum: &[f64],
-    mean_coords: &[f64],
-    n: usize,
-    schedule: &Schedule,
-    lambda: f64,
-    last_step_noise: bool,
-) -> f64 {
-    let d = spectrum.len();
-    if d == 0 || n < 2 || schedule.is_empty() {
+pub fn sampler_split_msd(s: &SplitSetting) -> f64 {
+    if !s.usable(2) {
         return f64::NAN;
     }
+    let SplitSetting {
+        spectrum,
+        mean_coords,
+        n,
+        schedule,
+        lambda,
+        last_step_noise,
+    } = *s;
+    let d = spectrum.len();
     let sil = Silverstein::for_centred_rows(spectrum, n);
     let c0 = step_coefficients(schedule, 0, lambda);
     let Some(q) = SpectralMeasures::new(&sil, c0.c2 / c0.abar, NODES) else {
@@ -200,7 +201,7 @@ mod tests {
             let den = |v: &[f64]| denoiser_split_msd(&l, n, sigma2, v);
             let input = (den(&[1.0; 30]) - den(&[0.0; 30])) / s.abar[0];
             let want = den(&minus_mu) + input;
-            let got = sampler_split_msd(&l, &mu, n, &s, 0.0, false);
+            let got = sampler_split_msd(&SplitSetting::new(&l, &mu, n, &s));
             assert!(
                 (got / want - 1.0).abs() < 1e-9,
                 "N={n}: sampler {got} vs denoiser {want}"
@@ -219,9 +220,9 @@ mod tests {
         let mu = mean(d);
         let s = Schedule::linear(1e-3, 5e-2, 100).unwrap();
         for n in [10, 20, 40, 80, 400] {
-            let rmt = sampler_split_msd(&l, &mu, n, &s, 0.0, false);
-            let first = split_msd(&l, &mu, n, &s, 0.0, false);
-            let diag = diagonal_correction(&l, &mu, n, &s, 0.0, false);
+            let rmt = sampler_split_msd(&SplitSetting::new(&l, &mu, n, &s));
+            let first = split_msd(&SplitSetting::new(&l, &mu, n, &s));
+            let diag = diagonal_correction(&SplitSetting::new(&l, &mu, n, &s));
             let mc = average_over_pairs(&l, &mu, n, 150, 11, |a, b| {
                 sampler_pair(a, b, &s, 0.0, false)
             });

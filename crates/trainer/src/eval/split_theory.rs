@@ -11,7 +11,7 @@
 use crate::run::LoadedRun;
 use crate::run::config::SampleSection;
 use anyhow::Result;
-use diffmem_metrics::theory::split_agreement::split_msd;
+use diffmem_metrics::theory::split_agreement::{SplitSetting, split_msd};
 use diffmem_metrics::theory::split_rmt::sampler_split_msd;
 use diffmem_model::{DdpmVariance, ModelSpec, SamplerConfig, Schedule};
 use serde_json::{Value, json};
@@ -86,16 +86,26 @@ impl Inputs {
         })
     }
 
+    /// The setting of both predictions at N = `n`.
+    fn setting(&self, n: usize) -> SplitSetting<'_> {
+        SplitSetting {
+            spectrum: &self.spectrum,
+            mean_coords: &self.mean_coords,
+            n,
+            schedule: &self.schedule,
+            lambda: self.lambda,
+            last_step_noise: self.last_step_noise,
+        }
+    }
+
     /// The first-order (delta-method) prediction at N = `n`.
     pub fn first_order(&self, n: usize) -> f64 {
-        let (l, m, s) = (&self.spectrum, &self.mean_coords, &self.schedule);
-        split_msd(l, m, n, s, self.lambda, self.last_step_noise)
+        split_msd(&self.setting(n))
     }
 
     /// The random-matrix prediction at N = `n`.
     pub fn rmt(&self, n: usize) -> f64 {
-        let (l, m, s) = (&self.spectrum, &self.mean_coords, &self.schedule);
-        sampler_split_msd(l, m, n, s, self.lambda, self.last_step_noise)
+        sampler_split_msd(&self.setting(n))
     }
 }
 
