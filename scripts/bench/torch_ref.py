@@ -234,6 +234,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda / cuda:N for the GPU suite")
     ap.add_argument("--tf32", default="off,on", help="GPU suite: TF32 settings to run (off,on)")
+    ap.add_argument("--only", default="", help="CPU: one benchmark (mlp, linear, unet or sample)")
     a = ap.parse_args()
     if a.device != "cpu":
         gpu_suite(a)
@@ -246,10 +247,16 @@ def main():
         print(json.dumps({"bench": bench, "impl": "pytorch", "backend": "cpu", "threads": a.threads,
                           "value": value, "unit": unit}), flush=True)
 
-    emit("mlp_train_steps_per_s", train_rate(Mlp(784), 128, k(250)), "steps/s")
-    emit("linear10_train_steps_per_s", train_rate(Linear(784), 128, k(50)), "steps/s")
-    emit("unet_train_steps_per_s", train_rate(Unet(), 64, k(10)), "steps/s")
-    emit("mlp_sample_64x1000_seconds", sample_seconds(Mlp(784)), "s")
+    # The selectors of the speed bench's DIFFMEM_BENCH_ONLY.
+    benches = [
+        ("mlp", "mlp_train_steps_per_s", lambda: train_rate(Mlp(784), 128, k(250)), "steps/s"),
+        ("linear", "linear10_train_steps_per_s", lambda: train_rate(Linear(784), 128, k(50)), "steps/s"),
+        ("unet", "unet_train_steps_per_s", lambda: train_rate(Unet(), 64, k(10)), "steps/s"),
+        ("sample", "mlp_sample_64x1000_seconds", lambda: sample_seconds(Mlp(784)), "s"),
+    ]
+    for key, bench, measure, unit in benches:
+        if a.only in ("", key):
+            emit(bench, measure(), unit)
 
 
 if __name__ == "__main__":
