@@ -4,7 +4,8 @@
 //!
 //! Thread count: set RAYON_NUM_THREADS (flex and ndarray use rayon). Backends: the
 //! DIFFMEM_BENCH_DEVICES env var (comma list, default `flex`); DIFFMEM_BENCH_ONLY=mlp|linear|
-//! unet|sample runs one measurement (linear1000, 1000 bins at D = 256, runs only when named);
+//! unet|sample runs one measurement (linear1000, 1000 bins at D = 256, and normal, the noise
+//! generators alone, run only when named);
 //! DIFFMEM_BENCH_QUICK=1 takes a fifth of the steps. DIFFMEM_LINEAR_PATH=gather|grouped picks
 //! the `linear` forward (see `LinearDenoiser::forward`); DIFFMEM_MALLOC=default leaves glibc's
 //! allocator settings (see `src/alloc.rs`); DIFFMEM_FLEX_KERNELS=off or a list (`conv,adam`)
@@ -168,6 +169,39 @@ fn bench_device(name: &str, description: &str, device: &Device) {
     if want("sample") {
         bench_sample(name, &mlp, img, device);
     }
+    if only.as_deref() == Some("normal") {
+        bench_normal(name, device);
+    }
+}
+
+/// Million standard normals per second, drawn as the sampler's [64, 784] noise, from each
+/// generator: the device's (`DeviceNoise`: diffmem's vectorised stream on flex, unless the
+/// `sample` kernel is off), the host's ChaCha8 (`HostNoise`) and flex's `Tensor::random`.
+fn bench_normal(name: &str, device: &Device) {
+    use diffmem_model::burn::tensor::Distribution;
+    use diffmem_model::noise::NoiseSource;
+    let shape = [64, 784];
+    let draws = 2000;
+    let time = |bench: &str, draw: &mut dyn FnMut() -> Tensor<2>| {
+        let start = Instant::now();
+        for _ in 0..draws {
+            let _ = draw();
+        }
+        let per_s = (draws * shape[0] * shape[1]) as f64 / start.elapsed().as_secs_f64();
+        emit(bench, name, per_s / 1e6, "M/s");
+    };
+    let mut dev = DeviceNoise::seeded(device, 0);
+    time("normal_device_noise_m_per_s", &mut || {
+        dev.next(shape, device)
+    });
+    let mut host = HostNoise::seeded(0);
+    time("normal_host_chacha8_m_per_s", &mut || {
+        host.next(shape, device)
+    });
+    device.seed(0);
+    time("normal_tensor_random_m_per_s", &mut || {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+    });
 }
 
 /// 64 samples x 1000 DDPM steps with the (untrained) benchmark MLP.

@@ -3,8 +3,11 @@
 //! --depth 1 --temb 8 --steps 40 --batch-size 8 --log-every 10 --checkpoint-every 20 --num 8
 //! --objective eps --no-clip --heldout 16` at commit f996a14, one thread): its `config.toml`
 //! must repeat the run under this binary, byte for byte with burn's own ops
-//! (`DIFFMEM_FLEX_KERNELS=off`), to float rounding with diffmem's flex kernels (whose SiLU
-//! rounds its last bits differently), and what this binary writes must say every setting.
+//! (`DIFFMEM_FLEX_KERNELS=off`), to float rounding with diffmem's flex kernels other than
+//! `sample` (whose SiLU rounds its last bits differently), and what this binary writes must
+//! say every setting. The `sample` kernel draws flex's sampling noise from another generator
+//! (`diffmem_model::flex::normal`), so with every kernel on the samples differ from the first
+//! release's, and the rewritten config must repeat its own run byte for byte.
 
 mod common;
 
@@ -19,7 +22,12 @@ fn fixture() -> PathBuf {
 fn first_release_config_repeats_its_run() {
     let out = std::env::temp_dir().join(format!("diffmem-fixture-{}", std::process::id()));
     let reference = out.with_extension("burn-ops");
-    for (dir, kernels) in [(&reference, "off"), (&out, "on")] {
+    let rounding = out.with_extension("rounding");
+    for (dir, kernels) in [
+        (&reference, "off"),
+        (&rounding, "silu,conv,groupnorm,adam"),
+        (&out, "on"),
+    ] {
         let _ = std::fs::remove_dir_all(dir);
         let o = Command::new(env!("CARGO_BIN_EXE_diffmem"))
             .env("RAYON_NUM_THREADS", "1")
@@ -42,10 +50,13 @@ fn first_release_config_repeats_its_run() {
     }
     let old = std::fs::read(fixture().join("train_indices.txt")).unwrap();
     assert!(old == std::fs::read(out.join("train_indices.txt")).unwrap());
-    // With the kernels: the same samples up to float rounding (measured: 7e-5 absolute on
-    // values up to 4.4e3, i.e. relative ~1e-8 of the largest).
+    // The `sample` kernel's noise is another stream: other samples from the same seed.
+    let first = std::fs::read(fixture().join("samples.npy")).unwrap();
+    assert!(first != std::fs::read(out.join("samples.npy")).unwrap());
+    // With the kernels but the first release's noise: the same samples up to float rounding
+    // (measured: 7e-5 absolute on values up to 4.4e3, i.e. relative ~1e-8 of the largest).
     let (want, shape) = common::npy(&fixture().join("samples.npy"));
-    let (got, got_shape) = common::npy(&out.join("samples.npy"));
+    let (got, got_shape) = common::npy(&rounding.join("samples.npy"));
     assert_eq!(shape, got_shape);
     let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
     for (a, b) in got.iter().zip(&want) {
@@ -77,7 +88,7 @@ fn first_release_config_repeats_its_run() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let a = std::fs::read(out.join("samples.npy")).unwrap();
     assert!(a == std::fs::read(again.join("samples.npy")).unwrap());
-    for dir in [&out, &again, &reference] {
+    for dir in [&out, &again, &reference, &rounding] {
         std::fs::remove_dir_all(dir).ok();
     }
 }

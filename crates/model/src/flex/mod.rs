@@ -13,10 +13,11 @@
 pub mod adam;
 mod conv;
 mod group_norm;
+pub mod normal;
 mod silu;
 pub mod simd;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use adam::{FusedAdam, FusedAdamConfig};
 pub use conv::{conv2d, conv2d_module};
@@ -40,10 +41,19 @@ pub enum Kernel {
     GroupNorm,
     /// [`FusedAdam`].
     Adam,
+    /// The sampler's noise from [`normal::NormalStream`] and its update in one pass
+    /// (`crate::sampler::fused`); off, flex sampling repeats the stream of `Tensor::random`.
+    Sample,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 4] = [Kernel::Silu, Kernel::Conv, Kernel::GroupNorm, Kernel::Adam];
+    const ALL: [Kernel; 5] = [
+        Kernel::Silu,
+        Kernel::Conv,
+        Kernel::GroupNorm,
+        Kernel::Adam,
+        Kernel::Sample,
+    ];
 
     /// The kernel's name in `DIFFMEM_FLEX_KERNELS`.
     pub fn name(self) -> &'static str {
@@ -52,6 +62,7 @@ impl Kernel {
             Kernel::Conv => "conv",
             Kernel::GroupNorm => "groupnorm",
             Kernel::Adam => "adam",
+            Kernel::Sample => "sample",
         }
     }
 }
@@ -70,7 +81,7 @@ fn switched_on(setting: Option<&str>) -> Vec<Kernel> {
             {
                 eprintln!(
                     "warning: DIFFMEM_FLEX_KERNELS names no kernel '{unknown}' (known: silu, conv, \
-                     groupnorm, adam; or on, off): ignored"
+                     groupnorm, adam, sample; or on, off): ignored"
                 );
             }
             Kernel::ALL

@@ -8,7 +8,7 @@
 //!
 //! With x0 clipping, eps is recomputed from the clamped x0_hat.
 
-use super::{SamplerStep, StepNoise, predict_x0};
+use super::{SamplerStep, StepNoise, fused, predict_x0};
 use crate::error::{ModelError, Result};
 use crate::schedule::Schedule;
 use burn::prelude::*;
@@ -79,20 +79,30 @@ impl SamplerStep for Ddim<'_> {
         let s = self.schedule;
         let abar = s.abar[i];
         let abar_prev = t_prev.map_or(1.0, |j| s.abar[j]);
-        let mut eps = eps;
-        let mut x0 = predict_x0(x.clone(), eps.clone(), abar);
-        if let Some(c) = self.clip_x0 {
-            x0 = x0.clamp(-c, c);
-            eps = (x - x0.clone() * abar.sqrt()) / (1.0 - abar).sqrt();
-        }
         let sigma =
             self.eta * ((1.0 - abar_prev) / (1.0 - abar)).sqrt() * (1.0 - abar / abar_prev).sqrt();
         let dir = (1.0 - abar_prev - sigma * sigma).max(0.0).sqrt();
-        let mut x = x0 * abar_prev.sqrt() + eps * dir;
-        if sigma > 0.0 {
-            x = x + noise.draw() * sigma;
+        let noise_sd = (sigma > 0.0).then_some(sigma);
+        let Some(c) = self.clip_x0 else {
+            // predict_x0, then the DDIM combination, element by element in the same order.
+            let (a, b) = ((1.0 - abar).sqrt() as f32, abar.sqrt() as f32);
+            let (p, d) = (abar_prev.sqrt() as f32, dir as f32);
+            return fused::update(
+                x,
+                eps,
+                noise_sd,
+                noise,
+                move |x, e| ((x - e * a) / b) * p + e * d,
+                |x, e| predict_x0(x, e.clone(), abar) * abar_prev.sqrt() + e * dir,
+            );
+        };
+        let x0 = predict_x0(x.clone(), eps, abar).clamp(-c, c);
+        let eps = (x - x0.clone() * abar.sqrt()) / (1.0 - abar).sqrt();
+        let x = x0 * abar_prev.sqrt() + eps * dir;
+        match noise_sd {
+            Some(sd) => x + noise.draw() * sd,
+            None => x,
         }
-        x
     }
 }
 

@@ -10,7 +10,7 @@
 //!
 //! which equals the eps form above when nothing is clamped.
 
-use super::{DdpmVariance, SamplerStep, StepNoise, predict_x0};
+use super::{DdpmVariance, SamplerStep, StepNoise, fused, predict_x0};
 use crate::schedule::Schedule;
 use burn::prelude::*;
 
@@ -41,26 +41,32 @@ impl SamplerStep for Ddpm<'_> {
         noise: &mut StepNoise,
     ) -> Tensor<2> {
         let s = self.schedule;
-        let mut x = match self.clip_x0 {
-            None => {
-                let coef = s.betas[i] / (1.0 - s.abar[i]).sqrt();
-                (x - eps * coef) / s.alphas[i].sqrt()
-            }
-            Some(c) => {
-                let (abar, prev) = (s.abar[i], t_prev.map_or(1.0, |j| s.abar[j]));
-                let x0 = predict_x0(x.clone(), eps, abar).clamp(-c, c);
-                let c0 = s.betas[i] * prev.sqrt() / (1.0 - abar);
-                let ct = (1.0 - prev) * s.alphas[i].sqrt() / (1.0 - abar);
-                x0 * c0 + x * ct
-            }
-        };
         let var = match self.variance {
             DdpmVariance::Beta => s.betas[i],
             DdpmVariance::Posterior => s.posterior_var[i],
         };
-        if (t_prev.is_some() || self.last_noise) && var > 0.0 {
-            x = x + noise.draw() * var.sqrt();
+        let sigma = ((t_prev.is_some() || self.last_noise) && var > 0.0).then(|| var.sqrt());
+        let Some(c) = self.clip_x0 else {
+            let coef = s.betas[i] / (1.0 - s.abar[i]).sqrt();
+            let root = s.alphas[i].sqrt();
+            let (coef32, root32) = (coef as f32, root as f32);
+            return fused::update(
+                x,
+                eps,
+                sigma,
+                noise,
+                move |x, e| (x - e * coef32) / root32,
+                |x, e| (x - e * coef) / root,
+            );
+        };
+        let (abar, prev) = (s.abar[i], t_prev.map_or(1.0, |j| s.abar[j]));
+        let x0 = predict_x0(x.clone(), eps, abar).clamp(-c, c);
+        let c0 = s.betas[i] * prev.sqrt() / (1.0 - abar);
+        let ct = (1.0 - prev) * s.alphas[i].sqrt() / (1.0 - abar);
+        let x = x0 * c0 + x * ct;
+        match sigma {
+            Some(sd) => x + noise.draw() * sd,
+            None => x,
         }
-        x
     }
 }

@@ -16,6 +16,7 @@
 pub mod ddim;
 pub mod ddpm;
 pub mod driver;
+pub mod fused;
 
 use crate::error::Result;
 use crate::noise::NoiseSource;
@@ -114,27 +115,46 @@ impl std::fmt::Display for SamplerConfig {
 }
 
 /// The Gaussian draws of one batch: each call gives a fresh standard normal `[batch, D]`
-/// tensor from the caller's [`NoiseSource`]. Samplers draw only when they add noise, so a
-/// deterministic sampler consumes only the initial draw.
+/// draw from the caller's [`NoiseSource`], as a tensor ([`StepNoise::draw`]) or in a host
+/// buffer allocated once per batch ([`StepNoise::host_draw`], for [`fused::update`]).
+/// Samplers draw only when they add noise, so a deterministic sampler consumes only the
+/// initial draw. Sampling runs on the plain device: no autodiff graph is recorded (checked).
 pub struct StepNoise<'a> {
     source: &'a mut dyn NoiseSource,
     shape: [usize; 2],
     device: &'a Device,
+    buffer: Vec<f32>,
 }
 
 impl<'a> StepNoise<'a> {
-    /// Draws of `shape` from `source` on `device`.
+    /// Draws of `shape` from `source` on `device`, which must not be an autodiff device
+    /// (sampling needs no gradients; use `device.clone().inner()`).
     pub fn new(source: &'a mut dyn NoiseSource, shape: [usize; 2], device: &'a Device) -> Self {
+        assert!(
+            !device.is_autodiff(),
+            "sampling runs on the plain device, not an autodiff one"
+        );
         Self {
             source,
             shape,
             device,
+            buffer: Vec::new(),
         }
     }
 
     /// The next draw.
     pub fn draw(&mut self) -> Tensor<2> {
         self.source.next(self.shape, self.device)
+    }
+
+    /// The next draw as host values: written into the reused buffer when the source draws
+    /// on the host, otherwise read back from the device draw.
+    pub fn host_draw(&mut self) -> std::borrow::Cow<'_, [f32]> {
+        self.buffer.resize(self.shape[0] * self.shape[1], 0.0);
+        if self.source.fill_host(&mut self.buffer) {
+            return std::borrow::Cow::Borrowed(&self.buffer);
+        }
+        std::borrow::Cow::Owned(crate::diffusion::to_vec(self.draw()))
     }
 }
 
