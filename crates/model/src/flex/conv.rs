@@ -28,7 +28,6 @@ use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::{Flex, FlexTensor};
-use rayon::prelude::*;
 
 /// `module.forward(x)` of a burn `Conv2d`, through [`conv2d`] for `Valid` and `Explicit`
 /// padding (burn's `Same` rule is private to burn-nn: such modules run their own forward).
@@ -312,9 +311,13 @@ fn forward(
         if p == 0 {
             return;
         }
-        out.par_chunks_mut(g.c_out * p).enumerate().for_each_init(
+        let work = g.batch * g.c_out * p * ck;
+        super::for_each_chunk(
+            out,
+            g.c_out * p,
+            work,
             || vec![0.0f32; ck * p],
-            |col, (b, out_b)| {
+            |col, b, out_b| {
                 g.im2col(&xv[b * g.chw()..(b + 1) * g.chw()], col);
                 if let Some(bv) = &bv {
                     for (co, row) in out_b.chunks_mut(p).enumerate() {
@@ -355,33 +358,41 @@ fn backward(
     let (p, ck, co) = (g.p(), g.ck(), g.c_out);
     let mut dx = want[0].then(|| vec![0.0f32; g.batch * g.chw()]);
     let chw = g.chw();
-    let partials = super::batch_runs(g.batch, chw, dx.as_deref_mut(), |images, mut dx_run| {
-        let (mut dw, mut db, mut col) = (
-            vec![0.0f32; co * ck],
-            vec![0.0f32; co],
-            vec![0.0f32; ck * p],
-        );
-        for b in images.clone() {
-            let gout_b = &gv[b * co * p..(b + 1) * co * p];
-            if want[1] {
-                g.im2col(&xv[b * chw..(b + 1) * chw], &mut col);
-                // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
-                gemm((co, ck, p), &mut dw, true, gout_b, (p, 1), &col, (1, p));
-            }
-            if want[2] {
-                for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
-                    db[c] += row.iter().sum::<f32>();
+    // Up to two gemms of C_out P CK multiply-adds per image.
+    let work = 2 * g.batch * co * p * ck;
+    let partials = super::batch_runs(
+        g.batch,
+        chw,
+        work,
+        dx.as_deref_mut(),
+        |images, mut dx_run| {
+            let (mut dw, mut db, mut col) = (
+                vec![0.0f32; co * ck],
+                vec![0.0f32; co],
+                vec![0.0f32; ck * p],
+            );
+            for b in images.clone() {
+                let gout_b = &gv[b * co * p..(b + 1) * co * p];
+                if want[1] {
+                    g.im2col(&xv[b * chw..(b + 1) * chw], &mut col);
+                    // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
+                    gemm((co, ck, p), &mut dw, true, gout_b, (p, 1), &col, (1, p));
+                }
+                if want[2] {
+                    for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
+                        db[c] += row.iter().sum::<f32>();
+                    }
+                }
+                if let Some(dx_run) = dx_run.as_deref_mut() {
+                    let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
+                    // dcol [CK, P] = W^T dOut_b, W^T(r, c) = W[c CK + r]; reuses `col`.
+                    gemm((ck, p, co), &mut col, false, &wv, (1, ck), gout_b, (p, 1));
+                    g.col2im(&col, dx_b);
                 }
             }
-            if let Some(dx_run) = dx_run.as_deref_mut() {
-                let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
-                // dcol [CK, P] = W^T dOut_b, W^T(r, c) = W[c CK + r]; reuses `col`.
-                gemm((ck, p, co), &mut col, false, &wv, (1, ck), gout_b, (p, 1));
-                g.col2im(&col, dx_b);
-            }
-        }
-        (dw, db)
-    });
+            (dw, db)
+        },
+    );
     let (dws, dbs): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
     let (dw, db) = (
         super::add_in_order(dws, co * ck),

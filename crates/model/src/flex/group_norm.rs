@@ -21,7 +21,6 @@ use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::{Flex, FlexTensor};
-use rayon::prelude::*;
 
 /// `norm.forward(x)`, then SiLU if `act`: diffmem's kernel for affine GroupNorm of f32 4-D
 /// tensors on flex, burn's ops elsewhere.
@@ -167,9 +166,13 @@ fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, s: Spec) -> Fl
         if c * hw == 0 {
             return;
         }
-        out.par_chunks_mut(c * hw)
-            .enumerate()
-            .for_each(|(b, out_b)| {
+        let work = 4 * out.len();
+        super::for_each_chunk(
+            out,
+            c * hw,
+            work,
+            || (),
+            |_, b, out_b| {
                 let x_b = &xv[b * c * hw..(b + 1) * c * hw];
                 for k in 0..s.groups {
                     let span = k * per_group * hw..(k + 1) * per_group * hw;
@@ -184,7 +187,8 @@ fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, s: Spec) -> Fl
                         affine_run(xs, a, off, s.act, os);
                     }
                 }
-            });
+            },
+        );
     })
 }
 
@@ -201,44 +205,51 @@ fn backward(
     let per_group = c / s.groups;
     let mut dx = vec![0.0f32; batch * c * hw];
     let chw = c * hw;
-    let partials = super::batch_runs(batch, chw, Some(&mut dx), |images, dx_run| {
-        let dx_run = dx_run.expect("dx is always computed");
-        let (mut dgamma, mut dbeta) = (vec![0.0f32; c], vec![0.0f32; c]);
-        for b in images.clone() {
-            let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
-            let x_b = &xv[b * c * hw..(b + 1) * c * hw];
-            let dy_b = &dyv[b * c * hw..(b + 1) * c * hw];
-            for k in 0..s.groups {
-                let chans = k * per_group..(k + 1) * per_group;
-                let (mu, r) = stats(&x_b[chans.start * hw..chans.end * hw], s.eps);
-                // Pass 1: dz (into dx) and the per-channel sums.
-                let (mut m1, mut m2) = (0.0f32, 0.0f32);
-                for ch in chans.clone() {
-                    let a = gv[ch] * r;
-                    let coef = [a, bv[ch] - mu * a, mu, r];
-                    let at = ch * hw..(ch + 1) * hw;
-                    let (xs, dys) = (&x_b[at.clone()], &dy_b[at.clone()]);
-                    let dz = &mut dx_b[at];
-                    let (s1, s2) = dz_sums_run(xs, dys, coef, s.act, dz);
-                    dbeta[ch] += s1;
-                    dgamma[ch] += s2;
-                    m1 += gv[ch] * s1;
-                    m2 += gv[ch] * s2;
-                }
-                let n = (per_group * hw) as f32;
-                let (m1, m2) = (m1 / n, m2 / n);
-                // Pass 2: dx = r (gamma dz - m1 - xhat m2), in place over dz.
-                for ch in chans {
-                    let at = ch * hw..(ch + 1) * hw;
-                    let xs = &x_b[at.clone()];
-                    for (d, &xi) in dx_b[at].iter_mut().zip(xs) {
-                        *d = r * (gv[ch] * *d - m1 - (xi - mu) * r * m2);
+    // Two passes of a few operations per element.
+    let partials = super::batch_runs(
+        batch,
+        chw,
+        8 * batch * chw,
+        Some(&mut dx),
+        |images, dx_run| {
+            let dx_run = dx_run.expect("dx is always computed");
+            let (mut dgamma, mut dbeta) = (vec![0.0f32; c], vec![0.0f32; c]);
+            for b in images.clone() {
+                let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
+                let x_b = &xv[b * c * hw..(b + 1) * c * hw];
+                let dy_b = &dyv[b * c * hw..(b + 1) * c * hw];
+                for k in 0..s.groups {
+                    let chans = k * per_group..(k + 1) * per_group;
+                    let (mu, r) = stats(&x_b[chans.start * hw..chans.end * hw], s.eps);
+                    // Pass 1: dz (into dx) and the per-channel sums.
+                    let (mut m1, mut m2) = (0.0f32, 0.0f32);
+                    for ch in chans.clone() {
+                        let a = gv[ch] * r;
+                        let coef = [a, bv[ch] - mu * a, mu, r];
+                        let at = ch * hw..(ch + 1) * hw;
+                        let (xs, dys) = (&x_b[at.clone()], &dy_b[at.clone()]);
+                        let dz = &mut dx_b[at];
+                        let (s1, s2) = dz_sums_run(xs, dys, coef, s.act, dz);
+                        dbeta[ch] += s1;
+                        dgamma[ch] += s2;
+                        m1 += gv[ch] * s1;
+                        m2 += gv[ch] * s2;
+                    }
+                    let n = (per_group * hw) as f32;
+                    let (m1, m2) = (m1 / n, m2 / n);
+                    // Pass 2: dx = r (gamma dz - m1 - xhat m2), in place over dz.
+                    for ch in chans {
+                        let at = ch * hw..(ch + 1) * hw;
+                        let xs = &x_b[at.clone()];
+                        for (d, &xi) in dx_b[at].iter_mut().zip(xs) {
+                            *d = r * (gv[ch] * *d - m1 - (xi - mu) * r * m2);
+                        }
                     }
                 }
             }
-        }
-        (dgamma, dbeta)
-    });
+            (dgamma, dbeta)
+        },
+    );
     let (dgs, dbs): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
     let (dgamma, dbeta) = (super::add_in_order(dgs, c), super::add_in_order(dbs, c));
     let t = |v: Vec<f32>, s: Shape| FlexTensor::from_data(TensorData::new(v, s));

@@ -158,14 +158,56 @@ pub(crate) fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
 /// The most tasks a batch reduction is cut into (see [`batch_runs`]).
 const REDUCE_TASKS: usize = 8;
 
+/// The least work (multiply-adds or element updates) a kernel splits across rayon's pool:
+/// below it the kernel runs on the calling thread, since waking the pool's workers costs
+/// tens of microseconds, as much as ~2^18 multiply-adds (a 64 x 64 x 64 gemm) take on one core.
+#[cfg(not(test))]
+pub(crate) const PARALLEL_WORK: usize = 1 << 18;
+/// Tests split every kernel at any size (their shapes are small), so the tests run at 3
+/// threads cover the parallel path and those at 1 thread the calling-thread path.
+#[cfg(test)]
+pub(crate) const PARALLEL_WORK: usize = 1;
+
+/// Whether `work` (in the units of [`PARALLEL_WORK`]) is worth splitting across the pool.
+pub(crate) fn worth_splitting(work: usize) -> bool {
+    work >= PARALLEL_WORK && rayon::current_num_threads() > 1
+}
+
+/// Calls `f(i, chunk)` for each `len`-element chunk of `out`, across rayon's pool when
+/// `work` is [`worth_splitting`], else in order on the calling thread. Each task (or the
+/// calling thread) gets one scratch value from `init`.
+pub(crate) fn for_each_chunk<S>(
+    out: &mut [f32],
+    len: usize,
+    work: usize,
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, usize, &mut [f32]) + Sync + Send,
+) {
+    use rayon::prelude::*;
+    let len = len.max(1);
+    if worth_splitting(work) {
+        out.par_chunks_mut(len)
+            .enumerate()
+            .for_each_init(&init, |s, (i, c)| f(s, i, c));
+    } else {
+        let mut s = init();
+        out.chunks_mut(len)
+            .enumerate()
+            .for_each(|(i, c)| f(&mut s, i, c));
+    }
+}
+
 /// Runs `f` over fixed runs of consecutive images (at most [`REDUCE_TASKS`] of them, whatever
 /// the thread count) in parallel, handing each its slice of `out` (`per_image` values per
 /// image) if there is one, and returns the runs' results in batch order. A gradient summed
 /// over the batch as the in-order sum of these partials ([`add_in_order`]) is the same bit
-/// for bit at any thread count (rayon's own fold would split by work stealing).
+/// for bit at any thread count (rayon's own fold would split by work stealing). The runs
+/// stay on the calling thread, in order and with the same cuts, when `work` (the whole
+/// batch's) is not [`worth_splitting`].
 pub(crate) fn batch_runs<P: Send>(
     batch: usize,
     per_image: usize,
+    work: usize,
     out: Option<&mut [f32]>,
     f: impl Fn(std::ops::Range<usize>, Option<&mut [f32]>) -> P + Sync,
 ) -> Vec<P> {
@@ -180,7 +222,11 @@ pub(crate) fn batch_runs<P: Send>(
             .collect(),
         None => (0..batch.div_ceil(per)).map(|i| (run(i), None)).collect(),
     };
-    runs.into_par_iter().map(|(r, o)| f(r, o)).collect()
+    if worth_splitting(work) {
+        runs.into_par_iter().map(|(r, o)| f(r, o)).collect()
+    } else {
+        runs.into_iter().map(|(r, o)| f(r, o)).collect()
+    }
 }
 
 /// The element-wise sum of equal-length vectors, added in the order given.
@@ -203,6 +249,16 @@ pub(crate) fn build(shape: burn::tensor::Shape, fill: impl FnOnce(&mut [f32])) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One thread never splits; more threads split work of at least PARALLEL_WORK only.
+    #[test]
+    fn splitting_needs_threads_and_work() {
+        assert!(!testing::with_threads(1, || worth_splitting(usize::MAX)));
+        assert!(testing::with_threads(2, || worth_splitting(PARALLEL_WORK)));
+        assert!(!testing::with_threads(2, || worth_splitting(
+            PARALLEL_WORK - 1
+        )));
+    }
 
     /// DIFFMEM_FLEX_KERNELS: default all, `off` none, a list exactly its (known) names.
     #[test]
