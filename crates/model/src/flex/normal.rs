@@ -6,7 +6,7 @@
 //!   u1 in (0, 1], u2 in [0, 1):  z0 = r cos(2 pi u2),  z1 = r sin(2 pi u2),  r = sqrt(-2 ln u1).
 //!
 //! Every step is branch-free arithmetic on lanes of 8 blocks, so LLVM vectorises it (an AVX2
-//! + FMA copy chosen at run time, as the other flex kernels): no scalar `ln`/`sin` call and
+//! and FMA copy chosen at run time, as the other flex kernels): no scalar `ln`/`sin` call and
 //! no rejection loop per element, unlike a ziggurat. `ln`, `cos` and `sin` are polynomials
 //! (error < 1e-6, tested); u1 has 31 random bits and is at least 2^-32, so
 //! |z| <= sqrt(64 ln 2) = 6.66 (the normal's mass beyond that is 3e-11).
@@ -30,6 +30,8 @@ const W1: u32 = 0xBB67_AE85;
 
 /// The Philox4x32-10 block function on 8 counters at once: `c` holds the four 32-bit words
 /// of each counter (word-major), `key` the two key words.
+// Indexing by lane (not iterators over one word) is what lets LLVM vectorise across lanes.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn philox8(c: &mut [[u32; 8]; 4], key: [u32; 2]) {
     let (mut k0, mut k1) = (key[0], key[1]);
@@ -102,6 +104,7 @@ fn box_muller(x0: u32, x1: u32) -> (f32, f32) {
 }
 
 /// One group: the 32 normals of blocks 8 g .. 8 g + 8 under `key`.
+#[allow(clippy::needless_range_loop)] // lane-indexed, as philox8
 #[inline(always)]
 fn group(g: u64, key: [u32; 2], out: &mut [f32; GROUP]) {
     let mut c = [[0u32; 8]; 4];
@@ -190,12 +193,12 @@ mod tests {
         ];
         for (ctr, key, want) in cases {
             let mut c = [[0u32; 8]; 4];
-            for w in 0..4 {
-                c[w] = [ctr[w]; 8];
+            for (row, word) in c.iter_mut().zip(ctr) {
+                *row = [word; 8];
             }
             philox8(&mut c, key);
-            for l in 0..8 {
-                assert_eq!([c[0][l], c[1][l], c[2][l], c[3][l]], want);
+            for (l, w0) in c[0].iter().enumerate() {
+                assert_eq!([*w0, c[1][l], c[2][l], c[3][l]], want);
             }
         }
     }

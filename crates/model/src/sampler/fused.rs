@@ -14,6 +14,9 @@ use burn_flex::{Flex, FlexTensor};
 /// x' = `rule(x, eps)` + `sigma` z (no noise when `sigma` is `None`): on flex in one pass with
 /// the element-wise `each`, elsewhere with the tensor form `rule`. `each` and `rule` must
 /// be the same arithmetic (see the module doc).
+// The Err of the local Results is the caller's tensor handed back, not an error (as in
+// `flex::downcast`).
+#[allow(clippy::result_large_err)]
 pub fn update(
     x: Tensor<2>,
     eps: Tensor<2>,
