@@ -125,7 +125,7 @@ mod tests {
     }
 
     fn bytes(t: Tensor<2>) -> Vec<u32> {
-        crate::diffusion::to_vec(t)
+        crate::tensor::to_vec(t)
             .iter()
             .map(|v| v.to_bits())
             .collect()
@@ -177,10 +177,10 @@ mod tests {
         let mut src = DeviceNoise::seeded(&device, 0);
         let mut noise = StepNoise::new(&mut src, [2, 3], &device);
         let y = ddim.step(x.clone(), x.zeros_like(), 9, Some(6), &mut noise);
-        assert_eq!(crate::diffusion::to_vec(x), vec![1.0; 6]);
+        assert_eq!(crate::tensor::to_vec(x), vec![1.0; 6]);
         let k = (s.abar[6] / s.abar[9]).sqrt() as f32;
         assert!(
-            crate::diffusion::to_vec(y)
+            crate::tensor::to_vec(y)
                 .iter()
                 .all(|v| (v - k).abs() < 1e-6)
         );

@@ -154,7 +154,7 @@ impl<'a> StepNoise<'a> {
         if self.source.fill_host(&mut self.buffer) {
             return std::borrow::Cow::Borrowed(&self.buffer);
         }
-        std::borrow::Cow::Owned(crate::diffusion::to_vec(self.draw()))
+        std::borrow::Cow::Owned(crate::tensor::to_vec(self.draw()))
     }
 }
 
