@@ -33,11 +33,10 @@ pub struct DeviceNoise(Option<NormalStream>);
 impl DeviceNoise {
     /// Seeds `device`'s generator and returns the source.
     pub fn seeded(device: &Device, seed: u64) -> Self {
-        if device.clone().inner() == Device::flex() && enabled(Kernel::Sample) {
-            return DeviceNoise(Some(NormalStream::seeded(seed)));
-        }
+        // Seeded either way, so that anything else drawing from the device RNG repeats too.
         device.seed(seed);
-        DeviceNoise(None)
+        let own = device.clone().inner() == Device::flex() && enabled(Kernel::Sample);
+        DeviceNoise(own.then(|| NormalStream::seeded(seed)))
     }
 }
 

@@ -6,8 +6,10 @@
 //!   u1 in (0, 1], u2 in [0, 1):  z0 = r cos(2 pi u2),  z1 = r sin(2 pi u2),  r = sqrt(-2 ln u1).
 //!
 //! Every step is branch-free arithmetic on lanes of 8 blocks, so LLVM vectorises it (an AVX2
-//! and FMA copy chosen at run time, as the other flex kernels): no scalar `ln`/`sin` call and
-//! no rejection loop per element, unlike a ziggurat. `ln`, `cos` and `sin` are polynomials
+//! and FMA copy chosen at run time, as the other flex kernels; it keeps some of Philox's
+//! 64-bit products in scalar registers): no scalar `ln`/`sin` call and no rejection loop per
+//! element, unlike a ziggurat. Measured 3.7x flex's `Tensor::random` in bulk
+//! (`DIFFMEM_BENCH_ONLY=normal`, docs/performance-log.md). `ln`, `cos` and `sin` are polynomials
 //! (error < 1e-6, tested); u1 has 31 random bits and is at least 2^-32, so
 //! |z| <= sqrt(64 ln 2) = 6.66 (the normal's mass beyond that is 3e-11).
 //!
