@@ -109,7 +109,7 @@ pub struct Dims {
 /// c * median and the floor, or when there are fewer than d_bar + 3 values.
 pub fn cliff(values: &[f64], p: &DimParams) -> Option<usize> {
     let d2 = second_differences(values, p.d_bar)?;
-    cliff_above(values, &d2, p, median(d2.clone()))
+    cliff_above(values, &d2, p, median(&d2))
 }
 
 /// The median of the trimmed second differences pooled over every spectrum of `spectra`
@@ -120,10 +120,7 @@ pub fn pooled_median(spectra: &[Vec<f64>], p: &DimParams) -> f64 {
         .filter_map(|v| second_differences(v, p.d_bar))
         .flatten()
         .collect();
-    if all.is_empty() {
-        return f64::NAN;
-    }
-    median(all)
+    median(&all)
 }
 
 /// The first cliff of `values` whose second difference passes c times the pooled median
@@ -153,9 +150,9 @@ fn cliff_above(values: &[f64], d2: &[f64], p: &DimParams, median: f64) -> Option
     Some(values.len() - 1 - cliff_index)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    crate::summary::quantile_sorted(&v, 0.5)
+/// The median of `v` (NaN when empty): [`crate::summary::median`].
+fn median(v: &[f64]) -> f64 {
+    crate::summary::median(v).unwrap_or(f64::NAN)
 }
 
 /// Largest-gap estimator on a descending spectrum; `None` when the largest gap is below the
