@@ -142,6 +142,26 @@ pub fn line_plot_with(
     series: &[Series],
     extras: &Extras,
 ) -> Result<()> {
+    let (x, y, painter) = fitted(spec, series);
+    let top = extras
+        .top_axis
+        .as_ref()
+        .filter(|(d, _)| d.is_finite() && *d > 0.0);
+    write_atomically(path, |tmp| {
+        render(tmp, Format::Png, spec, x, y, top, &painter)
+    })?;
+    if extras.svg {
+        let svg = path.with_extension("svg");
+        write_atomically(&svg, |tmp| {
+            render(tmp, Format::Svg, spec, x, y, top, &painter)
+        })?;
+    }
+    Ok(())
+}
+
+/// The x and y axes covering `series` (bands and error bars included) on the scales of
+/// `spec`, and the painter that draws them.
+fn fitted<'s>(spec: &PlotSpec, series: &'s [Series]) -> (Axis, Axis, Lines<'s>) {
     let xs = series.iter().flat_map(|s| s.x.iter().copied());
     let mut ys: Vec<f64> = series.iter().flat_map(|s| s.y.iter().copied()).collect();
     for s in series {
@@ -159,20 +179,7 @@ pub fn line_plot_with(
         log_x: spec.log_x,
         log_y: spec.log_y,
     };
-    let top = extras
-        .top_axis
-        .as_ref()
-        .filter(|(d, _)| d.is_finite() && *d > 0.0);
-    write_atomically(path, |tmp| {
-        render(tmp, Format::Png, spec, x, y, top, &painter)
-    })?;
-    if extras.svg {
-        let svg = path.with_extension("svg");
-        write_atomically(&svg, |tmp| {
-            render(tmp, Format::Svg, spec, x, y, top, &painter)
-        })?;
-    }
-    Ok(())
+    (x, y, painter)
 }
 
 /// Draw a histogram of `values` with `bins` equal-width bins (equal width in log10 x when
@@ -579,6 +586,7 @@ pub(crate) fn write_atomically(
     })
 }
 
+pub mod grid;
 mod hist;
 mod lines;
 #[cfg(test)]

@@ -645,6 +645,8 @@ fn check_summary_json(summary: &SpectrumSummary, levels: &NoiseLevels) {
     );
     let blocks = json["blocks"]["blocks"].as_array().unwrap();
     assert_eq!(blocks.len(), 2);
+    // blocks=2x1.0+2x0.3: two directions each.
+    assert!(blocks.iter().all(|b| b["dim"] == 2), "{blocks:?}");
     // One curve per (set, probe); the critical level's step is a paper t.
     assert_eq!(blocks[0]["curves"].as_array().unwrap().len(), 4);
     let crit_t = blocks[0]["critical_paper_t"].as_u64().unwrap() as usize;

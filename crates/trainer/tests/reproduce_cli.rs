@@ -156,3 +156,58 @@ fn an_edited_copy_of_the_shipped_file_is_not_overwritten() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// achilli-manifold's shape on a small manifold (d = 10): the empirical score and a briefly
+/// trained MLP at two N.
+const TINY_MANIFOLD: &str = r#"
+name = "tiny-achilli-manifold"
+[base]
+data.spec = "manifold:d=10,blocks=2x1.0+3x0.3,ambient=0.01,normalize=true"
+data.heldout = 32
+diffusion.objective = "eps"
+train.steps = 20
+train.batch_size = 16
+train.log_every = 10
+train.checkpoint_every = 20
+[axes]
+model = ["empirical", "mlp"]
+n = [40, 160]
+seed = [0]
+[models.mlp]
+width = 16
+depth = 1
+[eval]
+metrics = ["spectrum"]
+args = ["--spectrum-points", "train", "--spectrum-probe", "noised", "--spectrum-timesteps", "log:8", "--spectrum-num", "2", "--spectrum-noise-draws", "1"]
+"#;
+
+#[test]
+fn a_tiny_achilli_manifold_draws_the_papers_spectrum_panel() {
+    let dir = common::tmpdir("reproduce", "tiny-manifold");
+    let spec = dir.join("tiny.toml");
+    std::fs::write(&spec, TINY_MANIFOLD).unwrap();
+    let out_dir = dir.join("out");
+    let args = [
+        "reproduce",
+        "achilli-manifold",
+        "--spec",
+        common::s(&spec),
+        "--out",
+        common::s(&out_dir),
+        "--jobs",
+        "2",
+    ];
+    let text = common::ok_plain(&args);
+    assert!(text.contains("reproduction achilli-manifold"), "{text}");
+    let c = claims(&out_dir);
+    let figures: Vec<&str> = c["figures"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f.as_str()).collect())
+        .unwrap_or_default();
+    assert!(figures.contains(&"achilli_spectrum.png"), "{c}");
+    // Two N (rows) by two models (columns) of 800 x 600 panels.
+    let png = image::open(out_dir.join("achilli_spectrum.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (1600, 1200));
+    assert!(out_dir.join("achilli_spectrum.svg").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

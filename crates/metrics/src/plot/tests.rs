@@ -318,3 +318,32 @@ fn error_bars_are_drawn_in_the_series_colour_and_widen_the_axis() {
     assert_eq!(only_files(&dir), vec!["barred.png", "plain.png"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A grid of three panels in two columns: a 2 x 2 canvas of [`PLOT_SIZE`] cells whose first
+/// cell is pixel for pixel the single plot of the same panel, whose fourth cell is blank,
+/// and an SVG beside it.
+#[test]
+fn grid_panels_are_single_plots_side_by_side() {
+    use grid::{Panel, line_grid};
+    let dir = scratch("grid");
+    let spec = PlotSpec::new("panel", "t", "loss");
+    let panel = |series| Panel { spec, series };
+    let panels = [panel(curves()), panel(overlapping()), panel(curves())];
+    let path = dir.join("grid.png");
+    line_grid(&path, &panels, 2, true).unwrap();
+    let single = dir.join("single.png");
+    line_plot(&single, &spec, &panels[0].series).unwrap();
+    let grid = image::open(&path).unwrap().to_rgb8();
+    let (w, h) = PLOT_SIZE;
+    assert_eq!(grid.dimensions(), (2 * w, 2 * h));
+    let one = image::open(&single).unwrap().to_rgb8();
+    let cell = |cx: u32, cy: u32| image::imageops::crop_imm(&grid, cx * w, cy * h, w, h).to_image();
+    assert!(
+        cell(0, 0) == one,
+        "the first cell differs from the single plot"
+    );
+    let white = |img: &image::RgbImage| img.pixels().all(|p| p.0 == [255, 255, 255]);
+    assert!(!white(&cell(1, 0)) && !white(&cell(0, 1)) && white(&cell(1, 1)));
+    assert_eq!(only_files(&dir), vec!["grid.png", "grid.svg", "single.png"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}

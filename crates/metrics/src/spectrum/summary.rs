@@ -79,6 +79,8 @@ pub struct BlockSummary {
     pub label: String,
     /// Generator std.
     pub std: f64,
+    /// Number of directions k of the block (the columns of its basis).
+    pub dim: usize,
     /// Training-set variance along the block.
     pub s2: f64,
     /// Theory's critical VE noise level, for noised training points x^mu + sigma z.
@@ -282,6 +284,7 @@ fn blocks_summary(a: &Analysis) -> Option<BlocksSummary> {
             BlockSummary {
                 label: b.label.clone(),
                 std: b.std,
+                dim: b.basis.ncols(),
                 s2: b.s2,
                 critical_sigma2: b.critical_sigma2,
                 critical_paper_t: a.levels.step_at_ve_sigma2(b.critical_sigma2).map(|t| t + 1),

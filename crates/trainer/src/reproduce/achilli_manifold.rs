@@ -15,8 +15,9 @@
 //!   prediction was added after the per-block formula failed on d2; its tolerance is the same;
 //! - a trained MLP collapses at a smaller noise level than the empirical score.
 
+use super::achilli_spectrum::spectrum_figure;
 use super::claims::{Claim, Outcome, decreasing};
-use super::figure::{Axes, draw, scaled};
+use super::figure::{Axes, draw, marker, scaled};
 use super::records::{at, line, metrics, sizes};
 use super::{Context, Reproduction};
 use crate::report::collect::RunRecord;
@@ -28,7 +29,7 @@ pub const REPRODUCTION: Reproduction = Reproduction {
     name: "achilli-manifold",
     paper: "Achilli et al., Losing dimensions: geometric memorisation in generative diffusion (arXiv 2410.08727)",
     summary: "empirical score + MLP on manifold:paper, N 250..20000: block collapse levels vs sigma_c^2 = s^2/(2 ln N)",
-    state: "built: collapse-level claims (per-block formula and the whole set's collapse level) and figures",
+    state: "built: collapse-level claims (per-block formula and the whole set's collapse level), kept fractions and the paper's panel of normalised singular values",
     spec: include_str!("../../../../scripts/reproduce/achilli-manifold.toml"),
     panels: &[],
     judge,
@@ -116,11 +117,7 @@ fn judge(ctx: &Context) -> Result<Outcome> {
     }
     figure(ctx, &mut out.figures)?;
     kept_figure(ctx, &mut out.figures)?;
-    out.not_built = vec![
-        "one combined figure of normalised singular values against the noise level (each run's \
-         eval writes its own spectra; the kept fractions are drawn)"
-            .into(),
-    ];
+    spectrum_figure(ctx, &[EMPIRICAL, MLP], &mut out.figures)?;
     Ok(out)
 }
 
@@ -321,13 +318,11 @@ fn kept_figure(ctx: &Context, files: &mut Vec<String>) -> Result<()> {
                 s.push(Series::new(format!("{model} d{}", b + 1), x, y));
             }
             if let Some(c) = critical(r, b).filter(|_| model == EMPIRICAL) {
-                let label = format!("s^2/(2 ln N), d{}", b + 1);
-                s.push(Series::new(label, vec![c, c], vec![0.0, 1.0]).as_dashed());
+                s.push(marker(&format!("s^2/(2 ln N), d{}", b + 1), c));
             }
         }
         if let Some(c) = joint(r, 0).filter(|_| model == EMPIRICAL) {
-            let label = "whole-set collapse level (t_C)";
-            s.push(Series::new(label, vec![c, c], vec![0.0, 1.0]).as_dashed());
+            s.push(marker("whole-set collapse level (t_C)", c));
         }
     }
     let title = format!("Achilli et al.: kept fraction of each block vs noise, N = {n}");

@@ -2,6 +2,7 @@
 //! directory through the same plotting code as the reports.
 
 use anyhow::Result;
+use diffmem_metrics::plot::grid::{Panel, line_grid};
 use diffmem_metrics::plot::{Extras, PlotSpec, Series, line_plot_with};
 use std::path::Path;
 
@@ -29,6 +30,68 @@ impl<'a> Axes<'a> {
     }
 }
 
+impl Axes<'_> {
+    /// The plot's spec with `title` (x always on a log axis).
+    fn spec<'t>(&'t self, title: &'t str) -> PlotSpec<'t> {
+        PlotSpec {
+            title,
+            x_label: self.x,
+            y_label: self.y,
+            log_x: true,
+            log_y: self.log_y,
+        }
+    }
+}
+
+/// Keeps the series that have at least one finite point.
+fn drawable(series: &mut Vec<Series>) {
+    series.retain(|s| {
+        s.x.iter()
+            .zip(&s.y)
+            .any(|(x, y)| x.is_finite() && y.is_finite())
+    });
+}
+
+/// One panel of [`draw_grid`]: its title and curves.
+pub struct GridPanel {
+    /// Title of the panel.
+    pub title: String,
+    /// Its curves.
+    pub series: Vec<Series>,
+}
+
+/// Draws `panels` on the labels and scales of `axes` (its title unused) as a grid of
+/// `columns` panels per row into `dir/file` and its SVG, and pushes `file` onto `figures`;
+/// nothing when no panel has a finite value.
+pub fn draw_grid(
+    dir: &Path,
+    file: &str,
+    axes: &Axes,
+    mut panels: Vec<GridPanel>,
+    columns: usize,
+    figures: &mut Vec<String>,
+) -> Result<()> {
+    panels.iter_mut().for_each(|p| drawable(&mut p.series));
+    if panels.iter().all(|p| p.series.is_empty()) {
+        return Ok(());
+    }
+    let grid: Vec<Panel> = panels
+        .iter()
+        .map(|p| Panel {
+            spec: axes.spec(&p.title),
+            series: p.series.clone(),
+        })
+        .collect();
+    line_grid(&dir.join(file), &grid, columns, true)?;
+    figures.push(file.to_string());
+    Ok(())
+}
+
+/// A dashed vertical line at `x` from 0 to 1 (a level marked on a fraction's axis).
+pub fn marker(label: &str, x: f64) -> Series {
+    Series::new(label, vec![x, x], vec![0.0, 1.0]).as_dashed()
+}
+
 /// Draws `series` (x on a log axis) into `dir/file` and its SVG, and pushes `file` onto
 /// `figures`; nothing when no series has a finite value.
 pub fn draw(
@@ -38,21 +101,11 @@ pub fn draw(
     mut series: Vec<Series>,
     figures: &mut Vec<String>,
 ) -> Result<()> {
-    series.retain(|s| {
-        s.x.iter()
-            .zip(&s.y)
-            .any(|(x, y)| x.is_finite() && y.is_finite())
-    });
+    drawable(&mut series);
     if series.is_empty() {
         return Ok(());
     }
-    let spec = PlotSpec {
-        title: axes.title,
-        x_label: axes.x,
-        y_label: axes.y,
-        log_x: true,
-        log_y: axes.log_y,
-    };
+    let spec = axes.spec(axes.title);
     let extras = Extras {
         svg: true,
         top_axis: None,

@@ -8,12 +8,13 @@
 //!   (Merger & Goldt, arXiv 2505.24769), with three panels of its open questions (an MLP, early
 //!   stopping, the spectrum exponent), each a sweep of its own ([`Panel`]);
 //! - [`achilli_manifold`]: block collapse on the linear manifold (Achilli et al., arXiv
-//!   2410.08727);
+//!   2410.08727), with the paper's panel of normalised singular values ([`achilli_spectrum`]);
 //! - [`achilli_mnist`]: latent dimension of the learned score against N on MNIST (same paper);
 //! - [`bonnaire`]: tau_mem and tau_gen against N (Bonnaire et al., arXiv 2505.17638).
 
 pub mod achilli_manifold;
 pub mod achilli_mnist;
+pub mod achilli_spectrum;
 pub mod bonnaire;
 pub mod claims;
 pub mod figure;
