@@ -1,8 +1,9 @@
 //! End-to-end `diffmem reproduce`: the list names the four reproductions; a tiny edited copy
 //! of merger-goldt (d = 4) runs its sweep, report, figures and claims.json and exits 0 whatever
-//! the claims' verdicts; an edited copy of the shipped sweep file is never overwritten.
+//! the claims' verdicts; a tiny achilli-manifold draws the paper's spectrum panel; an edited
+//! copy of the shipped sweep file is never overwritten.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod common;
 
@@ -51,23 +52,30 @@ fn claims(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("claims.json")).unwrap()).unwrap()
 }
 
-#[test]
-fn a_tiny_merger_goldt_writes_claims_figures_and_exits_zero() {
-    let dir = common::tmpdir("reproduce", "tiny");
-    let spec = dir.join("tiny.toml");
-    std::fs::write(&spec, TINY).unwrap();
+/// Runs `reproduction` on the sweep file `spec` (a tiny edited copy) into a fresh directory,
+/// 2 at a time; returns the test's directory, the output directory and what it printed.
+fn run_tiny(reproduction: &str, spec: &str) -> (PathBuf, PathBuf, String) {
+    let dir = common::tmpdir("reproduce", &format!("tiny-{reproduction}"));
+    let file = dir.join("tiny.toml");
+    std::fs::write(&file, spec).unwrap();
     let out_dir = dir.join("out");
     let args = [
         "reproduce",
-        "merger-goldt",
+        reproduction,
         "--spec",
-        common::s(&spec),
+        common::s(&file),
         "--out",
         common::s(&out_dir),
         "--jobs",
         "2",
     ];
     let text = common::ok_plain(&args);
+    (dir, out_dir, text)
+}
+
+#[test]
+fn a_tiny_merger_goldt_writes_claims_figures_and_exits_zero() {
+    let (dir, out_dir, text) = run_tiny("merger-goldt", TINY);
     assert!(
         text.contains("reproduction merger-goldt (full size)"),
         "{text}"
@@ -183,21 +191,7 @@ args = ["--spectrum-points", "train", "--spectrum-probe", "noised", "--spectrum-
 
 #[test]
 fn a_tiny_achilli_manifold_draws_the_papers_spectrum_panel() {
-    let dir = common::tmpdir("reproduce", "tiny-manifold");
-    let spec = dir.join("tiny.toml");
-    std::fs::write(&spec, TINY_MANIFOLD).unwrap();
-    let out_dir = dir.join("out");
-    let args = [
-        "reproduce",
-        "achilli-manifold",
-        "--spec",
-        common::s(&spec),
-        "--out",
-        common::s(&out_dir),
-        "--jobs",
-        "2",
-    ];
-    let text = common::ok_plain(&args);
+    let (dir, out_dir, text) = run_tiny("achilli-manifold", TINY_MANIFOLD);
     assert!(text.contains("reproduction achilli-manifold"), "{text}");
     let c = claims(&out_dir);
     let figures: Vec<&str> = c["figures"]
