@@ -14,7 +14,7 @@ pub const REPRODUCTION: Reproduction = Reproduction {
     name: "achilli-mnist",
     paper: "Achilli et al., Losing dimensions (arXiv 2410.08727), MNIST panel",
     summary: "MLP on MNIST-5k, N 100..2000: latent dimension of the score at DDPM t = 15 and t = 2 against N",
-    state: "claims built (first-cliff and pooled estimators); full size run: 0 of 4 hold, the MLPs never memorise; UNet panels need a GPU",
+    state: "claims built (first-cliff and pooled estimators); full size run: 0 of 4 hold (x0 MLPs memorise N <= 250 with latent dim 6-8, then spectra with no clean cliff); UNet panels need a GPU",
     spec: include_str!("../../../../scripts/reproduce/achilli-mnist.toml"),
     panels: &[],
     judge,
