@@ -18,7 +18,7 @@ pub const REPRODUCTION: Reproduction = Reproduction {
     name: "bonnaire",
     paper: "Bonnaire, Urfin, Biroli & Mezard, Why diffusion models don't memorize (arXiv 2505.17638)",
     summary: "MLP on MNIST-5k, N 64..1024, 20 snapshots; width-128 MLP on their Gaussian mixture, d 8..32: tau_mem ~ N^a (a = 1?) and tau_gen flat",
-    state: "claims built; full size run (17 min): tau_mem ~ N^1.25 holds, tau_gen flat does not; mixture panel built",
+    state: "claims built; full size run: MNIST (17 min) tau_mem ~ N^1.25 holds, tau_gen flat does not; mixture (12 min, n 8..64) tau_mem ~ n^1.25..1.36, a = 1 holds at d = 8, 32, not at d = 16; tau_gen flat holds (barely resolved)",
     spec: include_str!("../../../../../scripts/reproduce/bonnaire.toml"),
     panels: &[mixture::PANEL],
     judge,
