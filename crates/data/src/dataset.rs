@@ -65,6 +65,33 @@ pub struct Truth {
     pub blocks: Option<Vec<ManifoldBlock>>,
     /// For linear manifolds: standard deviation of the ambient directions.
     pub ambient_std: Option<f64>,
+    /// For Gaussian mixtures: the components. `mean` and `cov` are then the mixture's first
+    /// two moments, not the parameters of a Gaussian (see [`Truth::not_gaussian`]).
+    #[serde(default)]
+    pub mixture: Option<MixtureTruth>,
+}
+
+/// The components of a Gaussian mixture with isotropic components N(mean_k, sigma^2 I).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MixtureTruth {
+    /// The component means, each of length d.
+    pub means: Vec<Vec<f64>>,
+    /// The component weights (summing to 1).
+    pub weights: Vec<f64>,
+    /// Standard deviation of every component along every axis.
+    pub sigma: f64,
+}
+
+impl Truth {
+    /// Why this truth is not a Gaussian N(mean, cov), or None when it is one (a Gaussian, or
+    /// a linear manifold, whose `cov` is the one Gaussian-based metrics compare with). A
+    /// Gaussian KL to the truth or the linear theory must refuse a truth that is not.
+    pub fn not_gaussian(&self) -> Option<&'static str> {
+        self.mixture.as_ref().map(|_| {
+            "the data are a Gaussian mixture (mixture:...): its mean and covariance are known, \
+             but it is not the Gaussian N(mean, cov)"
+        })
+    }
 }
 
 /// A dataset of `n` samples of dimension D stored as f32 `[n, D]` row-major.

@@ -179,7 +179,8 @@ impl DataError {
             DataError::BadSpec { .. } => Some(
                 "data specs: mnist-5k, mnist:PATH, fashion-mnist:PATH, cifar10:PATH, \
                  celeba:PATH[,size=64,crop=140,grey=false], folder:PATH[,...], \
-                 gaussian:d=100,spectrum=power:1, manifold:paper (see datasets/README.md)"
+                 gaussian:d=100,spectrum=power:1, manifold:paper, mixture:d=8 \
+                 (see datasets/README.md)"
                     .into(),
             ),
             DataError::BadGrid { .. } => None,

@@ -35,7 +35,7 @@ pub mod synthetic;
 pub use bundled::bundled_mnist_5k;
 pub use catalog::Catalog;
 pub use covariance::Covariance;
-pub use dataset::{Dataset, ManifoldBlock, Provenance, SampleShape, Truth};
+pub use dataset::{Dataset, ManifoldBlock, MixtureTruth, Provenance, SampleShape, Truth};
 pub use error::{DataError, check_size};
 pub use grid::{render_grid, write_grid};
 pub use imagepipe::ImageOptions;

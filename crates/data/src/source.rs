@@ -10,7 +10,7 @@ use crate::folder::load_folder;
 use crate::idx::load_mnist_dir;
 use crate::spec::DataSpec;
 use crate::split::Split;
-use crate::synthetic::{Gaussian, Generator, Manifold};
+use crate::synthetic::{Gaussian, Generator, Manifold, Mixture};
 
 impl DataSpec {
     /// Provenance source text for a split, e.g. `mnist:/data/mnist train`.
@@ -23,6 +23,7 @@ impl DataSpec {
         Ok(match self {
             DataSpec::Gaussian(g) => Some(Generator::Gaussian(Gaussian::new(g)?)),
             DataSpec::Manifold(m) => Some(Generator::Manifold(Manifold::new(m)?)),
+            DataSpec::Mixture(m) => Some(Generator::Mixture(Mixture::new(m)?)),
             _ => None,
         })
     }
@@ -51,10 +52,12 @@ impl DataSpec {
             DataSpec::Cifar10(p) => load_cifar(p, split, source),
             DataSpec::Celeba { path, image } => load_celeba(path, split, *image, source),
             DataSpec::Folder { path, image } => load_folder(path, *image, source),
-            DataSpec::Gaussian(_) | DataSpec::Manifold(_) => Err(DataError::BadSpec {
-                spec: self.to_string(),
-                msg: "synthetic data have no files; use load_n or train_and_heldout".into(),
-            }),
+            DataSpec::Gaussian(_) | DataSpec::Manifold(_) | DataSpec::Mixture(_) => {
+                Err(DataError::BadSpec {
+                    spec: self.to_string(),
+                    msg: "synthetic data have no files; use load_n or train_and_heldout".into(),
+                })
+            }
         }
     }
 

@@ -11,6 +11,8 @@
 //! manifold:paper[,KEY=VALUE...]             d=30, blocks=2x1+5x0.3, ambient=0.01, unit norm
 //! manifold:paper-raw[,KEY=VALUE...]         the same without the unit-norm scaling
 //! manifold:d=30,blocks=2x1.0+5x0.3[,ambient=0,normalize=false,axis=false,seed=0]
+//! mixture:d=8[,sep=1,sigma=1,seed=0]        1/2 N(+m, sigma^2 I) + 1/2 N(-m, sigma^2 I),
+//!                                           m = sep (1,...,1) (Bonnaire et al. 2505.17638)
 //! ```
 //!
 //! [`DataSpec`]'s `Display` is canonical: every option explicit, and it parses back to an
@@ -19,7 +21,7 @@
 use crate::error::{DataError, check_size};
 use crate::imagepipe::ImageOptions;
 use crate::synthetic::spectrum::parse_real;
-use crate::synthetic::{GaussianSpec, ManifoldSpec, MeanSpec, Spectrum};
+use crate::synthetic::{GaussianSpec, ManifoldSpec, MeanSpec, MixtureSpec, Spectrum};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -53,6 +55,8 @@ pub enum DataSpec {
     Gaussian(GaussianSpec),
     /// A synthetic linear manifold.
     Manifold(ManifoldSpec),
+    /// The symmetric two-Gaussian mixture.
+    Mixture(MixtureSpec),
 }
 
 /// `key=value` options of a spec body. A token without `=` continues the previous value
@@ -181,6 +185,21 @@ fn path_and_options<'a>(body: &'a str, keys: &[&str]) -> (&'a str, &'a str) {
 const IMAGE_KEYS: [&str; 3] = ["size", "crop", "grey"];
 const GAUSSIAN_KEYS: [&str; 5] = ["d", "spectrum", "rotate", "mean", "seed"];
 const MANIFOLD_KEYS: [&str; 6] = ["d", "blocks", "ambient", "normalize", "axis", "seed"];
+const MIXTURE_KEYS: [&str; 4] = ["d", "sep", "sigma", "seed"];
+
+/// The body of a `mixture:` spec `s`: `d=` is required; sep and sigma default to the
+/// paper's 1.
+fn parse_mixture(s: &str, body: &str) -> Result<DataSpec, DataError> {
+    let o = Options::parse(s, body, &MIXTURE_KEYS)?;
+    let m = MixtureSpec {
+        d: o.size("d", None)?,
+        sep: o.real("sep", Some(1.0))?,
+        sigma: o.real("sigma", Some(1.0))?,
+        seed: o.seed()?,
+    };
+    m.validate(s)?;
+    Ok(DataSpec::Mixture(m))
+}
 
 /// The body of a `manifold:` spec `s`: a preset (`paper`, `paper-raw`) with overrides, or
 /// explicit `blocks=`.
@@ -268,12 +287,13 @@ impl DataSpec {
                 Ok(DataSpec::Gaussian(g))
             }
             "manifold" => parse_manifold(s, body),
+            "mixture" => parse_mixture(s, body),
             _ => Err(bad(s, format!("unknown data source `{kind}`"))),
         }
     }
 
     /// Short name of the source kind (`mnist-5k`, `mnist`, `fashion-mnist`, `cifar10`,
-    /// `celeba`, `folder`, `gaussian`, `manifold`).
+    /// `celeba`, `folder`, `gaussian`, `manifold`, `mixture`).
     pub fn kind(&self) -> &'static str {
         match self {
             DataSpec::Mnist5k => "mnist-5k",
@@ -284,12 +304,16 @@ impl DataSpec {
             DataSpec::Folder { .. } => "folder",
             DataSpec::Gaussian(_) => "gaussian",
             DataSpec::Manifold(_) => "manifold",
+            DataSpec::Mixture(_) => "mixture",
         }
     }
 
     /// True for generated data (no fixed size, a known distribution).
     pub fn is_synthetic(&self) -> bool {
-        matches!(self, DataSpec::Gaussian(_) | DataSpec::Manifold(_))
+        matches!(
+            self,
+            DataSpec::Gaussian(_) | DataSpec::Manifold(_) | DataSpec::Mixture(_)
+        )
     }
 
     /// True if [`Split::Test`](crate::Split::Test) can be loaded: the file datasets with an official test split
@@ -341,6 +365,7 @@ impl fmt::Display for DataSpec {
             DataSpec::Folder { path, image: o } => image(f, "folder", path, o),
             DataSpec::Gaussian(g) => write!(f, "gaussian:{g}"),
             DataSpec::Manifold(m) => write!(f, "manifold:{m}"),
+            DataSpec::Mixture(m) => write!(f, "mixture:{m}"),
         }
     }
 }
@@ -436,6 +461,43 @@ mod tests {
         );
         let m3 = roundtrip("manifold:paper,normalize=true,seed=4");
         assert!(matches!(m3, DataSpec::Manifold(ref s) if s.normalize && s.seed == 4 && s.d == 30));
+    }
+
+    #[test]
+    fn mixture_round_trips_with_the_paper_defaults() {
+        let m = roundtrip("mixture:d=8");
+        assert_eq!(m, DataSpec::Mixture(MixtureSpec::paper(8)));
+        assert_eq!(m.to_string(), "mixture:d=8,sep=1,sigma=1,seed=0");
+        let m2 = roundtrip("mixture:d=16,sep=0.5,sigma=2,seed=3");
+        assert_eq!(m2.to_string(), "mixture:d=16,sep=0.5,sigma=2,seed=3");
+        assert!(m2.is_synthetic() && m2.has_test_split() && m2.kind() == "mixture");
+        assert!(
+            roundtrip("mixture:d=2,sep=-1")
+                .to_string()
+                .contains("sep=-1")
+        );
+    }
+
+    #[test]
+    fn bad_mixture_keys_are_named() {
+        for (s, key) in [
+            ("mixture:d=8,mean=1", "mean"),
+            ("mixture:sep=1", "d="),
+            ("mixture:d=8,sigma=0", "sigma"),
+            ("mixture:d=8,sigma=-1", "sigma"),
+            ("mixture:d=8,sep=abc", "sep"),
+            ("mixture:d=8,d=9", "d"),
+            ("mixture:d=8,seed=-1", "seed"),
+        ] {
+            let e = DataSpec::parse(s).unwrap_err();
+            assert!(matches!(e, DataError::BadSpec { .. }), "{s}: {e:?}");
+            assert!(
+                e.to_string().contains(key),
+                "{s}: `{e}` does not name {key}"
+            );
+        }
+        let e = DataSpec::parse("mixture:d=0").unwrap_err();
+        assert!(matches!(e, DataError::BadSize { .. }), "{e:?}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! End-to-end `diffmem reproduce`: the list names the four reproductions; a tiny edited copy
 //! of merger-goldt (d = 4) runs its sweep, report, figures and claims.json and exits 0 whatever
 //! the claims' verdicts; a tiny achilli-manifold draws the paper's spectrum panel; an edited
-//! copy of the shipped sweep file is never overwritten.
+//! copy of the shipped sweep file is never overwritten; bonnaire's Gaussian-mixture panel runs
+//! alone at its CI size.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +47,48 @@ fn list_names_the_four_reproductions() {
         out.contains("panels: mlp, early-stopping, spectrum"),
         "{out}"
     );
+    assert!(out.contains("panels: mixture"), "{out}");
+}
+
+#[test]
+fn bonnaire_mixture_panel_runs_alone_at_its_ci_size() {
+    let dir = common::tmpdir("reproduce", "mixture");
+    let out_dir = dir.join("out");
+    let out = common::s(&out_dir);
+    let bad = common::run(&["reproduce", "bonnaire", "--only", "nope", "--out", out]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("main mnist mixture"),
+        "{err}"
+    );
+    let args = [
+        "reproduce",
+        "bonnaire",
+        "--ci",
+        "--only",
+        "mixture",
+        "--jobs",
+        "2",
+        "--out",
+        out,
+    ];
+    let text = common::ok_plain(&args);
+    assert!(text.contains("reproduction bonnaire (CI size)"), "{text}");
+    let c = claims(&out_dir);
+    let list = c["claims"].as_array().unwrap();
+    let find = |id: &str| {
+        list.iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id}: {list:?}"))
+    };
+    // The MNIST sweep did not run: its claim is not measured; the mixture's is decided.
+    assert_eq!(find("tau_mem-linear-in-N")["status"], "not measured");
+    let mix = find("tau_mem-linear-in-N@mixture-d=8");
+    assert!(mix["measured"].is_f64(), "{mix}");
+    assert_eq!(mix["expected"], 0.0);
+    assert!(out_dir.join("mixture/bonnaire-mixture.toml").exists());
+    assert!(out_dir.join("bonnaire_mixture_tau_vs_n.png").exists());
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 fn claims(dir: &Path) -> serde_json::Value {

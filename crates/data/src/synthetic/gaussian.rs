@@ -118,6 +118,7 @@ impl Gaussian {
             cov: self.core.covariance(),
             blocks: None,
             ambient_std: None,
+            mixture: None,
         }
     }
 

@@ -202,6 +202,7 @@ impl Manifold {
             cov: self.core.covariance(),
             blocks: Some(self.blocks()),
             ambient_std: Some(self.spec.ambient),
+            mixture: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Synthetic data with a known distribution: Gaussians with a chosen spectrum and linear
-//! manifolds. Both expose their true mean and covariance as a [`Truth`].
+//! Synthetic data with a known distribution: Gaussians with a chosen spectrum, linear
+//! manifolds and the two-Gaussian mixture. Each exposes its true mean and covariance as a
+//! [`Truth`] (the mixture's marks itself as not Gaussian).
 //!
 //! Streams: structure (rotation, random mean) comes from the spec's own `seed`; samples come
 //! from a ChaCha8 stream keyed by (sample seed, train or test, structure seed). Train and test
@@ -9,12 +10,14 @@
 pub mod gaussian;
 mod linear;
 pub mod manifold;
+pub mod mixture;
 pub mod rotation;
 pub mod spectrum;
 pub mod unit_norm;
 
 pub use gaussian::{Gaussian, GaussianSpec, MeanSpec};
 pub use manifold::{Manifold, ManifoldSpec};
+pub use mixture::{Mixture, MixtureSpec};
 pub use rotation::haar_orthogonal;
 pub use spectrum::{Spectrum, parse_spectrum};
 
@@ -23,13 +26,15 @@ use crate::rng::{Purpose, stream};
 use crate::split::Split;
 use std::ops::Range;
 
-/// Either synthetic generator.
+/// One of the synthetic generators.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Generator {
     /// A Gaussian with a chosen spectrum.
     Gaussian(Gaussian),
     /// A linear manifold.
     Manifold(Manifold),
+    /// The two-Gaussian mixture.
+    Mixture(Mixture),
 }
 
 impl Generator {
@@ -38,6 +43,7 @@ impl Generator {
         match self {
             Generator::Gaussian(g) => g.dim(),
             Generator::Manifold(m) => m.dim(),
+            Generator::Mixture(m) => m.dim(),
         }
     }
 
@@ -46,6 +52,7 @@ impl Generator {
         match self {
             Generator::Gaussian(g) => g.spec.seed,
             Generator::Manifold(m) => m.spec.seed,
+            Generator::Mixture(m) => m.spec.seed,
         }
     }
 
@@ -54,6 +61,7 @@ impl Generator {
         match self {
             Generator::Gaussian(g) => g.truth(),
             Generator::Manifold(m) => m.truth(),
+            Generator::Mixture(m) => m.truth(),
         }
     }
 
@@ -69,6 +77,7 @@ impl Generator {
         let samples = match self {
             Generator::Gaussian(g) => g.sample(&mut rng, skip, n),
             Generator::Manifold(m) => m.sample(&mut rng, skip, n),
+            Generator::Mixture(m) => m.sample(&mut rng, skip, n),
         };
         Dataset {
             samples,

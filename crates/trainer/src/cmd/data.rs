@@ -40,7 +40,8 @@ struct SourceArgs {
     /// Data spec: mnist-5k, mnist:PATH, fashion-mnist:PATH, cifar10:PATH,
     /// celeba:PATH[,size=64,crop=140,grey=false], folder:PATH[,...],
     /// gaussian:d=100,spectrum=power:1[,rotate=true,mean=0,seed=S], manifold:paper or
-    /// manifold:d=30,blocks=2x1.0+5x0.3,ambient=0.01[,normalize=true,axis=true,seed=S].
+    /// manifold:d=30,blocks=2x1.0+5x0.3,ambient=0.01[,normalize=true,axis=true,seed=S],
+    /// mixture:d=8[,sep=1,sigma=1,seed=S] (two Gaussians N(+-sep (1,...,1), sigma^2 I)).
     #[arg(long)]
     data: String,
     /// The subset flags of `diffmem train`.
@@ -275,6 +276,13 @@ fn inspect(a: &InspectArgs) -> Result<()> {
     println!("test split: {}", test_split_text(&spec));
     if let Some(t) = truth {
         println!("truth:      trace(Sigma) = {:.4}", t.cov.trace());
+        if let Some(m) = &t.mixture {
+            println!(
+                "            a mixture of {} Gaussians with std {} (not Gaussian: mean and Sigma are its moments)",
+                m.means.len(),
+                m.sigma
+            );
+        }
         if let Some(blocks) = &t.blocks {
             let b: Vec<String> = blocks
                 .iter()

@@ -35,8 +35,9 @@ pub struct ReproduceArgs {
     /// panels are not run then.
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Run only these parts: `main` (the main sweep) or a panel's name (repeatable; default
-    /// all; the claims are decided from every part found in the output directory).
+    /// Run only these parts: `main` (the main sweep; bonnaire's is also called `mnist`) or a
+    /// panel's name (repeatable; default all; the claims are decided from every part found in
+    /// the output directory).
     #[arg(long, value_name = "PART")]
     pub only: Vec<String>,
     /// Override a sweep value, e.g. `axes.seed=[0]` (repeatable; as `diffmem sweep --set`),
@@ -92,12 +93,15 @@ fn ran(dir: &Path, p: &Panel) -> bool {
 
 /// The parts to run: `--only`, else the main sweep and (without `--spec`) every panel.
 fn parts<'r>(a: &ReproduceArgs, r: &'r Reproduction) -> Result<(bool, Vec<&'r Panel>)> {
-    let known = |p: &str| p == "main" || r.panels.iter().any(|q| q.name == p);
+    let main_names = r.main_names();
+    let is_main = |p: &str| main_names.contains(&p);
+    let known = |p: &str| is_main(p) || r.panels.iter().any(|q| q.name == p);
     if let Some(bad) = a.only.iter().find(|p| !known(p)) {
         let panels: Vec<&str> = r.panels.iter().map(|p| p.name).collect();
         bail!(
-            "--only {bad}: the parts of {} are main {}",
+            "--only {bad}: the parts of {} are {} {}",
             r.name,
+            main_names.join(" "),
             panels.join(" ")
         );
     }
@@ -109,7 +113,7 @@ fn parts<'r>(a: &ReproduceArgs, r: &'r Reproduction) -> Result<(bool, Vec<&'r Pa
         };
         return Ok((true, panels));
     }
-    let main = a.only.iter().any(|p| p == "main");
+    let main = a.only.iter().any(|p| is_main(p));
     if a.spec.is_some() && !main {
         bail!("--spec replaces the main sweep: add --only main");
     }

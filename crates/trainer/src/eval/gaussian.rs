@@ -28,6 +28,9 @@ pub fn true_gaussian(train: &Dataset, flag: &str) -> Result<Gaussian> {
     let Some(truth) = &train.truth else {
         bail!("{flag} needs synthetic data with known mu and Sigma (gaussian:... or manifold:...)");
     };
+    if let Some(why) = truth.not_gaussian() {
+        bail!("{flag} compares with a Gaussian truth: {why}");
+    }
     // The true, the samples' and the training set's d x d covariances.
     let avail = diffmem_model::denoiser::linear::available_memory();
     crate::run::memory::check(flag, "d= of --data", 3.0 * truth.cov.dense_bytes(), avail)?;

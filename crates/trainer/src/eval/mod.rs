@@ -118,11 +118,15 @@ impl std::str::FromStr for Metric {
     }
 }
 
-/// The default metrics of a run: mem and loss, plus gaussian for data with a known truth and
-/// agree when a second run is given.
+/// The default metrics of a run: mem and loss, plus gaussian for data with a known Gaussian
+/// (or linear-manifold) truth and agree when a second run is given.
 pub fn default_metrics(r: &LoadedRun, against: bool) -> Vec<Metric> {
     let mut m = vec![Metric::Mem, Metric::Loss];
-    if r.train.truth.is_some() {
+    if r.train
+        .truth
+        .as_ref()
+        .is_some_and(|t| t.not_gaussian().is_none())
+    {
         m.push(Metric::Gaussian);
     }
     if against {

@@ -23,7 +23,12 @@ fn inapplicable(a: &LoadedRun, b: &LoadedRun, section: &SampleSection) -> Option
     if !exact(a) || !exact(b) {
         return Some("both runs must be linear-exact");
     }
-    if a.train.truth.is_none() || a.cfg.data.spec != b.cfg.data.spec {
+    let gaussian = a
+        .train
+        .truth
+        .as_ref()
+        .is_some_and(|t| t.not_gaussian().is_none());
+    if !gaussian || a.cfg.data.spec != b.cfg.data.spec {
         return Some("both runs must use the same synthetic Gaussian (gaussian:...)");
     }
     if a.train.len() != b.train.len() || a.cfg.model != b.cfg.model {

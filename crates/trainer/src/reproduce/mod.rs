@@ -10,7 +10,8 @@
 //! - [`achilli_manifold`]: block collapse on the linear manifold (Achilli et al., arXiv
 //!   2410.08727), with the paper's panel of normalised singular values ([`achilli_spectrum`]);
 //! - [`achilli_mnist`]: latent dimension of the learned score against N on MNIST (same paper);
-//! - [`bonnaire`]: tau_mem and tau_gen against N (Bonnaire et al., arXiv 2505.17638).
+//! - [`bonnaire`]: tau_mem and tau_gen against N (Bonnaire et al., arXiv 2505.17638), on
+//!   MNIST and, as a panel, on their Gaussian mixture.
 
 pub mod achilli_manifold;
 pub mod achilli_mnist;
@@ -25,7 +26,7 @@ pub mod records;
 
 use crate::report::collect::RunRecord;
 use anyhow::Result;
-use claims::Outcome;
+use claims::{Claim, Outcome};
 use std::path::Path;
 
 /// What a reproduction's judge sees: its directory, the collected runs and the size.
@@ -65,6 +66,22 @@ impl Panel {
     }
 }
 
+/// The claim standing for the claims of `panel` of `reproduction` when it left no runs:
+/// not measured (a missing measurement never holds), with the command that runs it.
+pub fn panel_not_run(ctx: &Context, reproduction: &str, source: &str, panel: &Panel) -> Claim {
+    Claim::decided(
+        format!("panel-{}", panel.name),
+        format!("the {} panel's claims", panel.name),
+        source,
+        None,
+    )
+    .with_note(format!(
+        "no runs in {}: run `diffmem reproduce {reproduction} --only {}`",
+        ctx.dir.join(panel.name).display(),
+        panel.name
+    ))
+}
+
 /// One reproduction: its sweep file and its judge.
 pub struct Reproduction {
     /// Name on the command line.
@@ -96,6 +113,18 @@ pub fn find(name: &str) -> Option<&'static Reproduction> {
     ALL.iter().find(|r| r.name == name)
 }
 
+/// Other names `--only` accepts for a reproduction's main sweep (its data, where a panel
+/// runs other data).
+const MAIN_ALIASES: [(&str, &str); 1] = [(bonnaire::REPRODUCTION.name, bonnaire::MAIN_ALIAS)];
+
+impl Reproduction {
+    /// The names of its main sweep for `--only`: `main` and, for some, the name of its data.
+    pub fn main_names(&self) -> Vec<&'static str> {
+        let alias = MAIN_ALIASES.iter().filter(|(r, _)| *r == self.name);
+        std::iter::once("main").chain(alias.map(|a| a.1)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +145,7 @@ mod tests {
             }
         }
         assert!(find("merger-goldt").is_some() && find("nope").is_none());
+        assert_eq!(find("bonnaire").unwrap().main_names(), ["main", "mnist"]);
+        assert_eq!(find("merger-goldt").unwrap().main_names(), ["main"]);
     }
 }

@@ -74,7 +74,7 @@ fn parse_objective(s: &str) -> Result<Objective, String> {
 section! {
     /// Which data and which subset of it.
     DataSection, DataLayer {
-        /// Data spec: mnist-5k, mnist:PATH, cifar10:PATH, gaussian:d=100,spectrum=power:1, manifold:paper...
+        /// Data spec: mnist-5k, mnist:PATH, cifar10:PATH, gaussian:d=100,spectrum=power:1, manifold:paper, mixture:d=8...
         [long = "data", value_name = "SPEC"] spec: DataSpec = DataSpec::Mnist5k,
         /// Training set size N.
         [long] n: usize = 1000,

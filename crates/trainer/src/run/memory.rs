@@ -22,6 +22,7 @@ pub fn known_dim(spec: &DataSpec) -> Option<usize> {
         DataSpec::Cifar10(_) => Some(3072),
         DataSpec::Gaussian(g) => Some(g.d),
         DataSpec::Manifold(m) => Some(m.d),
+        DataSpec::Mixture(m) => Some(m.d),
         DataSpec::Folder { image, .. } | DataSpec::Celeba { image, .. } => {
             let channels = if image.grey { 1 } else { 3 };
             Some(channels * image.size * image.size)
@@ -125,6 +126,11 @@ pub fn spec_estimates(spec: &DataSpec) -> Vec<(&'static str, &'static str, f64)>
                 dense(m.d),
             )]
         }
+        DataSpec::Mixture(m) => vec![(
+            "the d x d eigenbasis of its covariance",
+            "d= of --data",
+            dense(m.d),
+        )],
         // One decoded image at the output size (decode, resize, f32 copy).
         DataSpec::Folder { image, .. } | DataSpec::Celeba { image, .. } => {
             let channels = if image.grey { 1.0 } else { 3.0 };

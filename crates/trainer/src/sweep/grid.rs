@@ -76,8 +76,9 @@ fn data_dim(spec: &str) -> Result<usize> {
     match DataSpec::parse(spec).map_err(|e| anyhow::anyhow!("{}", e.report()))? {
         DataSpec::Gaussian(g) => Ok(g.d),
         DataSpec::Manifold(m) => Ok(m.d),
+        DataSpec::Mixture(m) => Ok(m.d),
         _ => bail!(
-            "axis n_over_d needs synthetic data (gaussian:... or manifold:...), not `{spec}`: use n"
+            "axis n_over_d needs synthetic data (gaussian:..., manifold:... or mixture:...), not `{spec}`: use n"
         ),
     }
 }

@@ -87,6 +87,9 @@ impl CriticalArgs {
             .truth()
             .with_context(|| format!("cannot build `{data}`"))?
             .with_context(|| format!("`{data}` is not synthetic: its covariance is unknown"))?;
+        if let Some(why) = truth.not_gaussian() {
+            bail!("the critical levels are those of a Gaussian or a linear manifold: {why}");
+        }
         if self.normalized && truth.mean.iter().any(|&m| m != 0.0) {
             bail!(
                 "--normalized with --data {data}: the unit-norm variances assume centred data, \

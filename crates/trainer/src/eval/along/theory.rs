@@ -89,9 +89,14 @@ impl Theory {
     }
 }
 
-/// Whether the theory covers `r`: a `linear` run on data with a known Gaussian truth.
+/// Whether the theory covers `r`: a `linear` run on data with a known Gaussian truth (not a
+/// mixture).
 pub fn applies(r: &LoadedRun) -> bool {
-    matches!(r.cfg.model, ModelSpec::Linear(_)) && r.train.truth.is_some()
+    matches!(r.cfg.model, ModelSpec::Linear(_))
+        && r.train
+            .truth
+            .as_ref()
+            .is_some_and(|t| t.not_gaussian().is_none())
 }
 
 /// The theory overlay of `r`'s default curve, written to `dynamics_theory.csv` (the fitted

@@ -126,19 +126,8 @@ fn judge(ctx: &Context) -> Result<Outcome> {
 
 /// A panel that left no runs: one claim saying so (a missing measurement never holds).
 fn panel_not_run(ctx: &Context, panel: &Panel, claims: &mut Vec<Claim>) {
-    claims.push(
-        Claim::decided(
-            format!("panel-{}", panel.name),
-            format!("the {} panel's claims", panel.name),
-            "Merger & Goldt 2505.24769 (open questions)",
-            None,
-        )
-        .with_note(format!(
-            "no runs in {}: run `diffmem reproduce merger-goldt --only {}`",
-            ctx.dir.join(panel.name).display(),
-            panel.name
-        )),
-    );
+    let source = "Merger & Goldt 2505.24769 (open questions)";
+    claims.push(super::panel_not_run(ctx, REPRODUCTION.name, source, panel));
 }
 
 /// KL claims: linear-exact at every N/d, the trained model at N/d >= 2 (full size only).
