@@ -2,8 +2,8 @@
 //! authors' `generate_GMM`): x = s m + sigma z with s = +1 or -1 with probability 1/2 each,
 //! m = sep (1, ..., 1) and z ~ N(0, I_d).
 //!
-//! Its first two moments are closed-form: E[x] = 0 (equal weights) and
-//! Cov[x] = sigma^2 I + m m^T, whose eigenvector m / |m| has eigenvalue sigma^2 + d sep^2 and
+//! Its first two moments are closed-form: E\[x\] = 0 (equal weights) and
+//! Cov\[x\] = sigma^2 I + m m^T, whose eigenvector m / |m| has eigenvalue sigma^2 + d sep^2 and
 //! whose d - 1 others have sigma^2. The distribution is not Gaussian: its [`Truth`] carries
 //! a [`MixtureTruth`] so that nothing downstream reads the mean and covariance as a
 //! Gaussian's (a Gaussian KL to the truth or the linear theory refuses it).
