@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Summarises a `cargo build --timings` report (target/cargo-timings/cargo-timing.html):
-the sum of the units' compile times (close to the build's CPU time, since rustc runs each unit
-on about one core), the N longest units, and the share of units whose crate name starts with
-one of the given prefixes (e.g. the wgpu/cubecl host stack).
+the sum of the units' compile times (wall seconds per unit: near the build's CPU time on an
+idle machine, inflated by the load on a shared one, where `/usr/bin/time` gives the CPU time),
+the N longest units, and the share of units whose crate name starts with one of the given
+prefixes (e.g. the wgpu/cubecl host stack).
 
 Usage: python3 scripts/bench/build_timings.py REPORT.html [--top 10] [--group cubecl,cubek,wgpu]
 """
