@@ -87,7 +87,7 @@ pub fn write(dir: &Path, runs: &[RunRecord], fits: &[TauFit]) -> Result<Vec<Figu
             };
             s.push(match key == "dynamics.tau_mem" {
                 true => {
-                    let (lo, hi) = tau_mem_errors(runs, &l);
+                    let (lo, hi) = tau_mem_errors(&of_line(runs, &l), &l.n, &l.mean);
                     series.with_errors(lo, hi)
                 }
                 false => series,
@@ -149,17 +149,20 @@ pub fn write(dir: &Path, runs: &[RunRecord], fits: &[TauFit]) -> Result<Vec<Figu
     Ok(out)
 }
 
-/// Error bars of a tau_mem line: at each N of `l`, from the lowest `tau_mem_lo` to the
-/// highest `tau_mem_hi` of the line's runs there that reached tau_mem (their bootstrap 95%
-/// intervals, `eval --along-training`); an end the bootstrap left open is the point itself.
-fn tau_mem_errors(runs: &[RunRecord], l: &Line) -> (Vec<f64>, Vec<f64>) {
-    l.n.iter()
-        .zip(&l.mean)
+/// Error bars of a tau_mem line: at each N of `n` (its point `centre`), from the lowest
+/// `tau_mem_lo` to the highest `tau_mem_hi` of the line's `runs` there that reached tau_mem
+/// (their bootstrap 95% intervals, `eval --along-training`); an end the bootstrap left open is
+/// the point itself.
+pub(crate) fn tau_mem_errors(
+    runs: &[&RunRecord],
+    n: &[f64],
+    centre: &[f64],
+) -> (Vec<f64>, Vec<f64>) {
+    n.iter()
+        .zip(centre)
         .map(|(&n, &mean)| {
             let at_n = runs.iter().filter(|r| {
-                r.line == l.label
-                    && r.n().is_some_and(|k| k as f64 == n)
-                    && r.get("dynamics.tau_mem").is_some()
+                r.n().is_some_and(|k| k as f64 == n) && r.get("dynamics.tau_mem").is_some()
             });
             at_n.fold((mean, mean), |(lo, hi), r| {
                 let end = |k: &str| r.get(k).filter(|v| v.is_finite());
@@ -170,6 +173,11 @@ fn tau_mem_errors(runs: &[RunRecord], l: &Line) -> (Vec<f64>, Vec<f64>) {
             })
         })
         .unzip()
+}
+
+/// The runs of line `l`.
+fn of_line<'a>(runs: &'a [RunRecord], l: &Line) -> Vec<&'a RunRecord> {
+    runs.iter().filter(|r| r.line == l.label).collect()
 }
 
 /// (step, R_mem) of the default curve (raw, or fitted) of a run's `dynamics.csv`.
@@ -285,7 +293,7 @@ mod tests {
         ];
         let l = lines(&runs, |r| r.get(t)).pop().unwrap();
         assert_eq!(l.n, vec![100.0, 400.0]);
-        let (lo, hi) = tau_mem_errors(&runs, &l);
+        let (lo, hi) = tau_mem_errors(&of_line(&runs, &l), &l.n, &l.mean);
         assert_eq!(lo, vec![150.0, 700.0]);
         assert_eq!(hi, vec![350.0, 900.0]);
     }

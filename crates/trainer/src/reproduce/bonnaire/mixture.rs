@@ -8,6 +8,7 @@
 
 use super::{SOURCE, Setting, tau_claims};
 use crate::report::collect::RunRecord;
+use crate::report::dynamics::tau_mem_errors;
 use crate::reproduce::claims::{Claim, Outcome};
 use crate::reproduce::figure::{Axes, draw};
 use crate::reproduce::{Context, Panel, panel_not_run};
@@ -83,16 +84,7 @@ fn tau_series(d: usize, runs: &[RunRecord], claims: &[Claim]) -> Vec<Series> {
     let get =
         |key: &str| -> Vec<f64> { rs.iter().map(|r| r.get(key).unwrap_or(f64::NAN)).collect() };
     let mem = get("dynamics.tau_mem");
-    let with_default = |v: Vec<f64>| -> Vec<f64> {
-        v.iter()
-            .zip(&mem)
-            .map(|(e, m)| if e.is_finite() { *e } else { *m })
-            .collect()
-    };
-    let (lo, hi) = (
-        with_default(get("dynamics.tau_mem_lo")),
-        with_default(get("dynamics.tau_mem_hi")),
-    );
+    let (lo, hi) = tau_mem_errors(&rs, &n, &mem);
     let mem_label = format!("d = {d}: tau_mem, {}", exponent_text("a", claims.first()));
     let gen_label = format!("d = {d}: tau_gen, {}", exponent_text("b", claims.get(1)));
     vec![
