@@ -24,6 +24,10 @@
 
 /// Normals per group of 8 Philox blocks.
 const GROUP: usize = 32;
+/// One normal's cost in the units of `flex::PARALLEL_WORK` (multiply-adds): about 8 cycles
+/// (Philox's 10 rounds and Box-Muller's ln, sqrt and sin/cos), where a gemm multiply-add
+/// costs well under one; so fills of 16 K normals and more are split across threads.
+const NORMAL_WORK: usize = 16;
 /// Philox4x32 round multipliers and Weyl key increments (Salmon et al., table 2).
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
@@ -232,9 +236,27 @@ impl NormalStream {
         }
     }
 
-    /// Overwrites `out` with the next `out.len()` normals.
+    /// Overwrites `out` with the next `out.len()` normals. A long fill is cut into one run of
+    /// whole groups per rayon thread (the stream is counter-based, so the values do not depend
+    /// on the cut): a sampler's [64, 784] noise is ~130 us of work on one core, which the
+    /// other core would otherwise spend waiting between the network's parallel gemms.
     pub fn fill(&mut self, out: &mut [f32]) {
-        self.next_group += fill_groups(self.next_group, self.key, out);
+        let (first, key) = (self.next_group, self.key);
+        let len = out
+            .len()
+            .div_ceil(rayon::current_num_threads().max(1))
+            .next_multiple_of(GROUP)
+            .max(GROUP);
+        super::for_each_chunk(
+            out,
+            len,
+            out.len() * NORMAL_WORK,
+            || (),
+            |_, i, chunk| {
+                fill_groups(first + (i * len / GROUP) as u64, key, chunk);
+            },
+        );
+        self.next_group += out.len().div_ceil(GROUP) as u64;
     }
 }
 
@@ -355,6 +377,23 @@ mod tests {
             "tail {tail}"
         );
         assert!(z.iter().all(|v| v.is_finite() && v.abs() <= 6.67));
+    }
+
+    /// The values do not depend on the thread count (fills split across threads in tests).
+    #[test]
+    fn threads_do_not_change_the_stream() {
+        let draw = |threads| {
+            crate::flex::testing::with_threads(threads, || {
+                let mut s = NormalStream::seeded(11);
+                let mut v = vec![0.0f32; 10 * GROUP + 7];
+                s.fill(&mut v[..3 * GROUP + 1]);
+                s.fill(&mut v[3 * GROUP + 1..]);
+                v
+            })
+        };
+        let one = draw(1);
+        assert_eq!(one, draw(3));
+        assert_eq!(one, draw(2));
     }
 
     /// A seed fixes the stream; fills continue it; another seed gives other values.
