@@ -110,7 +110,10 @@ fn main() {
             }
         };
         match select_device(choice) {
-            Ok(dev) => bench_device(name, &dev.description, &dev.device),
+            // On a rayon worker, as the binary runs its commands.
+            Ok(dev) => {
+                diffmem_model::flex::on_pool(|| bench_device(name, &dev.description, &dev.device))
+            }
             Err(e) => eprintln!("skipping {name}: {e}"),
         }
     }

@@ -76,7 +76,8 @@ fn main() -> ExitCode {
     if let Err(e) = run::signals::install() {
         eprintln!("warning: {e:#}");
     }
-    let result = match &cli.command {
+    // On a rayon worker, so each parallel op forks cheaply (see `on_pool`).
+    let result = diffmem_model::flex::on_pool(|| match &cli.command {
         Command::Train(a) => cmd::train::run(a),
         Command::Sample(a) => cmd::sample::run(a),
         Command::Eval(a) => cmd::eval::run(a),
@@ -89,7 +90,7 @@ fn main() -> ExitCode {
         Command::Doctor(a) => cmd::doctor::run(a),
         Command::Completions(a) => cmd::meta::completions(a, Cli::command()),
         Command::Man => cmd::meta::man(Cli::command()),
-    };
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -168,6 +168,25 @@ pub(crate) const PARALLEL_WORK: usize = 1 << 18;
 #[cfg(test)]
 pub(crate) const PARALLEL_WORK: usize = 1;
 
+/// Runs `f` on one of rayon's worker threads and returns its result (the calling thread
+/// waits). Every parallel op inside (flex's and gemm's splits, diffmem's kernels) then forks
+/// from a worker, which pushes its halves onto its own deque where an idle worker steals
+/// them, instead of injecting them from outside the pool and sleeping on a latch until they
+/// finish: that cold path costs the caller a futex sleep and wake-up per parallel op,
+/// thousands of times a second in MLP training and sampling. The global pool is built here
+/// (if nothing built it yet) with 8 MiB stacks, the main thread's size, so deep call chains
+/// that ran on the main thread run the same on a worker; `RAYON_NUM_THREADS` still sets its
+/// size.
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    // An error only means the global pool exists already (a test harness, an earlier call).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(8 << 20)
+        .build_global();
+    let mut out = None;
+    rayon::scope(|_| out = Some(f()));
+    out.expect("rayon::scope ran its closure")
+}
+
 /// Whether `work` (in the units of [`PARALLEL_WORK`]) is worth splitting across the pool.
 pub(crate) fn worth_splitting(work: usize) -> bool {
     work >= PARALLEL_WORK && rayon::current_num_threads() > 1
@@ -258,6 +277,15 @@ mod tests {
         assert!(!testing::with_threads(2, || worth_splitting(
             PARALLEL_WORK - 1
         )));
+    }
+
+    /// `on_pool` runs its closure on a worker of the global pool and hands back the result.
+    #[test]
+    fn on_pool_runs_on_a_worker() {
+        assert_eq!(rayon::current_thread_index(), None);
+        let (index, sum) = on_pool(|| (rayon::current_thread_index(), 2 + 2));
+        assert!(index.is_some());
+        assert_eq!(sum, 4);
     }
 
     /// DIFFMEM_FLEX_KERNELS: default all, `off` none, a list exactly its (known) names.
