@@ -149,15 +149,24 @@ def sync(dev):
         torch.cuda.synchronize(dev)
 
 
+# Rows of the training benchmarks' fixed training set (a multiple of every batch size).
+POOL_ROWS = 1024
+
+
 def train_rate(model, b, steps, d=784, T=1000, dev=torch.device("cpu"), warmup=3):
     model = model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-8)
     _, abar = schedule(T)
     abar = abar.float().to(dev)
 
+    # The training set: POOL_ROWS fixed rows, a batch gathered from it each step (as a
+    # training loop gathers rows of its dataset); speed.rs builds the same.
+    pool = torch.randn(POOL_ROWS, d, device=dev).tanh()
+
     def run(k):
         for i in range(k):
-            x0 = torch.randn(b, d, device=dev).tanh()
+            start = (i * b) % POOL_ROWS
+            x0 = pool.index_select(0, torch.arange(start, start + b, device=dev))
             eps = torch.randn(b, d, device=dev)
             t = (torch.arange(b, device=dev) * 7 + i * 31) % T
             a = abar[t][:, None]

@@ -46,6 +46,9 @@ fn emit(bench: &str, backend: &str, value: f64, unit: &str) {
 }
 
 /// Training steps per second of `spec` at batch `b` (warm-up steps excluded).
+/// Rows of the training benchmarks' fixed training set (a multiple of every batch size).
+const POOL_ROWS: usize = 1024;
+
 fn train_rate(
     spec: &ModelSpec,
     shape: SampleShape,
@@ -66,9 +69,13 @@ fn train_rate(
     let mut optim = diffmem_model::flex::FusedAdamConfig::default().init();
     let d = shape.dim();
     let mut noise = HostNoise::seeded(0);
+    // The training set: POOL_ROWS fixed rows, a batch gathered from it each step, as the
+    // trainer gathers rows of its dataset (torch_ref.py builds the same).
+    let pool: Vec<f32> = noise.next_vec(POOL_ROWS * d).iter().map(|v| v.tanh()).collect();
     let mut run = |k: usize, net: &mut Option<diffmem_model::Net>| {
         for i in 0..k {
-            let x0 = matrix(&noise.next_vec(b * d), b, d, &ad).tanh();
+            let start = (i * b) % POOL_ROWS;
+            let x0 = matrix(&pool[start * d..(start + b) * d], b, d, &ad);
             let eps = matrix(&noise.next_vec(b * d), b, d, &ad);
             let t = timesteps(
                 &(0..b).map(|j| (i * 31 + j * 7) % t_max).collect::<Vec<_>>(),
