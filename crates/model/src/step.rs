@@ -48,8 +48,17 @@ pub fn global_norm<M: Module>(model: &M, grads: &GradientsParams) -> Option<Tens
     v.total.map(|t| t.sqrt())
 }
 
-/// Scales all gradients by min(1, max_norm / (norm + 1e-6)), computed on the device.
+/// Scales all gradients by min(1, max_norm / (norm + 1e-6)): in place on flex
+/// ([`crate::flex::clip::clip_global_norm_flex`]), else as tensor ops on the device.
 pub fn clip_global_norm<M: Module>(model: &M, grads: &mut GradientsParams, max_norm: f64) {
+    if !crate::flex::clip::clip_global_norm_flex(model, grads, max_norm) {
+        clip_global_norm_tensor(model, grads, max_norm);
+    }
+}
+
+/// [`clip_global_norm`] as tensor ops, the factor computed on the device (nothing is read
+/// back): any backend.
+pub fn clip_global_norm_tensor<M: Module>(model: &M, grads: &mut GradientsParams, max_norm: f64) {
     let Some(norm) = global_norm(model, grads) else {
         return;
     };

@@ -71,7 +71,11 @@ fn train_rate(
     let mut noise = HostNoise::seeded(0);
     // The training set: POOL_ROWS fixed rows, a batch gathered from it each step, as the
     // trainer gathers rows of its dataset (torch_ref.py builds the same).
-    let pool: Vec<f32> = noise.next_vec(POOL_ROWS * d).iter().map(|v| v.tanh()).collect();
+    let pool: Vec<f32> = noise
+        .next_vec(POOL_ROWS * d)
+        .iter()
+        .map(|v| v.tanh())
+        .collect();
     let mut run = |k: usize, net: &mut Option<diffmem_model::Net>| {
         for i in 0..k {
             let start = (i * b) % POOL_ROWS;

@@ -11,6 +11,7 @@
 //! backward through burn-autodiff's `Backward` trait, as burn's own ops do.
 
 pub mod adam;
+pub mod clip;
 mod conv;
 mod group_norm;
 pub mod normal;
@@ -44,15 +45,18 @@ pub enum Kernel {
     /// The sampler's noise from [`normal::NormalStream`] and its update in one pass
     /// (`crate::sampler::fused`); off, flex sampling repeats the stream of `Tensor::random`.
     Sample,
+    /// Gradient clipping by the global norm in place ([`clip::clip_global_norm_flex`]).
+    Clip,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 5] = [
+    const ALL: [Kernel; 6] = [
         Kernel::Silu,
         Kernel::Conv,
         Kernel::GroupNorm,
         Kernel::Adam,
         Kernel::Sample,
+        Kernel::Clip,
     ];
 
     /// The kernel's name in `DIFFMEM_FLEX_KERNELS`.
@@ -63,6 +67,7 @@ impl Kernel {
             Kernel::GroupNorm => "groupnorm",
             Kernel::Adam => "adam",
             Kernel::Sample => "sample",
+            Kernel::Clip => "clip",
         }
     }
 }
@@ -81,7 +86,7 @@ fn switched_on(setting: Option<&str>) -> Vec<Kernel> {
             {
                 eprintln!(
                     "warning: DIFFMEM_FLEX_KERNELS names no kernel '{unknown}' (known: silu, conv, \
-                     groupnorm, adam, sample; or on, off): ignored"
+                     groupnorm, adam, sample, clip; or on, off): ignored"
                 );
             }
             Kernel::ALL
