@@ -12,7 +12,7 @@ mod export;
 pub use export::NamedTensor;
 
 use super::time_embedding::sinusoidal;
-use crate::flex::silu;
+use crate::flex::{linear_module, silu};
 use burn::nn::{Linear, LinearConfig as NnLinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -71,11 +71,11 @@ pub struct Mlp {
 impl Mlp {
     /// Forward pass on `[batch, D]`.
     pub fn forward(&self, x: Tensor<2>, t: Tensor<1, Int>) -> Tensor<2> {
-        let e = silu(self.temb_proj.forward(sinusoidal(t, self.temb)));
-        let mut h = self.input.forward(x);
+        let e = silu(linear_module(&self.temb_proj, sinusoidal(t, self.temb)));
+        let mut h = linear_module(&self.input, x);
         for (block, tb) in self.blocks.iter().zip(&self.time_blocks) {
-            h = h.clone() + block.forward(silu(h + tb.forward(e.clone())));
+            h = h.clone() + linear_module(block, silu(h + linear_module(tb, e.clone())));
         }
-        self.output.forward(silu(h))
+        linear_module(&self.output, silu(h))
     }
 }

@@ -8,7 +8,7 @@ mod export;
 
 use super::time_embedding::sinusoidal;
 use crate::error::{ModelError, Result};
-use crate::flex::{conv2d_module, group_norm, silu};
+use crate::flex::{conv2d_module, group_norm, linear_module, silu};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     GroupNorm, GroupNormConfig, Linear, LinearConfig as NnLinearConfig, PaddingConfig2d,
@@ -91,7 +91,7 @@ impl ResBlock {
         let [b, _, _, _] = x.dims();
         let h = conv2d_module(&self.conv1, group_norm(&self.norm1, x.clone(), true));
         let o = h.dims()[1];
-        let h = h + self.time.forward(e).reshape([b, o, 1, 1]);
+        let h = h + linear_module(&self.time, e).reshape([b, o, 1, 1]);
         let h = conv2d_module(&self.conv2, group_norm(&self.norm2, h, true));
         let skip = match &self.skip {
             Some(c) => conv2d_module(c, x),
@@ -306,8 +306,8 @@ impl Unet {
         if p != s {
             h = h.pad([(lo, p - s - lo), (lo, p - s - lo)], PadMode::Constant(0.0));
         }
-        let e = silu(self.temb1.forward(sinusoidal(t, self.base)));
-        let e = self.temb2.forward(e);
+        let e = silu(linear_module(&self.temb1, sinusoidal(t, self.base)));
+        let e = linear_module(&self.temb2, e);
         let mut h = conv2d_module(&self.input, h);
         let mut skips = Vec::with_capacity(self.down.len());
         for (l, level) in self.down.iter().enumerate() {

@@ -15,7 +15,7 @@
 //! columns outlive its step (at batch 64, 28 x 28, 64 channels the whole batch's columns would
 //! be 151 MB). Only `groups = 1` runs here; grouped convolutions use burn's op.
 
-use super::{OnFlex, build, downcast, values};
+use super::{OnFlex, build, downcast, gemm, values};
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
 use burn::nn::PaddingConfig2d;
@@ -254,48 +254,6 @@ impl Geometry {
 super::simd::wide_copy!(fn im2col_run(g: &Geometry, x: &[f32], col: &mut [f32]) = Geometry::im2col_body;);
 super::simd::wide_copy!(fn col2im_run(g: &Geometry, dcol: &[f32], dx: &mut [f32]) = Geometry::col2im_body;);
 
-/// dst [m, n] (row-major, row stride `n`) := (if `accumulate`) dst + lhs [m, k] rhs [k, n],
-/// where lhs(r, c) = lhs[r rs + c cs] and likewise rhs: one single-threaded gemm (the
-/// parallelism is over images).
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    accumulate: bool,
-    lhs: &[f32],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[f32],
-    (rhs_rs, rhs_cs): (usize, usize),
-) {
-    assert!(dst.len() >= m * n);
-    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
-    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
 /// The forward convolution of flex tensors (bias optional).
 fn forward(
     x: &FlexTensor,
@@ -332,6 +290,7 @@ fn forward(
                     (ck, 1),
                     col,
                     (p, 1),
+                    false,
                 );
             },
         );
@@ -376,7 +335,16 @@ fn backward(
                 if want[1] {
                     g.im2col(&xv[b * chw..(b + 1) * chw], &mut col);
                     // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
-                    gemm((co, ck, p), &mut dw, true, gout_b, (p, 1), &col, (1, p));
+                    gemm(
+                        (co, ck, p),
+                        &mut dw,
+                        true,
+                        gout_b,
+                        (p, 1),
+                        &col,
+                        (1, p),
+                        false,
+                    );
                 }
                 if want[2] {
                     for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
@@ -386,7 +354,16 @@ fn backward(
                 if let Some(dx_run) = dx_run.as_deref_mut() {
                     let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
                     // dcol [CK, P] = W^T dOut_b, W^T(r, c) = W[c CK + r]; reuses `col`.
-                    gemm((ck, p, co), &mut col, false, &wv, (1, ck), gout_b, (p, 1));
+                    gemm(
+                        (ck, p, co),
+                        &mut col,
+                        false,
+                        &wv,
+                        (1, ck),
+                        gout_b,
+                        (p, 1),
+                        false,
+                    );
                     g.col2im(&col, dx_b);
                 }
             }

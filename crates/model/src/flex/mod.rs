@@ -14,6 +14,7 @@ pub mod adam;
 pub mod clip;
 mod conv;
 mod group_norm;
+pub mod linear;
 pub mod normal;
 mod silu;
 pub mod simd;
@@ -23,6 +24,7 @@ pub(crate) mod testing;
 pub use adam::{FusedAdam, FusedAdamConfig};
 pub use conv::{conv2d, conv2d_module};
 pub use group_norm::group_norm;
+pub use linear::linear_module;
 pub use silu::silu;
 
 use burn::backend::tensor::FloatTensor;
@@ -47,16 +49,19 @@ pub enum Kernel {
     Sample,
     /// Gradient clipping by the global norm in place ([`clip::clip_global_norm_flex`]).
     Clip,
+    /// Fully connected layers ([`linear_module`]).
+    Linear,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 6] = [
+    const ALL: [Kernel; 7] = [
         Kernel::Silu,
         Kernel::Conv,
         Kernel::GroupNorm,
         Kernel::Adam,
         Kernel::Sample,
         Kernel::Clip,
+        Kernel::Linear,
     ];
 
     /// The kernel's name in `DIFFMEM_FLEX_KERNELS`.
@@ -68,6 +73,7 @@ impl Kernel {
             Kernel::Adam => "adam",
             Kernel::Sample => "sample",
             Kernel::Clip => "clip",
+            Kernel::Linear => "linear",
         }
     }
 }
@@ -86,7 +92,7 @@ fn switched_on(setting: Option<&str>) -> Vec<Kernel> {
             {
                 eprintln!(
                     "warning: DIFFMEM_FLEX_KERNELS names no kernel '{unknown}' (known: silu, conv, \
-                     groupnorm, adam, sample, clip; or on, off): ignored"
+                     groupnorm, adam, sample, clip, linear; or on, off): ignored"
                 );
             }
             Kernel::ALL
@@ -143,6 +149,53 @@ pub(crate) fn downcast<const D: usize>(x: Tensor<D>) -> Result<OnFlex, Tensor<D>
     match x.clone().try_into_primitive::<Flex>() {
         Ok(t) => Ok(OnFlex::Plain(t)),
         Err(_) => Err(x),
+    }
+}
+
+/// dst [m, n] (row-major, row stride `n`) := (if `accumulate`) dst + lhs [m, k] rhs [k, n],
+/// where lhs(r, c) = lhs[r rs + c cs] and likewise rhs; split across rayon by gemm itself when
+/// `parallel` (the convolution keeps it off: its parallelism is over images).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+    parallel: bool,
+) {
+    assert!(dst.len() >= m * n);
+    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
+    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            if parallel {
+                gemm::Parallelism::Rayon(0)
+            } else {
+                gemm::Parallelism::None
+            },
+        );
     }
 }
 
