@@ -25,7 +25,7 @@ fn first_release_config_repeats_its_run() {
     let rounding = out.with_extension("rounding");
     for (dir, kernels) in [
         (&reference, "off"),
-        (&rounding, "silu,conv,groupnorm,adam"),
+        (&rounding, "silu,conv,groupnorm,adam,clip,linear"),
         (&out, "on"),
     ] {
         let _ = std::fs::remove_dir_all(dir);
