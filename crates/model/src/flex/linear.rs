@@ -1,7 +1,7 @@
-//! A fully connected layer on flex, forward and backward, for x [B, I], weight W [I, O]
-//! (burn's `Linear` layout) and bias b [O]:
+//! A fully connected layer on flex, forward and backward, for x `[B, I]`, weight W `[I, O]`
+//! (burn's `Linear` layout) and bias b `[O]`:
 //!
-//! - forward: out [B, O] = x W + b, the bias written into the output rows first and the gemm
+//! - forward: out `[B, O]` = x W + b, the bias written into the output rows first and the gemm
 //!   accumulating onto it (no separate broadcast add);
 //! - input gradient dx = dOut W^T and weight gradient dW = x^T dOut, each one gemm on the
 //!   operands' own strides (no transposed copies); bias gradient: the column sums of dOut.
@@ -50,7 +50,7 @@ pub fn linear_module(module: &Linear, x: Tensor<2>) -> Tensor<2> {
     }
 }
 
-/// (B, I, O) of x [B, I] times W [I, O].
+/// (B, I, O) of x `[B, I]` times W `[I, O]`.
 fn dims(x: &FlexTensor, w: &FlexTensor) -> (usize, usize, usize) {
     let (xs, ws) = (x.shape(), w.shape());
     assert_eq!(
@@ -100,7 +100,7 @@ struct Grads {
     bias: Option<FlexTensor>,
 }
 
-/// dx, dW and db from the upstream gradient `gout` [B, O].
+/// dx, dW and db from the upstream gradient `gout` `[B, O]`.
 fn backward(x: &FlexTensor, w: &FlexTensor, gout: &FlexTensor, want: [bool; 3]) -> Grads {
     let (b, i, o) = dims(x, w);
     let gv = values(gout);

@@ -71,7 +71,7 @@ fn philox8(c: &mut [[u32; 8]; 4], key: [u32; 2]) {
 #[inline]
 unsafe fn philox8_avx2(c: &mut [[u32; 8]; 4], key: [u32; 2]) {
     use std::arch::x86_64::*;
-    /// (high, low) 32-bit halves of a[l] * m for each lane l.
+    /// (high, low) 32-bit halves of `a[l] * m` for each lane l.
     #[target_feature(enable = "avx2")]
     #[inline]
     fn mul_hi_lo(a: __m256i, m: __m256i) -> (__m256i, __m256i) {
