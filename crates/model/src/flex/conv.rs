@@ -175,9 +175,96 @@ impl Geometry {
         ow * self.stride[1] + j * self.dilation[1] - self.pad[1]
     }
 
+    /// Whether output rows are input rows shifted (stride 1 and W_out = W, as for 3 x 3 with
+    /// padding 1 and for 1 x 1): then kernel offset (i, j) reads one contiguous run of the
+    /// flattened input plane, and im2col and col2im move whole runs instead of row pieces.
+    fn shifted_rows(&self) -> bool {
+        self.stride == [1, 1] && self.w_out == self.w
+    }
+
+    /// For kernel offset (i, j) of a [`Self::shifted_rows`] geometry: the output rows
+    /// `oh_lo..oh_hi` that read inside the image, and the run `dst..dst + len` of the col row
+    /// that equals the input plane's `src..src + len` (clipped to the plane; the entries of
+    /// the run outside the image's columns are the row-wrapped ones of [`Self::columns`]).
+    fn run(&self, i: usize, j: usize) -> (usize, usize, usize, usize, usize) {
+        let w = self.w as isize;
+        let di = (i * self.dilation[0]) as isize - self.pad[0] as isize;
+        let oh_lo = (-di).max(0) as usize;
+        let oh_hi = (self.h as isize - di).clamp(0, self.h_out as isize) as usize;
+        if oh_lo >= oh_hi {
+            return (oh_lo, oh_lo, 0, 0, 0);
+        }
+        let dj = (j * self.dilation[1]) as isize - self.pad[1] as isize;
+        let (mut dst, mut src) = (oh_lo as isize * w, (oh_lo as isize + di) * w + dj);
+        let mut end = oh_hi as isize * w;
+        if src < 0 {
+            dst -= src;
+            src = 0;
+        }
+        end = end.min(dst + (self.h as isize * w - src));
+        (
+            oh_lo,
+            oh_hi,
+            dst as usize,
+            src as usize,
+            (end - dst).max(0) as usize,
+        )
+    }
+
+    /// [`Self::im2col_body`] for a [`Self::shifted_rows`] geometry.
+    #[inline(always)]
+    fn im2col_shifted(&self, x: &[f32], col: &mut [f32]) {
+        let (p, wo, hw) = (self.p(), self.w_out, self.h * self.w);
+        for c in 0..self.c_in {
+            let plane = &x[c * hw..(c + 1) * hw];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = &mut col[((c * self.kh + i) * self.kw + j) * p..][..p];
+                    let (oh_lo, oh_hi, dst, src, len) = self.run(i, j);
+                    row[..oh_lo * wo].fill(0.0);
+                    row[oh_hi * wo..].fill(0.0);
+                    row[dst..dst + len].copy_from_slice(&plane[src..src + len]);
+                    let (lo, hi) = self.columns(j);
+                    for out in row[oh_lo * wo..oh_hi * wo].chunks_exact_mut(wo) {
+                        out[..lo].fill(0.0);
+                        out[hi..].fill(0.0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Self::col2im_body`] for a [`Self::shifted_rows`] geometry: the row-wrapped entries of
+    /// each run are zeroed in `dcol` (scratch) first, so adding whole runs adds exactly what
+    /// the row pieces would (x + 0 = x), in the same order.
+    #[inline(always)]
+    fn col2im_shifted(&self, dcol: &mut [f32], dx: &mut [f32]) {
+        let (p, wo, hw) = (self.p(), self.w_out, self.h * self.w);
+        for c in 0..self.c_in {
+            let plane = &mut dx[c * hw..(c + 1) * hw];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = &mut dcol[((c * self.kh + i) * self.kw + j) * p..][..p];
+                    let (oh_lo, oh_hi, dst, src, len) = self.run(i, j);
+                    let (lo, hi) = self.columns(j);
+                    for out in row[oh_lo * wo..oh_hi * wo].chunks_exact_mut(wo) {
+                        out[..lo].fill(0.0);
+                        out[hi..].fill(0.0);
+                    }
+                    for (d, s) in plane[src..src + len].iter_mut().zip(&row[dst..dst + len]) {
+                        *d += s;
+                    }
+                }
+            }
+        }
+    }
+
     /// col [CK, P] of one image x_b [C_in, H, W]; zero where the kernel reads padding.
     #[inline(always)]
     fn im2col_body(&self, x: &[f32], col: &mut [f32]) {
+        if self.shifted_rows() {
+            return self.im2col_shifted(x, col);
+        }
         let (p, wo, hw) = (self.p(), self.w_out, self.h * self.w);
         for c in 0..self.c_in {
             let plane = &x[c * hw..(c + 1) * hw];
@@ -208,9 +295,13 @@ impl Geometry {
     }
 
     /// The adjoint of [`Self::im2col`]: adds each entry of dcol [CK, P] to the input
-    /// position it was read from (dx_b must start at zero).
+    /// position it was read from (dx_b must start at zero). `dcol` is scratch: entries that
+    /// read padding may be overwritten.
     #[inline(always)]
-    fn col2im_body(&self, dcol: &[f32], dx: &mut [f32]) {
+    fn col2im_body(&self, dcol: &mut [f32], dx: &mut [f32]) {
+        if self.shifted_rows() {
+            return self.col2im_shifted(dcol, dx);
+        }
         let (p, wo, hw) = (self.p(), self.w_out, self.h * self.w);
         for c in 0..self.c_in {
             let plane = &mut dx[c * hw..(c + 1) * hw];
@@ -246,13 +337,13 @@ impl Geometry {
     }
 
     /// [`Self::col2im_body`], in its AVX2 copy when the CPU has it.
-    fn col2im(&self, dcol: &[f32], dx: &mut [f32]) {
+    fn col2im(&self, dcol: &mut [f32], dx: &mut [f32]) {
         col2im_run(self, dcol, dx)
     }
 }
 
 super::simd::wide_copy!(fn im2col_run(g: &Geometry, x: &[f32], col: &mut [f32]) = Geometry::im2col_body;);
-super::simd::wide_copy!(fn col2im_run(g: &Geometry, dcol: &[f32], dx: &mut [f32]) = Geometry::col2im_body;);
+super::simd::wide_copy!(fn col2im_run(g: &Geometry, dcol: &mut [f32], dx: &mut [f32]) = Geometry::col2im_body;);
 
 /// The forward convolution of flex tensors (bias optional).
 fn forward(
@@ -364,7 +455,7 @@ fn backward(
                         (p, 1),
                         false,
                     );
-                    g.col2im(&col, dx_b);
+                    g.col2im(&mut col, dx_b);
                 }
             }
             (dw, db)
@@ -573,33 +664,57 @@ mod tests {
         assert_eq!(run(1), run(3));
     }
 
-    /// col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)> for random x and c,
-    /// with stride, padding and dilation (the identity the input gradient rests on).
+    /// im2col equals its definition, col[(c k_h + i) k_w + j][oh W_out + ow] =
+    /// x[c][oh s + i d - pad][ow s + j d - pad] or 0 outside the image, and col2im is its
+    /// adjoint, <im2col(x), c> = <x, col2im(c)> for random x and c: with stride, padding and
+    /// dilation (the row-piece path) and for the shifted-row geometries (3 x 3 with padding
+    /// 1, 1 x 1, dilation 2, asymmetric padding), the identity the input gradient rests on.
     #[test]
-    fn col2im_is_the_adjoint_of_im2col() {
+    fn im2col_matches_its_definition_and_col2im_is_its_adjoint() {
         let x_shape = Shape::new([1, 3, 7, 8]);
-        let w_shape = Shape::new([2, 3, 3, 3]);
-        let o = ConvOptions::new_with_padding([2, 1], [(1, 0), (2, 1)], [1, 2], 1);
-        let g = Geometry::new(&x_shape, &w_shape, &o);
-        let x: Vec<f32> = (0..g.chw())
-            .map(|i| ((i * 13 % 17) as f32 - 8.0) / 3.0)
-            .collect();
-        let c: Vec<f32> = (0..g.ck() * g.p())
-            .map(|i| ((i * 7 % 19) as f32 - 9.0) / 4.0)
-            .collect();
-        let mut col = vec![f32::NAN; g.ck() * g.p()];
-        g.im2col(&x, &mut col);
-        let mut back = vec![0.0; g.chw()];
-        g.col2im(&c, &mut back);
-        let lhs: f64 = col.iter().zip(&c).map(|(a, b)| (a * b) as f64).sum();
-        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (a * b) as f64).sum();
-        assert!(
-            (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
-            "{lhs} vs {rhs}"
-        );
-        assert!(
-            col.iter().all(|v| v.is_finite()),
-            "im2col left an entry unwritten"
-        );
+        let cases = [
+            (3, [2, 1], [(1, 0), (2, 1)], [1, 2], false),
+            (3, [1, 1], [(1, 1), (1, 1)], [1, 1], true),
+            (1, [1, 1], [(0, 0), (0, 0)], [1, 1], true),
+            (3, [1, 1], [(2, 2), (2, 2)], [2, 2], true),
+            (3, [1, 1], [(0, 2), (2, 0)], [1, 1], true),
+        ];
+        for (k, stride, padding, dilation, shifted) in cases {
+            let w_shape = Shape::new([2, 3, k, k]);
+            let o = ConvOptions::new_with_padding(stride, padding, dilation, 1);
+            let g = Geometry::new(&x_shape, &w_shape, &o);
+            assert_eq!(g.shifted_rows(), shifted, "{o:?}");
+            let x: Vec<f32> = (0..g.chw())
+                .map(|i| ((i * 13 % 17) as f32 - 8.0) / 3.0)
+                .collect();
+            let c: Vec<f32> = (0..g.ck() * g.p())
+                .map(|i| ((i * 7 % 19) as f32 - 9.0) / 4.0)
+                .collect();
+            let mut col = vec![f32::NAN; g.ck() * g.p()];
+            g.im2col(&x, &mut col);
+            for (r, row) in col.chunks(g.p()).enumerate() {
+                let (ch, i, j) = (r / (k * k), r / k % k, r % k);
+                for (q, &v) in row.iter().enumerate() {
+                    let (oh, ow) = (q / g.w_out, q % g.w_out);
+                    let ih = (oh * stride[0] + i * dilation[0]) as isize - padding[0].0 as isize;
+                    let iw = (ow * stride[1] + j * dilation[1]) as isize - padding[1].0 as isize;
+                    let inside = (0..7).contains(&ih) && (0..8).contains(&iw);
+                    let want = if inside {
+                        x[ch * 56 + ih as usize * 8 + iw as usize]
+                    } else {
+                        0.0
+                    };
+                    assert_eq!(v, want, "{o:?}: row {r}, position {q}");
+                }
+            }
+            let mut back = vec![0.0; g.chw()];
+            g.col2im(&mut c.clone(), &mut back);
+            let lhs: f64 = col.iter().zip(&c).map(|(a, b)| (a * b) as f64).sum();
+            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (a * b) as f64).sum();
+            assert!(
+                (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
+                "{o:?}: {lhs} vs {rhs}"
+            );
+        }
     }
 }
