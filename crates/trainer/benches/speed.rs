@@ -45,10 +45,10 @@ fn emit(bench: &str, backend: &str, value: f64, unit: &str) {
     );
 }
 
-/// Training steps per second of `spec` at batch `b` (warm-up steps excluded).
 /// Rows of the training benchmarks' fixed training set (a multiple of every batch size).
 const POOL_ROWS: usize = 1024;
 
+/// Training steps per second of `spec` at batch `b` (warm-up steps excluded).
 fn train_rate(
     spec: &ModelSpec,
     shape: SampleShape,
