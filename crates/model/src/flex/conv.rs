@@ -24,9 +24,8 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Shape, Tensor};
 use burn_autodiff::Autodiff;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::{Flex, FlexTensor};
 
 /// `module.forward(x)` of a burn `Conv2d`, through [`conv2d`] for `Valid` and `Explicit`
@@ -482,16 +481,10 @@ type State = (FlexTensor, FlexTensor, ConvOptions<2>);
 
 /// Registers the gradients asked for by the parents (x, weight, and bias when there is one).
 fn register<const N: usize>(ops: Ops<State, N>, grads: &mut Gradients) {
-    let gout = grads.consume::<Flex>(&ops.node);
-    let (x, w, o) = ops.state;
-    let want = [0, 1, 2].map(|i| ops.parents.get(i).is_some_and(|p| p.is_some()));
-    let out = backward(&x, &w, &gout, &o, want);
-    let results = [out.x, out.weight, out.bias];
-    for (parent, grad) in ops.parents.iter().zip(results) {
-        if let (Some(node), Some(grad)) = (parent, grad) {
-            grads.register::<Flex>(node.id, grad);
-        }
-    }
+    super::node::register(ops, grads, |(x, w, o), gout, want| {
+        let g = backward(&x, &w, gout, &o, want);
+        [g.x, g.weight, g.bias]
+    })
 }
 
 impl Backward<Flex, 3> for ConvBackward {
@@ -522,28 +515,7 @@ fn tracked(
         o,
     );
     let state = || (x.primitive().clone(), w.primitive().clone(), o.clone());
-    match &bias {
-        Some(b) => match Backward::<Flex, 3>::prepare::<NoCheckpointing>(
-            ConvBackward,
-            [x.node(), w.node(), b.node()],
-        )
-        .compute_bound()
-        .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish(state(), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        },
-        None => match Backward::<Flex, 2>::prepare::<NoCheckpointing>(
-            ConvBackward,
-            [x.node(), w.node()],
-        )
-        .compute_bound()
-        .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish(state(), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        },
-    }
+    super::node::track(ConvBackward, (&x, &w, bias.as_ref()), state, out)
 }
 
 #[cfg(test)]

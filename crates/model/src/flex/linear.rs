@@ -19,9 +19,8 @@ use burn::nn::Linear;
 use burn::tensor::{Shape, Tensor, TensorData};
 use burn_autodiff::Autodiff;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::{Flex, FlexTensor};
 
 /// `module.forward(x)` of a burn `Linear` on a `[B, I]` input: diffmem's kernel on flex,
@@ -162,15 +161,10 @@ type State = (FlexTensor, FlexTensor);
 
 /// Registers the gradients asked for by the parents (x, weight, and bias when there is one).
 fn register<const N: usize>(ops: Ops<State, N>, grads: &mut Gradients) {
-    let gout = grads.consume::<Flex>(&ops.node);
-    let (x, w) = ops.state;
-    let want = [0, 1, 2].map(|i| ops.parents.get(i).is_some_and(|p| p.is_some()));
-    let out = backward(&x, &w, &gout, want);
-    for (parent, grad) in ops.parents.iter().zip([out.x, out.weight, out.bias]) {
-        if let (Some(node), Some(grad)) = (parent, grad) {
-            grads.register::<Flex>(node.id, grad);
-        }
-    }
+    super::node::register(ops, grads, |(x, w), gout, want| {
+        let g = backward(&x, &w, gout, want);
+        [g.x, g.weight, g.bias]
+    })
 }
 
 impl Backward<Flex, 3> for LinearBackward {
@@ -199,28 +193,7 @@ fn tracked(
         bias.as_ref().map(|b| b.primitive()),
     );
     let state = || (x.primitive().clone(), w.primitive().clone());
-    match &bias {
-        Some(b) => match Backward::<Flex, 3>::prepare::<NoCheckpointing>(
-            LinearBackward,
-            [x.node(), w.node(), b.node()],
-        )
-        .compute_bound()
-        .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish(state(), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        },
-        None => match Backward::<Flex, 2>::prepare::<NoCheckpointing>(
-            LinearBackward,
-            [x.node(), w.node()],
-        )
-        .compute_bound()
-        .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish(state(), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        },
-    }
+    super::node::track(LinearBackward, (&x, &w, bias.as_ref()), state, out)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod clip;
 mod conv;
 mod group_norm;
 pub mod linear;
+mod node;
 pub mod normal;
 mod silu;
 pub mod simd;
