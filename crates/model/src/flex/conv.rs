@@ -210,24 +210,32 @@ impl Geometry {
         )
     }
 
+    /// Zeroes the entries of col row (·, ·, j) that read padding: the output rows outside
+    /// `rows` (those that read inside the image) and, within them, the columns outside
+    /// [`Self::columns`] (in a whole-run copy, the row-wrapped ones).
+    fn zero_padding_reads(&self, row: &mut [f32], j: usize, rows: std::ops::Range<usize>) {
+        let wo = self.w_out;
+        let (lo, hi) = self.columns(j);
+        row[..rows.start * wo].fill(0.0);
+        row[rows.end * wo..].fill(0.0);
+        for out in row[rows.start * wo..rows.end * wo].chunks_exact_mut(wo) {
+            out[..lo].fill(0.0);
+            out[hi..].fill(0.0);
+        }
+    }
+
     /// [`Self::im2col_body`] for a [`Self::shifted_rows`] geometry.
     #[inline(always)]
     fn im2col_shifted(&self, x: &[f32], col: &mut [f32]) {
-        let (p, wo, hw) = (self.p(), self.w_out, self.h * self.w);
+        let (p, hw) = (self.p(), self.h * self.w);
         for c in 0..self.c_in {
             let plane = &x[c * hw..(c + 1) * hw];
             for i in 0..self.kh {
                 for j in 0..self.kw {
                     let row = &mut col[((c * self.kh + i) * self.kw + j) * p..][..p];
                     let (oh_lo, oh_hi, dst, src, len) = self.run(i, j);
-                    row[..oh_lo * wo].fill(0.0);
-                    row[oh_hi * wo..].fill(0.0);
                     row[dst..dst + len].copy_from_slice(&plane[src..src + len]);
-                    let (lo, hi) = self.columns(j);
-                    for out in row[oh_lo * wo..oh_hi * wo].chunks_exact_mut(wo) {
-                        out[..lo].fill(0.0);
-                        out[hi..].fill(0.0);
-                    }
+                    self.zero_padding_reads(row, j, oh_lo..oh_hi);
                 }
             }
         }
@@ -238,18 +246,14 @@ impl Geometry {
     /// the row pieces would (x + 0 = x), in the same order.
     #[inline(always)]
     fn col2im_shifted(&self, dcol: &mut [f32], dx: &mut [f32]) {
-        let (p, wo, hw) = (self.p(), self.w_out, self.h * self.w);
+        let (p, hw) = (self.p(), self.h * self.w);
         for c in 0..self.c_in {
             let plane = &mut dx[c * hw..(c + 1) * hw];
             for i in 0..self.kh {
                 for j in 0..self.kw {
                     let row = &mut dcol[((c * self.kh + i) * self.kw + j) * p..][..p];
                     let (oh_lo, oh_hi, dst, src, len) = self.run(i, j);
-                    let (lo, hi) = self.columns(j);
-                    for out in row[oh_lo * wo..oh_hi * wo].chunks_exact_mut(wo) {
-                        out[..lo].fill(0.0);
-                        out[hi..].fill(0.0);
-                    }
+                    self.zero_padding_reads(row, j, oh_lo..oh_hi);
                     for (d, s) in plane[src..src + len].iter_mut().zip(&row[dst..dst + len]) {
                         *d += s;
                     }
