@@ -98,12 +98,8 @@ impl ModuleVisitor for ScaleInPlace<'_> {
         };
         // storage_mut copies the buffer only if something else still holds it.
         let x = t.storage_mut::<f32>();
-        let factor = self.factor;
-        if x.len() <= CHUNK {
-            scale_run(x, factor);
-        } else {
-            x.par_chunks_mut(CHUNK).for_each(|c| scale_run(c, factor));
-        }
+        let (factor, n) = (self.factor, x.len());
+        super::for_each_chunk(x, CHUNK, n, || (), |_, _, c| scale_run(c, factor));
         self.grads
             .register::<D>(p.id, Tensor::<D>::from_primitive::<Flex>(t));
     }
