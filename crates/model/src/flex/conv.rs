@@ -15,7 +15,7 @@
 //! columns outlive its step (at batch 64, 28 x 28, 64 channels the whole batch's columns would
 //! be 151 MB). Only `groups = 1` runs here; grouped convolutions use burn's op.
 
-use super::{OnFlex, build, downcast, gemm, values};
+use super::{OnFlex, build_chunks, downcast, gemm, values};
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
 use burn::nn::PaddingConfig2d;
@@ -213,14 +213,29 @@ impl Geometry {
     /// Zeroes the entries of col row (·, ·, j) that read padding: the output rows outside
     /// `rows` (those that read inside the image) and, within them, the columns outside
     /// [`Self::columns`] (in a whole-run copy, the row-wrapped ones).
+    /// Inlined into the wide copies of im2col and col2im; the one-column borders of a 3 x 3
+    /// kernel are single stores (a `fill` of one value per output row was a `memset` call,
+    /// 3-4 % of a UNet step).
+    #[inline(always)]
     fn zero_padding_reads(&self, row: &mut [f32], j: usize, rows: std::ops::Range<usize>) {
         let wo = self.w_out;
         let (lo, hi) = self.columns(j);
         row[..rows.start * wo].fill(0.0);
         row[rows.end * wo..].fill(0.0);
+        if lo == 0 && hi == wo {
+            return;
+        }
         for out in row[rows.start * wo..rows.end * wo].chunks_exact_mut(wo) {
-            out[..lo].fill(0.0);
-            out[hi..].fill(0.0);
+            match lo {
+                0 => {}
+                1 => out[0] = 0.0,
+                _ => out[..lo].fill(0.0),
+            }
+            match wo - hi {
+                0 => {}
+                1 => out[hi] = 0.0,
+                _ => out[hi..].fill(0.0),
+            }
         }
     }
 
@@ -359,36 +374,34 @@ fn forward(
     let (xv, wv) = (values(x), values(w));
     let bv = bias.map(values);
     let (p, ck) = (g.p(), g.ck());
-    build(Shape::new([g.batch, g.c_out, g.h_out, g.w_out]), |out| {
-        if p == 0 {
-            return;
-        }
-        let work = g.batch * g.c_out * p * ck;
-        super::for_each_chunk(
-            out,
-            g.c_out * p,
-            work,
-            || vec![0.0f32; ck * p],
-            |col, b, out_b| {
-                g.im2col(&xv[b * g.chw()..(b + 1) * g.chw()], col);
-                if let Some(bv) = &bv {
-                    for (co, row) in out_b.chunks_mut(p).enumerate() {
-                        row.fill(bv[co]);
-                    }
+    let work = g.batch * g.c_out * p * ck;
+    build_chunks(
+        Shape::new([g.batch, g.c_out, g.h_out, g.w_out]),
+        g.c_out * p,
+        work,
+        || vec![0.0f32; ck * p],
+        |col, b, out_b| {
+            if p == 0 {
+                return;
+            }
+            g.im2col(&xv[b * g.chw()..(b + 1) * g.chw()], col);
+            if let Some(bv) = &bv {
+                for (co, row) in out_b.chunks_mut(p).enumerate() {
+                    row.fill(bv[co]);
                 }
-                gemm(
-                    (g.c_out, p, ck),
-                    out_b,
-                    bv.is_some(),
-                    &wv,
-                    (ck, 1),
-                    col,
-                    (p, 1),
-                    false,
-                );
-            },
-        );
-    })
+            }
+            gemm(
+                (g.c_out, p, ck),
+                out_b,
+                bv.is_some(),
+                &wv,
+                (ck, 1),
+                col,
+                (p, 1),
+                false,
+            );
+        },
+    )
 }
 
 /// Gradients of one convolution: each only when asked for.
@@ -409,61 +422,65 @@ fn backward(
     let g = Geometry::new(&x.shape(), &w.shape(), o);
     let (xv, wv, gv) = (values(x), values(w), values(gout));
     let (p, ck, co) = (g.p(), g.ck(), g.c_out);
-    let mut dx = want[0].then(|| vec![0.0f32; g.batch * g.chw()]);
     let chw = g.chw();
     // Up to two gemms of C_out P CK multiply-adds per image.
     let work = 2 * g.batch * co * p * ck;
-    let partials = super::batch_runs(
-        g.batch,
-        chw,
-        work,
-        dx.as_deref_mut(),
-        |images, mut dx_run| {
-            let (mut dw, mut db, mut col) = (
-                vec![0.0f32; co * ck],
-                vec![0.0f32; co],
-                vec![0.0f32; ck * p],
-            );
-            for b in images.clone() {
-                let gout_b = &gv[b * co * p..(b + 1) * co * p];
-                if want[1] {
-                    g.im2col(&xv[b * chw..(b + 1) * chw], &mut col);
-                    // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
-                    gemm(
-                        (co, ck, p),
-                        &mut dw,
-                        true,
-                        gout_b,
-                        (p, 1),
-                        &col,
-                        (1, p),
-                        false,
-                    );
-                }
-                if want[2] {
-                    for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
-                        db[c] += row.iter().sum::<f32>();
-                    }
-                }
-                if let Some(dx_run) = dx_run.as_deref_mut() {
-                    let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
-                    // dcol [CK, P] = W^T dOut_b, W^T(r, c) = W[c CK + r]; reuses `col`.
-                    gemm(
-                        (ck, p, co),
-                        &mut col,
-                        false,
-                        &wv,
-                        (1, ck),
-                        gout_b,
-                        (p, 1),
-                        false,
-                    );
-                    g.col2im(&mut col, dx_b);
+    let run = |images: std::ops::Range<usize>, mut dx_run: Option<&mut [f32]>| {
+        let (mut dw, mut db, mut col) = (
+            vec![0.0f32; co * ck],
+            vec![0.0f32; co],
+            vec![0.0f32; ck * p],
+        );
+        for b in images.clone() {
+            let gout_b = &gv[b * co * p..(b + 1) * co * p];
+            if want[1] {
+                g.im2col(&xv[b * chw..(b + 1) * chw], &mut col);
+                // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
+                gemm(
+                    (co, ck, p),
+                    &mut dw,
+                    true,
+                    gout_b,
+                    (p, 1),
+                    &col,
+                    (1, p),
+                    false,
+                );
+            }
+            if want[2] {
+                for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
+                    db[c] += super::simd::sum(row);
                 }
             }
-            (dw, db)
-        },
-    );
+            if let Some(dx_run) = dx_run.as_deref_mut() {
+                let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
+                // dcol [CK, P] = W^T dOut_b, W^T(r, c) = W[c CK + r]; reuses `col`.
+                gemm(
+                    (ck, p, co),
+                    &mut col,
+                    false,
+                    &wv,
+                    (1, ck),
+                    gout_b,
+                    (p, 1),
+                    false,
+                );
+                g.col2im(&mut col, dx_b);
+            }
+        }
+        (dw, db)
+    };
+    // dx starts at zero (col2im adds into it), each run's images zeroed by the run's task.
+    let (dx, partials) = match want[0] {
+        true => {
+            let (dx, partials) = super::batch_runs_zeroed(g.batch, chw, work, run);
+            (Some(dx), partials)
+        }
+        false => (
+            None,
+            super::batch_runs::<f32, _>(g.batch, chw, work, None, run),
+        ),
+    };
     let (dws, dbs): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
     let (dw, db) = (
         super::add_in_order(dws, co * ck),

@@ -10,7 +10,7 @@
 //! dx = r (gamma_c dz - mean_k(gamma dz) - xhat mean_k(gamma dz xhat)).
 //! The statistics are recomputed in the backward (two passes over x) rather than stored.
 
-use super::{OnFlex, build, downcast, simd, values};
+use super::{OnFlex, build_chunks, downcast, simd, values};
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
 use burn::nn::GroupNorm;
@@ -151,6 +151,22 @@ simd::wide_copy!(
     fn dz_sums_run(x: &[f32], dy: &[f32], k: [f32; 4], act: bool, dz: &mut [f32]) -> (f32, f32) = dz_sums;
 );
 
+/// dx = r (gamma dz - m1 - xhat m2) over one channel, in place over dz (xhat = (x - mu) r;
+/// k = [gamma, r, mu, m1, m2]).
+#[inline(always)]
+fn dx_from_dz(x: &[f32], k: [f32; 5], dx: &mut [f32]) {
+    let [gamma, r, mu, m1, m2] = k;
+    let dx = &mut dx[..x.len()];
+    for i in 0..x.len() {
+        dx[i] = r * (gamma * dx[i] - m1 - (x[i] - mu) * r * m2);
+    }
+}
+
+simd::wide_copy!(
+    /// [`dx_from_dz`], in its AVX2 copy when the CPU has it.
+    fn dx_from_dz_run(x: &[f32], k: [f32; 5], dx: &mut [f32]) = dx_from_dz;
+);
+
 /// The sizes: batch, channels, positions per channel.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {
     let d = x.shape();
@@ -162,34 +178,29 @@ fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, s: Spec) -> Fl
     let (_, c, hw) = dims(x);
     let (xv, gv, bv) = (values(x), values(gamma), values(beta));
     let per_group = c / s.groups;
-    build(x.shape(), |out| {
-        if c * hw == 0 {
-            return;
-        }
-        let work = 4 * out.len();
-        super::for_each_chunk(
-            out,
-            c * hw,
-            work,
-            || (),
-            |_, b, out_b| {
-                let x_b = &xv[b * c * hw..(b + 1) * c * hw];
-                for k in 0..s.groups {
-                    let span = k * per_group * hw..(k + 1) * per_group * hw;
-                    let (mu, r) = stats(&x_b[span], s.eps);
-                    for ch in k * per_group..(k + 1) * per_group {
-                        let a = gv[ch] * r;
-                        let off = bv[ch] - mu * a;
-                        let (xs, os) = (
-                            &x_b[ch * hw..(ch + 1) * hw],
-                            &mut out_b[ch * hw..(ch + 1) * hw],
-                        );
-                        affine_run(xs, a, off, s.act, os);
-                    }
+    let work = 4 * x.shape().num_elements();
+    build_chunks(
+        x.shape(),
+        c * hw,
+        work,
+        || (),
+        |_, b, out_b| {
+            let x_b = &xv[b * c * hw..(b + 1) * c * hw];
+            for k in 0..s.groups {
+                let span = k * per_group * hw..(k + 1) * per_group * hw;
+                let (mu, r) = stats(&x_b[span], s.eps);
+                for ch in k * per_group..(k + 1) * per_group {
+                    let a = gv[ch] * r;
+                    let off = bv[ch] - mu * a;
+                    let (xs, os) = (
+                        &x_b[ch * hw..(ch + 1) * hw],
+                        &mut out_b[ch * hw..(ch + 1) * hw],
+                    );
+                    affine_run(xs, a, off, s.act, os);
                 }
-            },
-        );
-    })
+            }
+        },
+    )
 }
 
 /// (dx, dgamma, dbeta) from the upstream gradient `dy`.
@@ -203,53 +214,43 @@ fn backward(
     let (batch, c, hw) = dims(x);
     let (xv, gv, bv, dyv) = (values(x), values(gamma), values(beta), values(dy));
     let per_group = c / s.groups;
-    let mut dx = vec![0.0f32; batch * c * hw];
     let chw = c * hw;
     // Two passes of a few operations per element.
-    let partials = super::batch_runs(
-        batch,
-        chw,
-        8 * batch * chw,
-        Some(&mut dx),
-        |images, dx_run| {
-            let dx_run = dx_run.expect("dx is always computed");
-            let (mut dgamma, mut dbeta) = (vec![0.0f32; c], vec![0.0f32; c]);
-            for b in images.clone() {
-                let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
-                let x_b = &xv[b * c * hw..(b + 1) * c * hw];
-                let dy_b = &dyv[b * c * hw..(b + 1) * c * hw];
-                for k in 0..s.groups {
-                    let chans = k * per_group..(k + 1) * per_group;
-                    let (mu, r) = stats(&x_b[chans.start * hw..chans.end * hw], s.eps);
-                    // Pass 1: dz (into dx) and the per-channel sums.
-                    let (mut m1, mut m2) = (0.0f32, 0.0f32);
-                    for ch in chans.clone() {
-                        let a = gv[ch] * r;
-                        let coef = [a, bv[ch] - mu * a, mu, r];
-                        let at = ch * hw..(ch + 1) * hw;
-                        let (xs, dys) = (&x_b[at.clone()], &dy_b[at.clone()]);
-                        let dz = &mut dx_b[at];
-                        let (s1, s2) = dz_sums_run(xs, dys, coef, s.act, dz);
-                        dbeta[ch] += s1;
-                        dgamma[ch] += s2;
-                        m1 += gv[ch] * s1;
-                        m2 += gv[ch] * s2;
-                    }
-                    let n = (per_group * hw) as f32;
-                    let (m1, m2) = (m1 / n, m2 / n);
-                    // Pass 2: dx = r (gamma dz - m1 - xhat m2), in place over dz.
-                    for ch in chans {
-                        let at = ch * hw..(ch + 1) * hw;
-                        let xs = &x_b[at.clone()];
-                        for (d, &xi) in dx_b[at].iter_mut().zip(xs) {
-                            *d = r * (gv[ch] * *d - m1 - (xi - mu) * r * m2);
-                        }
-                    }
+    let (dx, partials) = super::batch_runs_zeroed(batch, chw, 8 * batch * chw, |images, dx_run| {
+        let dx_run = dx_run.expect("dx is always computed");
+        let (mut dgamma, mut dbeta) = (vec![0.0f32; c], vec![0.0f32; c]);
+        for b in images.clone() {
+            let dx_b = &mut dx_run[(b - images.start) * chw..][..chw];
+            let x_b = &xv[b * c * hw..(b + 1) * c * hw];
+            let dy_b = &dyv[b * c * hw..(b + 1) * c * hw];
+            for k in 0..s.groups {
+                let chans = k * per_group..(k + 1) * per_group;
+                let (mu, r) = stats(&x_b[chans.start * hw..chans.end * hw], s.eps);
+                // Pass 1: dz (into dx) and the per-channel sums.
+                let (mut m1, mut m2) = (0.0f32, 0.0f32);
+                for ch in chans.clone() {
+                    let a = gv[ch] * r;
+                    let coef = [a, bv[ch] - mu * a, mu, r];
+                    let at = ch * hw..(ch + 1) * hw;
+                    let (xs, dys) = (&x_b[at.clone()], &dy_b[at.clone()]);
+                    let dz = &mut dx_b[at];
+                    let (s1, s2) = dz_sums_run(xs, dys, coef, s.act, dz);
+                    dbeta[ch] += s1;
+                    dgamma[ch] += s2;
+                    m1 += gv[ch] * s1;
+                    m2 += gv[ch] * s2;
+                }
+                let n = (per_group * hw) as f32;
+                let (m1, m2) = (m1 / n, m2 / n);
+                // Pass 2: dx = r (gamma dz - m1 - xhat m2), in place over dz.
+                for ch in chans {
+                    let at = ch * hw..(ch + 1) * hw;
+                    dx_from_dz_run(&x_b[at.clone()], [gv[ch], r, mu, m1, m2], &mut dx_b[at]);
                 }
             }
-            (dgamma, dbeta)
-        },
-    );
+        }
+        (dgamma, dbeta)
+    });
     let (dgs, dbs): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
     let (dgamma, dbeta) = (super::add_in_order(dgs, c), super::add_in_order(dbs, c));
     let t = |v: Vec<f32>, s: Shape| FlexTensor::from_data(TensorData::new(v, s));

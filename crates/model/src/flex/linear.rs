@@ -12,7 +12,7 @@
 //! and the single-threaded bias add and batch sum. The gemms are those flex runs (same crate,
 //! same kernels), split across rayon above `flex::PARALLEL_WORK` multiply-adds.
 
-use super::{OnFlex, downcast, gemm, values, worth_splitting};
+use super::{OnFlex, downcast, gemm, gemm_new, values, worth_splitting};
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
 use burn::nn::Linear;
@@ -71,24 +71,27 @@ fn forward(x: &FlexTensor, w: &FlexTensor, bias: Option<&FlexTensor>) -> FlexTen
     super::testing::note_built();
     let (b, i, o) = dims(x, w);
     let (xv, wv) = (values(x), values(w));
-    let mut out = vec![0.0f32; b * o];
-    if let Some(bias) = bias {
-        let bv = values(bias);
-        for row in out.chunks_exact_mut(o.max(1)) {
-            row.copy_from_slice(&bv);
-        }
-    }
     let parallel = worth_splitting(b * i * o);
-    gemm(
-        (b, o, i),
-        &mut out,
-        bias.is_some(),
-        &xv,
-        (i, 1),
-        &wv,
-        (o, 1),
-        parallel,
-    );
+    let out = match bias {
+        // The bias rows first (no zero-fill), the gemm adding onto them.
+        Some(bias) => {
+            let bv = values(bias);
+            let mut out = Vec::with_capacity(b * o);
+            (0..b).for_each(|_| out.extend_from_slice(&bv));
+            gemm(
+                (b, o, i),
+                &mut out,
+                true,
+                &xv,
+                (i, 1),
+                &wv,
+                (o, 1),
+                parallel,
+            );
+            out
+        }
+        None => gemm_new((b, o, i), &xv, (i, 1), &wv, (o, 1), parallel),
+    };
     tensor(out, Shape::new([b, o]))
 }
 
@@ -106,34 +109,14 @@ fn backward(x: &FlexTensor, w: &FlexTensor, gout: &FlexTensor, want: [bool; 3]) 
     let parallel = worth_splitting(b * i * o);
     let dx = want[0].then(|| {
         let wv = values(w);
-        let mut dx = vec![0.0f32; b * i];
         // dx [B, I] = dOut [B, O] W^T, W^T(r, c) = W[c O + r].
-        gemm(
-            (b, i, o),
-            &mut dx,
-            false,
-            &gv,
-            (o, 1),
-            &wv,
-            (1, o),
-            parallel,
-        );
+        let dx = gemm_new((b, i, o), &gv, (o, 1), &wv, (1, o), parallel);
         tensor(dx, x.shape())
     });
     let weight = want[1].then(|| {
         let xv = values(x);
-        let mut dw = vec![0.0f32; i * o];
         // dW [I, O] = x^T [I, B] dOut [B, O], x^T(r, c) = x[c I + r].
-        gemm(
-            (i, o, b),
-            &mut dw,
-            false,
-            &xv,
-            (1, i),
-            &gv,
-            (o, 1),
-            parallel,
-        );
+        let dw = gemm_new((i, o, b), &xv, (1, i), &gv, (o, 1), parallel);
         tensor(dw, w.shape())
     });
     let bias = want[2].then(|| {

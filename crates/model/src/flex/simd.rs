@@ -108,6 +108,27 @@ macro_rules! wide_copy {
 }
 pub(crate) use wide_copy;
 
+/// [`sum`]'s body: 8 interleaved partial sums, added at the end, so that LLVM vectorises the
+/// reduction (it may not reorder a float sum by itself).
+#[inline(always)]
+fn sum_lanes(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] += c[l];
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
+wide_copy!(
+    /// The sum of `x`, in 8 lanes (the same value at any thread count; rounded differently
+    /// from a sum in order), in its AVX2 copy when the CPU has it.
+    pub fn sum(x: &[f32]) -> f32 = sum_lanes;
+);
+
 /// Defines `$name(input slices.., out)`: the element-wise map `$f` over equal-length slices,
 /// in an AVX2 + FMA copy chosen at run time and a baseline copy, split across rayon in
 /// [`CHUNK`]s when long.
@@ -230,6 +251,17 @@ mod tests {
                 (y[i] as f64 - exact).abs()
                     <= (v.abs() as f64) * (-80f64).exp() + 1e-6 * exact.abs()
             );
+        }
+    }
+
+    /// The 8-lane sum equals an f64 sum to f32 rounding, for lengths around the lane count.
+    #[test]
+    fn lane_sum_matches_f64() {
+        for n in [0, 1, 7, 8, 9, 1000, 4097] {
+            let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 23) as f32 / 7.0 - 1.5).collect();
+            let want: f64 = x.iter().map(|&v| v as f64).sum();
+            let scale: f64 = x.iter().map(|&v| v.abs() as f64).sum::<f64>().max(1.0);
+            assert!((sum(&x) as f64 - want).abs() <= 1e-6 * scale, "n = {n}");
         }
     }
 
