@@ -30,6 +30,11 @@ use std::time::Instant;
 /// The binary's allocator settings (`DIFFMEM_MALLOC=default` leaves glibc's defaults).
 #[path = "../src/alloc.rs"]
 mod alloc;
+/// The trainer's timesteps and noise (`src/train/batches.rs`; its unit tests, compiled here
+/// under cfg(test) without a harness, run in the binary's tests).
+#[path = "../src/train/batches.rs"]
+#[allow(dead_code, unused_imports)]
+mod batches;
 
 fn threads() -> usize {
     std::env::var("RAYON_NUM_THREADS")
@@ -68,31 +73,34 @@ fn train_rate(
     // The trainer's Adam (`train::optim`): burn's, fused on flex.
     let mut optim = diffmem_model::flex::FusedAdamConfig::default().init();
     let d = shape.dim();
-    let mut noise = HostNoise::seeded(0);
     // The training set: POOL_ROWS fixed rows, a batch gathered from it each step, as the
     // trainer gathers rows of its dataset (torch_ref.py builds the same).
-    let pool: Vec<f32> = noise
+    let pool: Vec<f32> = HostNoise::seeded(0)
         .next_vec(POOL_ROWS * d)
         .iter()
         .map(|v| v.tanh())
         .collect();
+    // Timesteps and noise as the trainer draws them: its `Batches`, the next step's drawn
+    // beside the current step.
+    let draws = batches::Batches::new(0, POOL_ROWS, b);
+    let mut ahead = None;
     let mut run = |k: usize, net: &mut Option<diffmem_model::Net>| {
         for i in 0..k {
             let start = (i * b) % POOL_ROWS;
             let x0 = matrix(&pool[start * d..(start + b) * d], b, d, &ad);
-            let eps = matrix(&noise.next_vec(b * d), b, d, &ad);
-            let t = timesteps(
-                &(0..b).map(|j| (i * 31 + j * 7) % t_max).collect::<Vec<_>>(),
-                &ad,
-            );
+            let (t, eps) = draws.drawn(ahead.take(), i, t_max, d);
             let job = TrainJob {
                 x0,
-                t,
-                eps,
+                t: timesteps(&t, &ad),
+                eps: matrix(&eps, b, d, &ad),
                 lr: 1e-4,
                 clip: Some(1.0),
             };
-            let (n, loss) = train_step(net.take().unwrap(), &mut optim, &diffusion, job);
+            let next = (i + 1 < k).then_some(i + 1);
+            let ((n, loss), drawn) = draws.draw_beside(next, t_max, d, || {
+                train_step(net.take().unwrap(), &mut optim, &diffusion, job)
+            });
+            ahead = drawn;
             *net = Some(n);
             if i + 1 == k {
                 // One read-back at the end synchronises the device.

@@ -5,6 +5,12 @@
 use diffmem_data::rng::{Purpose, below, shuffle, stream};
 use rand_distr::{Distribution, StandardNormal};
 
+/// One step's timesteps and noise, drawn ahead of it ([`Batches::draw_beside`]).
+pub struct Drawn {
+    step: usize,
+    draw: (Vec<usize>, Vec<f32>),
+}
+
 /// Deterministic batch drawer over a training set of `n` rows.
 pub struct Batches {
     seed: u64,
@@ -44,6 +50,40 @@ impl Batches {
             .collect()
     }
 
+    /// Runs `work` (a training step) on this thread while step `next`'s timesteps and noise
+    /// are drawn beside it ([`diffmem_model::flex::beside`]: by rayon's other worker while
+    /// the step's serial ops leave it idle, else here after `work`). The draw is a function of
+    /// (seed, step) alone, so the run's values are those of drawing it when needed; the
+    /// scalar ChaCha8 draw (6 % of an MLP step) leaves the step's thread.
+    pub fn draw_beside<R>(
+        &self,
+        next: Option<usize>,
+        t_max: usize,
+        dim: usize,
+        work: impl FnOnce() -> R,
+    ) -> (R, Option<Drawn>) {
+        diffmem_model::flex::beside(work, || {
+            next.map(|step| Drawn {
+                step,
+                draw: self.timesteps_and_noise(step, t_max, dim),
+            })
+        })
+    }
+
+    /// Step `step`'s timesteps and noise: `ahead`'s when it drew this step, else drawn now.
+    pub fn drawn(
+        &self,
+        ahead: Option<Drawn>,
+        step: usize,
+        t_max: usize,
+        dim: usize,
+    ) -> (Vec<usize>, Vec<f32>) {
+        match ahead {
+            Some(d) if d.step == step => d.draw,
+            _ => self.timesteps_and_noise(step, t_max, dim),
+        }
+    }
+
     /// Timesteps (uniform in 0..t_max) and standard normal noise `[batch * dim]` of `step`.
     pub fn timesteps_and_noise(
         &self,
@@ -79,6 +119,17 @@ mod tests {
         assert_eq!(again.indices(3), first_two_epochs[12..16].to_vec());
         let (t1, e1) = b.timesteps_and_noise(7, 1000, 3);
         let (t2, e2) = again.timesteps_and_noise(7, 1000, 3);
-        assert_eq!((t1, e1), (t2, e2));
+        assert_eq!((t1.clone(), e1.clone()), (t2, e2));
+        // Drawn ahead beside other work: the same values, used only for the step they are of.
+        let (sum, ahead) = b.draw_beside(Some(7), 1000, 3, || 2 + 2);
+        assert_eq!(sum, 4);
+        let ahead = ahead.expect("step 7 drawn");
+        assert_eq!(b.drawn(Some(ahead), 7, 1000, 3), (t1, e1));
+        let (_, stale) = b.draw_beside(Some(6), 1000, 3, || ());
+        assert_eq!(
+            b.drawn(stale, 8, 1000, 3),
+            b.timesteps_and_noise(8, 1000, 3)
+        );
+        assert!(b.draw_beside(None, 1000, 3, || ()).1.is_none());
     }
 }

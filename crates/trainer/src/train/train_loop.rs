@@ -82,12 +82,18 @@ pub fn train(inp: &FitInputs<'_>) -> Result<Trained> {
     let (started, base_elapsed) = (Instant::now(), m.state.elapsed_secs);
     let mut last = Logged::none();
     let mut finish = Finish::Completed;
+    let (t_max, dim) = (cfg.diffusion.timesteps, inp.train.dim());
+    let mut ahead = None;
     while m.state.step < total {
         let step = m.state.step;
         let lr = lr_at(cfg, step);
-        let batch = batch(&mut batches, &train_x, step, cfg, &ad);
+        let drawn = batches.drawn(ahead.take(), step, t_max, dim);
+        let batch = batch(&mut batches, &train_x, step, drawn, cfg, &ad);
+        // The step, with the next step's timesteps and noise drawn beside it.
+        let next = (step + 1 < total).then_some(step + 1);
         let loss;
-        (m, loss) = m.step(&diffusion, batch, lr, cfg);
+        ((m, loss), ahead) =
+            batches.draw_beside(next, t_max, dim, || m.step(&diffusion, batch, lr, cfg));
         monitor.push(loss);
         if let Some(s) = snaps.as_mut().filter(|s| s.due(m.state.step)) {
             s.save(&m.net, m.ema.as_ref(), &m.state)?;
@@ -238,11 +244,18 @@ fn restore(inp: &FitInputs<'_>, ad: &Device, dir: &Path) -> Result<Model> {
 /// A batch: clean rows x0, timesteps t and noise eps.
 type Batch = (Tensor<2>, Tensor<1, Int>, Tensor<2>);
 
-/// Step `step`'s batch, timesteps and noise: pure functions of (seed, step).
-fn batch(b: &mut Batches, x: &Tensor<2>, step: usize, cfg: &RunConfig, ad: &Device) -> Batch {
+/// Step `step`'s batch, with its timesteps and noise `drawn` ([`Batches::drawn`]): pure
+/// functions of (seed, step).
+fn batch(
+    b: &mut Batches,
+    x: &Tensor<2>,
+    step: usize,
+    (t, eps): (Vec<usize>, Vec<f32>),
+    cfg: &RunConfig,
+    ad: &Device,
+) -> Batch {
     let dim = x.dims()[1];
     let x0 = x.clone().select(0, timesteps(&b.indices(step), ad));
-    let (t, eps) = b.timesteps_and_noise(step, cfg.diffusion.timesteps, dim);
     let eps = matrix(&eps, cfg.train.batch_size, dim, ad);
     (x0, timesteps(&t, ad), eps)
 }
