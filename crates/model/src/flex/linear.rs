@@ -12,7 +12,7 @@
 //! and the single-threaded bias add and batch sum. The gemms are those flex runs (same crate,
 //! same kernels), split across rayon above `flex::PARALLEL_WORK` multiply-adds.
 
-use super::{OnFlex, downcast, gemm, gemm_new, values, worth_splitting};
+use super::{OnFlex, downcast, gemm, gemm_new, gemm_new_by_columns, values, worth_splitting};
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
 use burn::nn::Linear;
@@ -110,7 +110,7 @@ fn backward(x: &FlexTensor, w: &FlexTensor, gout: &FlexTensor, want: [bool; 3]) 
     let dx = want[0].then(|| {
         let wv = values(w);
         // dx [B, I] = dOut [B, O] W^T, W^T(r, c) = W[c O + r].
-        let dx = gemm_new((b, i, o), &gv, (o, 1), &wv, (1, o), parallel);
+        let dx = gemm_new_by_columns((b, i, o), &gv, (o, 1), &wv, (1, o), parallel);
         tensor(dx, x.shape())
     });
     let weight = want[1].then(|| {

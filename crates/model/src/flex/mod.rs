@@ -172,7 +172,7 @@ pub(crate) fn gemm(
     unsafe {
         gemm_into(
             (m, n, k),
-            dst.as_mut_ptr(),
+            (dst.as_mut_ptr(), n),
             accumulate,
             lhs,
             lhs_strides,
@@ -201,7 +201,7 @@ pub(crate) fn gemm_new(
     unsafe {
         gemm_into(
             (m, n, k),
-            dst.as_mut_ptr(),
+            (dst.as_mut_ptr(), n),
             false,
             lhs,
             lhs_strides,
@@ -214,12 +214,66 @@ pub(crate) fn gemm_new(
     dst
 }
 
-/// [`gemm`] into `dst`, which must be valid for writes of m n values (and initialised when
-/// `accumulate`, since it is then read).
+/// [`gemm_new`] split across rayon by blocks of output columns when `parallel`, each block
+/// one single-threaded gemm. gemm's own split first packs a row-major left operand of its
+/// (transposed) problem whole on the calling thread when it has up to 2 mc rows (gemm-common's
+/// `do_prepack_lhs`): W in dx = dOut W^T, 5 % of the MLP step's thread at 2 threads. Here
+/// each task packs the rows its block needs. Each entry is the same k-ordered sum either way.
+pub(crate) fn gemm_new_by_columns(
+    (m, n, k): (usize, usize, usize),
+    lhs: &[f32],
+    lhs_strides: (usize, usize),
+    rhs: &[f32],
+    rhs_strides: (usize, usize),
+    parallel: bool,
+) -> Vec<f32> {
+    use rayon::prelude::*;
+    /// The output's base pointer, shared by the tasks (each writes only its own columns).
+    struct Out(*mut f32);
+    // SAFETY: the tasks write disjoint column blocks of the buffer behind the pointer.
+    unsafe impl Sync for Out {}
+    impl Out {
+        fn at(&self, col: usize) -> *mut f32 {
+            self.0.wrapping_add(col)
+        }
+    }
+    if !parallel || m == 0 || n == 0 || k == 0 {
+        return gemm_new((m, n, k), lhs, lhs_strides, rhs, rhs_strides, parallel);
+    }
+    // Blocks of whole 16-column groups (an AVX-512 register of f32), one per thread.
+    let width = n
+        .div_ceil(rayon::current_num_threads())
+        .next_multiple_of(16);
+    let mut dst = Vec::<f32>::with_capacity(m * n);
+    let out = Out(dst.as_mut_ptr());
+    (0..n.div_ceil(width)).into_par_iter().for_each(|block| {
+        let (c0, cols) = (block * width, width.min(n - block * width));
+        // SAFETY: rows of stride n, columns c0..c0 + cols: inside the m n capacity and
+        // written by this task only; gemm writes every entry without reading (see gemm_new).
+        unsafe {
+            gemm_into(
+                (m, cols, k),
+                (out.at(c0), n),
+                false,
+                lhs,
+                lhs_strides,
+                &rhs[c0 * rhs_strides.1..],
+                rhs_strides,
+                false,
+            )
+        }
+    });
+    // SAFETY: the blocks cover the n columns of all m rows, each entry written once.
+    unsafe { dst.set_len(m * n) };
+    dst
+}
+
+/// [`gemm`] into `dst` with row stride `dst_rs` (>= n), which must be valid for writes of
+/// its m rows of n values (and initialised when `accumulate`, since it is then read).
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_into(
     (m, n, k): (usize, usize, usize),
-    dst: *mut f32,
+    (dst, dst_rs): (*mut f32, usize),
     accumulate: bool,
     lhs: &[f32],
     (lhs_rs, lhs_cs): (usize, usize),
@@ -238,7 +292,7 @@ unsafe fn gemm_into(
             k,
             dst,
             1,
-            n as isize,
+            dst_rs as isize,
             accumulate,
             lhs.as_ptr(),
             lhs_cs as isize,
@@ -534,6 +588,15 @@ mod tests {
             gemm_new((4, 5, 0), &[], (0, 1), &[], (5, 1), false),
             vec![0.0; 20]
         );
+        // By column blocks (2 and 3 threads: blocks of 16 columns and a narrower last one),
+        // the same entries bit for bit.
+        let single = gemm_new((m, n, k), &lhs, (k, 1), &rhs, (n, 1), false);
+        for threads in [2, 3] {
+            let blocks = testing::with_threads(threads, || {
+                gemm_new_by_columns((m, n, k), &lhs, (k, 1), &rhs, (n, 1), true)
+            });
+            assert_eq!(blocks, single, "{threads} threads");
+        }
     }
 
     /// `batch_runs_zeroed` hands each run its own zeroed slice, in batch order, at 1 and 3
