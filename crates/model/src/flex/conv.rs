@@ -5,8 +5,9 @@
 //! - forward: out_b [C_out, P] = W [C_out, CK] col_b [CK, P] + bias (P = H_out W_out,
 //!   CK = C_in k_h k_w), written straight into the NCHW output;
 //! - weight gradient: dW = sum_b dOut_b [C_out, P] col_b^T [P, CK], accumulated per run of
-//!   images and summed in order (burn's generic fallback instead runs it as a convolution whose gemm
-//!   has k_h k_w = 9 output columns);
+//!   images (column-major, so that the gemm packs dOut_b rather than all of col_b) and summed
+//!   in order (burn's generic fallback instead runs it as a convolution whose gemm has
+//!   k_h k_w = 9 output columns);
 //! - input gradient: dcol_b = W^T dOut_b, scattered back by col2im; bias gradient: the sum of
 //!   dOut over batch and positions.
 //!
@@ -15,7 +16,7 @@
 //! columns outlive its step (at batch 64, 28 x 28, 64 channels the whole batch's columns would
 //! be 151 MB). Only `groups = 1` runs here; grouped convolutions use burn's op.
 
-use super::{OnFlex, build_chunks, downcast, gemm, values};
+use super::{OnFlex, build_chunks, downcast, gemm, gemm_col_major, values};
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
 use burn::nn::PaddingConfig2d;
@@ -435,17 +436,11 @@ fn backward(
             let gout_b = &gv[b * co * p..(b + 1) * co * p];
             if want[1] {
                 g.im2col(&xv[b * chw..(b + 1) * chw], &mut col);
-                // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p]
-                gemm(
-                    (co, ck, p),
-                    &mut dw,
-                    true,
-                    gout_b,
-                    (p, 1),
-                    &col,
-                    (1, p),
-                    false,
-                );
+                // dW [C_out, CK] += dOut_b [C_out, P] col_b^T, col_b^T(p, r) = col[r P + p],
+                // into dW held column-major (`dw` is dW^T [CK, C_out]): the gemm then packs
+                // dOut_b (C_out P values) and reads col in place, where the row-major order
+                // packed all of col (CK P values, 8 % of a UNet step).
+                gemm_col_major((co, ck, p), &mut dw, true, gout_b, (p, 1), &col, (1, p));
             }
             if want[2] {
                 for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
@@ -482,10 +477,12 @@ fn backward(
         ),
     };
     let (dws, dbs): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
-    let (dw, db) = (
+    let (dw_t, db) = (
         super::add_in_order(dws, co * ck),
         super::add_in_order(dbs, co),
     );
+    // dW [C_out, CK] from the column-major sum.
+    let dw: Vec<f32> = (0..co * ck).map(|e| dw_t[(e % ck) * co + e / ck]).collect();
     let tensor = |v: Vec<f32>, s: Shape| FlexTensor::from_data(burn::tensor::TensorData::new(v, s));
     Grads {
         x: dx.map(|d| tensor(d, x.shape())),

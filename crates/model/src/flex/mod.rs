@@ -172,13 +172,44 @@ pub(crate) fn gemm(
     unsafe {
         gemm_into(
             (m, n, k),
-            (dst.as_mut_ptr(), n),
+            (dst.as_mut_ptr(), n, 1),
             accumulate,
             lhs,
             lhs_strides,
             rhs,
             rhs_strides,
             parallel,
+        )
+    }
+}
+
+/// [`gemm`] with a column-major dst: dst [m, n] (entry (r, c) at `dst[c m + r]`) :=
+/// (if `accumulate`) dst + lhs [m, k] rhs [k, n], on the calling thread. gemm's microkernel
+/// runs down the columns of its dst, reading its left operand down columns too (a left
+/// operand with rows contiguous is first packed) and its right one as scalars: so where the
+/// transposed product would have to pack a large operand, this order packs only lhs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_col_major(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: &[f32],
+    lhs_strides: (usize, usize),
+    rhs: &[f32],
+    rhs_strides: (usize, usize),
+) {
+    assert!(dst.len() >= m * n);
+    // SAFETY: dst holds at least m n initialised values; (r, c) at c m + r stays inside.
+    unsafe {
+        gemm_into(
+            (m, n, k),
+            (dst.as_mut_ptr(), 1, m),
+            accumulate,
+            lhs,
+            lhs_strides,
+            rhs,
+            rhs_strides,
+            false,
         )
     }
 }
@@ -201,7 +232,7 @@ pub(crate) fn gemm_new(
     unsafe {
         gemm_into(
             (m, n, k),
-            (dst.as_mut_ptr(), n),
+            (dst.as_mut_ptr(), n, 1),
             false,
             lhs,
             lhs_strides,
@@ -253,7 +284,7 @@ pub(crate) fn gemm_new_by_columns(
         unsafe {
             gemm_into(
                 (m, cols, k),
-                (out.at(c0), n),
+                (out.at(c0), n, 1),
                 false,
                 lhs,
                 lhs_strides,
@@ -268,12 +299,12 @@ pub(crate) fn gemm_new_by_columns(
     dst
 }
 
-/// [`gemm`] into `dst` with row stride `dst_rs` (>= n), which must be valid for writes of
-/// its m rows of n values (and initialised when `accumulate`, since it is then read).
+/// [`gemm`] into `dst`, entry (r, c) at `dst[r dst_rs + c dst_cs]`, which must be valid for
+/// writes of those m n entries (and initialised when `accumulate`, since it is then read).
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_into(
     (m, n, k): (usize, usize, usize),
-    (dst, dst_rs): (*mut f32, usize),
+    (dst, dst_rs, dst_cs): (*mut f32, usize, usize),
     accumulate: bool,
     lhs: &[f32],
     (lhs_rs, lhs_cs): (usize, usize),
@@ -291,7 +322,7 @@ unsafe fn gemm_into(
             n,
             k,
             dst,
-            1,
+            dst_cs as isize,
             dst_rs as isize,
             accumulate,
             lhs.as_ptr(),
@@ -596,6 +627,13 @@ mod tests {
                 gemm_new_by_columns((m, n, k), &lhs, (k, 1), &rhs, (n, 1), true)
             });
             assert_eq!(blocks, single, "{threads} threads");
+        }
+        // Column-major into a dst that already holds ones: ones + the product, (r, c) at c m + r.
+        let mut cm = vec![1.0f32; m * n];
+        gemm_col_major((m, n, k), &mut cm, true, &lhs, (k, 1), &rhs, (n, 1));
+        for (e, b) in want.iter().enumerate() {
+            let (r, c) = (e / n, e % n);
+            assert!((cm[c * m + r] as f64 - 1.0 - b).abs() < 1e-4, "({r}, {c})");
         }
     }
 
