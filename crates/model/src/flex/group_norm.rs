@@ -68,24 +68,36 @@ struct Spec {
 }
 
 /// Mean and 1 / sqrt(var + eps) of one group: two passes (the variance around the mean, not
-/// E[x^2] - mean^2), f32 values summed in f64 lanes.
+/// E[x^2] - mean^2), f32 values summed in 4 f64 lanes, in its AVX2 copy when the CPU has it.
 fn stats(x: &[f32], eps: f64) -> (f32, f32) {
-    let sum = |f: &dyn Fn(f32) -> f64| {
-        let mut acc = [0.0f64; 4];
-        let chunks = x.chunks_exact(4);
-        let rest: f64 = chunks.remainder().iter().map(|&v| f(v)).sum();
-        for c in chunks {
-            for l in 0..4 {
-                acc[l] += f(c[l]);
-            }
-        }
-        acc.iter().sum::<f64>() + rest
-    };
     let n = x.len() as f64;
-    let mean = sum(&|v| v as f64) / n;
-    let var = sum(&|v| (v as f64 - mean).powi(2)) / n;
+    let mean = sum_f64_run(x, 0.0, false) / n;
+    let var = sum_f64_run(x, mean, true) / n;
     (mean as f32, (1.0 / (var + eps).sqrt()) as f32)
 }
+
+/// The sum of x (or of (x - mean)^2 when `squares`) in f64, in 4 lanes plus the rest in order.
+#[inline(always)]
+fn sum_f64(x: &[f32], mean: f64, squares: bool) -> f64 {
+    let f = |v: f32| {
+        let d = v as f64 - mean;
+        if squares { d * d } else { v as f64 }
+    };
+    let mut acc = [0.0f64; 4];
+    let chunks = x.chunks_exact(4);
+    let rest: f64 = chunks.remainder().iter().map(|&v| f(v)).sum();
+    for c in chunks {
+        for l in 0..4 {
+            acc[l] += f(c[l]);
+        }
+    }
+    acc.iter().sum::<f64>() + rest
+}
+
+simd::wide_copy!(
+    /// [`sum_f64`], in its AVX2 copy when the CPU has it.
+    fn sum_f64_run(x: &[f32], mean: f64, squares: bool) -> f64 = sum_f64;
+);
 
 /// z = a x + b over one channel (a = gamma r, b = beta - mu a), then SiLU if `act`.
 #[inline(always)]
