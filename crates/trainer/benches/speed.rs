@@ -80,18 +80,24 @@ fn train_rate(
         .iter()
         .map(|v| v.tanh())
         .collect();
-    // Timesteps and noise as the trainer draws them: its `Batches`, the next step's drawn
-    // beside the current step.
+    // Noise as the trainer draws it: its `Batches`, the next step's drawn beside the current
+    // step.
     let draws = batches::Batches::new(0, POOL_ROWS, b);
     let mut ahead = None;
     let mut run = |k: usize, net: &mut Option<diffmem_model::Net>| {
         for i in 0..k {
             let start = (i * b) % POOL_ROWS;
             let x0 = matrix(&pool[start * d..(start + b) * d], b, d, &ad);
-            let (t, eps) = draws.drawn(ahead.take(), i, t_max, d);
+            // The noise drawn as the trainer draws it; the timesteps fixed, as torch_ref.py's
+            // (the linear model's grouped matmuls depend on how they fall into its bins).
+            let (_, eps) = draws.drawn(ahead.take(), i, t_max, d);
+            let t = timesteps(
+                &(0..b).map(|j| (i * 31 + j * 7) % t_max).collect::<Vec<_>>(),
+                &ad,
+            );
             let job = TrainJob {
                 x0,
-                t: timesteps(&t, &ad),
+                t,
                 eps: matrix(&eps, b, d, &ad),
                 lr: 1e-4,
                 clip: Some(1.0),

@@ -214,6 +214,7 @@ impl Geometry {
     /// Zeroes the entries of col row (·, ·, j) that read padding: the output rows outside
     /// `rows` (those that read inside the image) and, within them, the columns outside
     /// [`Self::columns`] (in a whole-run copy, the row-wrapped ones).
+    ///
     /// Inlined into the wide copies of im2col and col2im; the one-column borders of a 3 x 3
     /// kernel are single stores (a `fill` of one value per output row was a `memset` call,
     /// 3-4 % of a UNet step).
@@ -382,9 +383,6 @@ fn forward(
         work,
         || vec![0.0f32; ck * p],
         |col, b, out_b| {
-            if p == 0 {
-                return;
-            }
             g.im2col(&xv[b * g.chw()..(b + 1) * g.chw()], col);
             if let Some(bv) = &bv {
                 for (co, row) in out_b.chunks_mut(p).enumerate() {
