@@ -647,7 +647,7 @@ mod tests {
                     let out = out.expect("an output slice");
                     assert!(out.iter().all(|v| *v == 0.0));
                     assert_eq!(out.len(), images.len() * 5);
-                    if images.start % 2 == 0 {
+                    if images.start.is_multiple_of(2) {
                         out.iter_mut().for_each(|v| *v = images.start as f32 + 1.0);
                     }
                     images.start
@@ -658,7 +658,7 @@ mod tests {
             assert_eq!(starts, (0..13).step_by(per).collect::<Vec<_>>());
             for (i, v) in out.iter().enumerate() {
                 let start = (i / 5) / per * per;
-                let want = if start % 2 == 0 {
+                let want = if start.is_multiple_of(2) {
                     start as f32 + 1.0
                 } else {
                     0.0
