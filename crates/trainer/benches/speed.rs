@@ -88,8 +88,8 @@ fn train_rate(
         for i in 0..k {
             let start = (i * b) % POOL_ROWS;
             let x0 = matrix(&pool[start * d..(start + b) * d], b, d, &ad);
-            // The noise drawn as the trainer draws it; the timesteps fixed, as torch_ref.py's
-            // (the linear model's grouped matmuls depend on how they fall into its bins).
+            // The timesteps fixed, as torch_ref.py's (the linear model's grouped matmuls depend
+            // on how they fall into its bins); the drawn ones go unused.
             let (_, eps) = draws.drawn(ahead.take(), i, t_max, d);
             let t = timesteps(
                 &(0..b).map(|j| (i * 31 + j * 7) % t_max).collect::<Vec<_>>(),

@@ -16,7 +16,7 @@
 //! columns outlive its step (at batch 64, 28 x 28, 64 channels the whole batch's columns would
 //! be 151 MB). Only `groups = 1` runs here; grouped convolutions use burn's op.
 
-use super::{OnFlex, build_chunks, downcast, gemm, gemm_col_major, values};
+use super::{OnFlex, build_chunks, downcast, gemm, values};
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
 use burn::nn::PaddingConfig2d;
@@ -392,6 +392,7 @@ fn forward(
             gemm(
                 (g.c_out, p, ck),
                 out_b,
+                (p, 1),
                 bv.is_some(),
                 &wv,
                 (ck, 1),
@@ -438,7 +439,17 @@ fn backward(
                 // into dW held column-major (`dw` is dW^T [CK, C_out]): the gemm then packs
                 // dOut_b (C_out P values) and reads col in place, where the row-major order
                 // packed all of col (CK P values, 8 % of a UNet step).
-                gemm_col_major((co, ck, p), &mut dw, true, gout_b, (p, 1), &col, (1, p));
+                gemm(
+                    (co, ck, p),
+                    &mut dw,
+                    (1, co),
+                    true,
+                    gout_b,
+                    (p, 1),
+                    &col,
+                    (1, p),
+                    false,
+                );
             }
             if want[2] {
                 for (c, row) in gout_b.chunks(p.max(1)).enumerate() {
@@ -451,6 +462,7 @@ fn backward(
                 gemm(
                     (ck, p, co),
                     &mut col,
+                    (p, 1),
                     false,
                     &wv,
                     (1, ck),

@@ -76,11 +76,11 @@ fn forward(x: &FlexTensor, w: &FlexTensor, bias: Option<&FlexTensor>) -> FlexTen
         // The bias rows first (no zero-fill), the gemm adding onto them.
         Some(bias) => {
             let bv = values(bias);
-            let mut out = Vec::with_capacity(b * o);
-            (0..b).for_each(|_| out.extend_from_slice(&bv));
+            let mut out = bv.repeat(b);
             gemm(
                 (b, o, i),
                 &mut out,
+                (o, 1),
                 true,
                 &xv,
                 (i, 1),

@@ -153,13 +153,18 @@ pub(crate) fn downcast<const D: usize>(x: Tensor<D>) -> Result<OnFlex, Tensor<D>
     }
 }
 
-/// dst [m, n] (row-major, row stride `n`) := (if `accumulate`) dst + lhs [m, k] rhs [k, n],
-/// where lhs(r, c) = lhs[r rs + c cs] and likewise rhs; split across rayon by gemm itself when
-/// `parallel` (the convolution keeps it off: its parallelism is over images).
+/// dst [m, n] := (if `accumulate`) dst + lhs [m, k] rhs [k, n], where dst(r, c) =
+/// dst[r rs + c cs] for `dst_strides` (rs, cs) and likewise lhs and rhs; split across rayon by
+/// gemm itself when `parallel` (the convolution keeps it off: its parallelism is over images).
+/// Row-major dst is (n, 1). Column-major, (1, m), changes what gemm packs: its microkernel
+/// runs down the columns of its dst, reading its left operand down columns too (a left
+/// operand with rows contiguous is first packed) and its right one as scalars, so where the
+/// row-major order would pack a large operand, the column-major one packs only lhs.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
+    (dst_rs, dst_cs): (usize, usize),
     accumulate: bool,
     lhs: &[f32],
     lhs_strides: (usize, usize),
@@ -167,49 +172,18 @@ pub(crate) fn gemm(
     rhs_strides: (usize, usize),
     parallel: bool,
 ) {
-    assert!(dst.len() >= m * n);
-    // SAFETY: dst holds at least m n initialised values.
+    assert!(m == 0 || n == 0 || dst.len() > (m - 1) * dst_rs + (n - 1) * dst_cs);
+    // SAFETY: the assert keeps every entry of dst inside its initialised values.
     unsafe {
         gemm_into(
             (m, n, k),
-            (dst.as_mut_ptr(), n, 1),
+            (dst.as_mut_ptr(), dst_rs, dst_cs),
             accumulate,
             lhs,
             lhs_strides,
             rhs,
             rhs_strides,
             parallel,
-        )
-    }
-}
-
-/// [`gemm`] with a column-major dst: dst [m, n] (entry (r, c) at `dst[c m + r]`) :=
-/// (if `accumulate`) dst + lhs [m, k] rhs [k, n], on the calling thread. gemm's microkernel
-/// runs down the columns of its dst, reading its left operand down columns too (a left
-/// operand with rows contiguous is first packed) and its right one as scalars: so where the
-/// transposed product would have to pack a large operand, this order packs only lhs.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_col_major(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    accumulate: bool,
-    lhs: &[f32],
-    lhs_strides: (usize, usize),
-    rhs: &[f32],
-    rhs_strides: (usize, usize),
-) {
-    assert!(dst.len() >= m * n);
-    // SAFETY: dst holds at least m n initialised values; (r, c) at c m + r stays inside.
-    unsafe {
-        gemm_into(
-            (m, n, k),
-            (dst.as_mut_ptr(), 1, m),
-            accumulate,
-            lhs,
-            lhs_strides,
-            rhs,
-            rhs_strides,
-            false,
         )
     }
 }
@@ -630,7 +604,17 @@ mod tests {
         }
         // Column-major into a dst that already holds ones: ones + the product, (r, c) at c m + r.
         let mut cm = vec![1.0f32; m * n];
-        gemm_col_major((m, n, k), &mut cm, true, &lhs, (k, 1), &rhs, (n, 1));
+        gemm(
+            (m, n, k),
+            &mut cm,
+            (1, m),
+            true,
+            &lhs,
+            (k, 1),
+            &rhs,
+            (n, 1),
+            false,
+        );
         for (e, b) in want.iter().enumerate() {
             let (r, c) = (e / n, e % n);
             assert!((cm[c * m + r] as f64 - 1.0 - b).abs() < 1e-4, "({r}, {c})");
